@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine:
+#   make serve   install into .venv and start the service with the demo tenant
+#   make test    install into .venv and run the whole test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+DATA ?= ./ecslite-data
+
+.PHONY: install serve test lint
+
+$(BIN)/ecslite: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/ecslite
+
+serve: install
+	$(BIN)/ecslite serve --demo --data-dir $(DATA) --port $(PORT)
+
+test: install
+	$(BIN)/ruff check ecslite tests
+	$(BIN)/mypy ecslite
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check ecslite tests
+	$(BIN)/mypy ecslite

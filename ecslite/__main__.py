@@ -1,0 +1,5 @@
+import sys
+
+from ecslite.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,36 @@
+"""Parse a JSON request body into a pydantic model, with the API's own error codes."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from ecslite.domain import errors
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    """Return the body as ``model``: empty → Common.0002; not JSON or wrong shape → Ecs.0005."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.EcsError(errors.PAYLOAD_TOO_LARGE, f"The limit is {MAX_BODY_BYTES} bytes.")
+    if not raw.strip():
+        raise errors.EcsError(errors.EMPTY_BODY)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "The request body is not valid JSON."
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise errors.EcsError(errors.INVALID_PARAMETER, f"{where}: {first['msg']}.") from None

@@ -1,0 +1,56 @@
+"""Turn every failure into the API's error envelope: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ecslite.domain import errors
+
+log = logging.getLogger("ecslite.api")
+
+
+def error_response(exc: errors.EcsError, request_id: str | None = None) -> JSONResponse:
+    headers = {"X-Request-Id": request_id} if request_id else None
+    return JSONResponse(
+        status_code=exc.http_status,
+        content={"error": {"code": exc.code, "message": exc.message}},
+        headers=headers,
+    )
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.EcsError)
+    async def _ecs(request: Request, exc: errors.EcsError) -> JSONResponse:
+        return error_response(exc, _request_id(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        detail = f"{where}: {first.get('msg', 'invalid value')}" if where else None
+        return error_response(
+            errors.EcsError(errors.INVALID_PARAMETER, detail), _request_id(request)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        spec = {404: errors.NOT_FOUND, 405: errors.METHOD_NOT_ALLOWED}.get(exc.status_code)
+        if spec is None:
+            spec = errors.ErrorSpec(errors.REQUEST_ERROR.code, exc.status_code, str(exc.detail))
+        return error_response(errors.EcsError(spec), _request_id(request))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception(
+            "unhandled error request_id=%s path=%s", _request_id(request), request.url.path
+        )
+        return error_response(errors.EcsError(errors.INTERNAL), _request_id(request))

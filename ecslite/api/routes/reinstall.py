@@ -1,0 +1,87 @@
+"""POST /v2/{project_id}/cloudservers/{server_id}/reinstallos"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.concurrency import run_in_threadpool
+
+from ecslite.api.body import parse_body
+from ecslite.api.deps import container, principal
+from ecslite.cloudinit.payload import hash_password
+from ecslite.domain.reinstall import check_credentials, decode_user_data, parse_encryption
+from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
+
+router = APIRouter()
+
+
+class ReinstallMetadata(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    byol: StrictStr | None = Field(default=None, alias="BYOL")
+    user_data: StrictStr | None = None
+    system_encrypted: StrictStr | None = Field(default=None, alias="__system__encrypted")
+    system_cmkid: StrictStr | None = Field(default=None, alias="__system__cmkid")
+
+
+class OsReinstall(BaseModel):
+    adminpass: StrictStr | None = None
+    keyname: StrictStr | None = None
+    userid: StrictStr | None = None
+    metadata: ReinstallMetadata | None = None
+    mode: Literal["withStopServer"] | None = None
+
+
+class ReinstallBody(BaseModel):
+    os_reinstall: OsReinstall = Field(alias="os-reinstall")
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+
+
+@router.post(
+    "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
+    response_model=JobAccepted,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ReinstallBody.model_json_schema()}},
+        }
+    },
+)
+async def reinstall_server(project_id: str, server_id: str, request: Request) -> JobAccepted:
+    body = await parse_body(request, ReinstallBody)
+    return await run_in_threadpool(_accept, request, project_id, server_id, body.os_reinstall)
+
+
+def _accept(request: Request, project_id: str, server_id: str, req: OsReinstall) -> JobAccepted:
+    meta = req.metadata or ReinstallMetadata()
+    user_data = decode_user_data(meta.user_data) if meta.user_data is not None else None
+    check_credentials(
+        adminpass=req.adminpass,
+        keyname=req.keyname,
+        userid=req.userid,
+        has_user_data=bool(user_data),
+    )
+    encryption = parse_encryption(meta.system_encrypted, meta.system_cmkid)
+    # The plaintext password stops here: only its SHA-512 crypt hash travels further.
+    password_hash = hash_password(req.adminpass) if req.adminpass is not None else None
+    c = container(request)
+    who = principal(request, project_id)
+    cmd = ReinstallCommand(
+        project_id=who.project_id,
+        server_id=server_id,
+        keyname=req.keyname,
+        userid=req.userid,
+        password_hash=password_hash,
+        user_data=user_data,
+        byol=(meta.byol == "true"),
+        encryption=encryption,
+        stop_first=req.mode == "withStopServer",
+    )
+    job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
+    c.runner.wake()
+    return JobAccepted(job_id=job_id)

@@ -1,0 +1,137 @@
+"""Render domain records in the wire shapes the official SDK models read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecslite.domain.job import Job
+from ecslite.domain.resources import Image, Keypair
+from ecslite.domain.server import Server, VmState, Volume
+
+_POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
+
+
+def server_detail(server: Server, volumes: list[Volume], image: Image | None) -> dict[str, Any]:
+    fault = None
+    if server.fault:
+        fault = {
+            "code": 500,
+            "message": server.fault.get("message", ""),
+            "details": "A new reinstall is accepted from this state.",
+            "created": server.fault.get("created", server.updated),
+        }
+    metadata = {"charging_mode": "0", "metering.image_id": server.image_id, **server.metadata}
+    if image is not None:
+        metadata.setdefault("image_name", image.name)
+        metadata.setdefault("os_type", image.os_type)
+    return {
+        "id": server.id,
+        "name": server.name,
+        "status": server.status,
+        "OS-EXT-STS:vm_state": server.vm_state.value,
+        "OS-EXT-STS:task_state": server.task_state.value if server.task_state else None,
+        "OS-EXT-STS:power_state": _POWER_STATE.get(server.vm_state, 0),
+        "image": {"id": server.image_id},
+        "flavor": {
+            "id": server.flavor_id,
+            "name": server.flavor_id,
+            "disk": "0",
+            "vcpus": "1",
+            "ram": "1024",
+            "gpus": [],
+            "asic_accelerators": [],
+        },
+        "os-extended-volumes:volumes_attached": [
+            {
+                "id": v.id,
+                "device": v.device or "",
+                "bootIndex": str(v.boot_index) if v.boot_index is not None else "-1",
+                "delete_on_termination": "true" if v.is_system_disk else "false",
+            }
+            for v in volumes
+        ],
+        "metadata": metadata,
+        "key_name": server.key_name,
+        "tenant_id": server.project_id,
+        "user_id": server.user_id,
+        "created": server.created,
+        "updated": server.updated,
+        "hostId": server.host_id,
+        "host_status": "UP",
+        "OS-EXT-SRV-ATTR:host": server.host_id,
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": server.host_id,
+        "OS-EXT-SRV-ATTR:instance_name": f"instance-{server.id[:8]}",
+        "OS-EXT-SRV-ATTR:hostname": server.name,
+        "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+        "OS-EXT-SRV-ATTR:launch_index": 0,
+        "OS-EXT-SRV-ATTR:kernel_id": "",
+        "OS-EXT-SRV-ATTR:ramdisk_id": "",
+        "OS-EXT-AZ:availability_zone": server.availability_zone,
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-SRV-USG:launched_at": server.created,
+        "OS-SRV-USG:terminated_at": "",
+        "addresses": {},
+        "security_groups": [],
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "config_drive": "",
+        "progress": 0,
+        "locked": False,
+        "fault": fault,
+        "description": "",
+        "tags": [],
+        "sys_tags": [],
+        "enterprise_project_id": "0",
+    }
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    entities: dict[str, Any] = {}
+    if job.server_id:
+        entities["server_id"] = job.server_id
+    entities["sub_jobs_total"] = len(job.sub_jobs)
+    entities["sub_jobs"] = [
+        {
+            "status": s.status.value,
+            "entities": {"server_id": s.server_id}
+            | ({"errorcode_message": s.fail_reason} if s.fail_reason else {}),
+            "job_id": s.id,
+            "job_type": s.job_type,
+            "begin_time": s.begin_time,
+            "end_time": s.end_time,
+            "error_code": s.error_code,
+            "fail_reason": s.fail_reason,
+        }
+        for s in job.sub_jobs
+    ]
+    return {
+        "status": job.status.value,
+        "entities": entities,
+        "job_id": job.id,
+        "job_type": job.job_type.value,
+        "begin_time": job.begin_time or job.created,
+        "end_time": job.end_time,
+        "error_code": job.error_code,
+        "fail_reason": job.fail_reason,
+    }
+
+
+def keypair_summary(kp: Keypair) -> dict[str, Any]:
+    return {
+        "fingerprint": kp.fingerprint,
+        "name": kp.name,
+        "public_key": kp.public_key,
+        "type": kp.type,
+    }
+
+
+def keypair_detail(kp: Keypair) -> dict[str, Any]:
+    return {
+        **keypair_summary(kp),
+        "id": kp.id,
+        "user_id": kp.user_id,
+        "created_at": kp.created,
+        "updated_at": None,
+        "deleted": False,
+        "deleted_at": None,
+    }

@@ -1,0 +1,91 @@
+"""Composition root: the only module that knows the concrete store, driver and runner classes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from ecslite.config import Settings
+from ecslite.domain.clock import Clock
+from ecslite.domain.job import JobType
+from ecslite.drivers.base import Driver
+from ecslite.drivers.sim import SimDriver
+from ecslite.jobs.power import PowerHandler
+from ecslite.jobs.reinstall import ReinstallHandler
+from ecslite.jobs.runner import JobRunner
+from ecslite.store import migrate
+from ecslite.store.engine import make_engine
+from ecslite.store.uow import UowFactory, uow_factory
+
+log = logging.getLogger("ecslite")
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    uow_factory: UowFactory
+    driver: Driver
+    runner: JobRunner
+    clock: Clock
+
+    def close(self) -> None:
+        self.runner.stop()
+        close = getattr(self.driver, "close", None)
+        if close is not None:
+            close()
+        self.engine.dispose()
+
+
+def make_driver(settings: Settings) -> Driver:
+    if settings.driver == "sim":
+        return SimDriver(delay=settings.sim_delay)
+    raise ValueError(f"Unknown driver {settings.driver!r}; available: sim")
+
+
+def build(settings: Settings, *, upgrade_schema: bool = True) -> Container:
+    """Build the object graph for ``settings``; the runner is created but not started."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    if upgrade_schema:
+        migrate.upgrade(engine)
+    elif not migrate.is_current(engine):
+        raise SchemaOutOfDate("The database schema is out of date; run `ecslite db upgrade` first.")
+    factory = uow_factory(engine)
+    clock = Clock()
+    driver = make_driver(settings)
+
+    def take_fault(step: str, server_id: str) -> tuple[str, str] | None:
+        with factory() as uow:
+            fault = uow.faults.take(step=step, server_id=server_id)
+            uow.commit()
+        return fault
+
+    runner = JobRunner(
+        uow_factory=factory,
+        driver=driver,
+        handlers={
+            JobType.REINSTALL: ReinstallHandler(),
+            JobType.BATCH_STOP: PowerHandler(),
+            JobType.BATCH_START: PowerHandler(),
+        },
+        clock=clock,
+        threads=settings.runner_threads,
+        lease_seconds=settings.lease_seconds,
+        poll_interval=settings.poll_interval,
+        take_fault=take_fault if settings.driver == "sim" else None,
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow_factory=factory,
+        driver=driver,
+        runner=runner,
+        clock=clock,
+    )

@@ -1,0 +1,72 @@
+"""The ``ecslite`` command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ecslite import __version__
+from ecslite.cli import client, serve
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from ecslite.bootstrap import build
+    from ecslite.store.secretbox import SecretBox
+    from ecslite.store.seeding import apply_seed, load_seed_file
+
+    settings = serve.settings_from(args)
+    container = build(settings)
+    try:
+        doc = load_seed_file(args.file)
+        added = apply_seed(
+            doc,
+            uow_factory=container.uow_factory,
+            box=SecretBox.from_file(settings.data_dir / "master.key"),
+            clock=container.clock,
+        )
+    finally:
+        container.close()
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(added.items())) or "nothing new"
+    print(f"seed {args.file}: added {summary}")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from ecslite.store import migrate
+    from ecslite.store.engine import make_engine
+
+    settings = serve.settings_from(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    migrate.upgrade(engine)
+    print(f"schema at revision {migrate.current_revision(engine)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecslite", description="ECS API with OS reinstall from cloud-init images"
+    )
+    parser.add_argument("--version", action="version", version=f"ecslite {__version__}")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    serve.add_parser(sub)
+    s = sub.add_parser("seed", help="load a declarative seed file into the store (idempotent)")
+    s.add_argument("--data-dir", type=Path, default=None)
+    s.add_argument("--database-url", default=None)
+    s.add_argument("file", type=Path)
+    s.set_defaults(func=_seed)
+    db = sub.add_parser("db", help="database schema")
+    dbsub = db.add_subparsers(dest="db_cmd", required=True)
+    up = dbsub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("--data-dir", type=Path, default=None)
+    up.add_argument("--database-url", default=None)
+    up.set_defaults(func=_db_upgrade)
+    client.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result

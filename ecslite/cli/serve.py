@@ -1,0 +1,124 @@
+"""``ecslite serve``: run the API and the job runner in one process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from ecslite.api.app import create_app
+from ecslite.bootstrap import build
+from ecslite.cli import logs
+from ecslite.config import Settings
+from ecslite.demo import ensure_demo
+from ecslite.store.secretbox import SecretBox
+from ecslite.store.seeding import SeedDocument, apply_seed, load_seed_file
+
+log = logging.getLogger("ecslite")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the API service (and its job runner)")
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="state directory (default ./ecslite-data)"
+    )
+    p.add_argument(
+        "--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)"
+    )
+    p.add_argument("--driver", choices=["sim"], default=None)
+    p.add_argument(
+        "--demo", action="store_true", help="load the demo tenant and write DIR/demo.json"
+    )
+    p.add_argument("--sim-delay", type=float, default=None, help="seconds each sim step takes")
+    p.add_argument(
+        "--enable-admin", action="store_true", help="serve /_ecslite/admin (faults, reset)"
+    )
+    p.add_argument(
+        "--seed", type=Path, action="append", default=[], help="seed file to load (repeatable)"
+    )
+    p.set_defaults(func=run)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        k: v
+        for k, v in {
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+            "data_dir": getattr(args, "data_dir", None),
+            "database_url": getattr(args, "database_url", None),
+            "driver": getattr(args, "driver", None),
+            "sim_delay": getattr(args, "sim_delay", None),
+        }.items()
+        if v is not None
+    }
+    if getattr(args, "enable_admin", False):
+        overrides["enable_admin"] = True
+    return Settings(**overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    logs.configure(settings.log_level)
+    container = build(settings)
+    box = SecretBox.from_file(settings.data_dir / "master.key")
+    endpoint = f"http://{settings.host}:{settings.port}"
+    seeds: list[SeedDocument] = []
+    info = None
+    if args.demo:
+        info, doc = ensure_demo(settings.data_dir, endpoint)
+        seeds.append(doc)
+    seeds.extend(load_seed_file(path) for path in args.seed)
+    for doc in seeds:
+        added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
+        if added:
+            log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
+    if container.engine.dialect.name == "sqlite":
+        # One process owns an SQLite store, so leases left by a previous (killed) process are
+        # stale: free them now rather than waiting for them to expire.
+        with container.uow_factory() as uow:
+            freed = uow.jobs.release_all_leases()
+            uow.commit()
+        if freed:
+            log.info("recovery resumed_jobs=%d", freed)
+    app = create_app(
+        container, secret_box=box, enable_admin=settings.enable_admin, reset_seeds=seeds
+    )
+    container.runner.start()
+    _banner(endpoint, settings, info)
+    try:
+        uvicorn.Server(
+            uvicorn.Config(
+                app, host=settings.host, port=settings.port, log_config=None, access_log=False
+            )
+        ).run()
+    finally:
+        container.close()
+    return 0
+
+
+def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -> None:
+    lines = [
+        f"ecslite listening on {endpoint} (driver={settings.driver}, data={settings.data_dir})"
+    ]
+    if info is not None:
+        pid = info["project_id"]
+        servers = info["servers"]
+        assert isinstance(servers, dict)
+        lines += [
+            f"Demo tenant: {settings.data_dir / 'demo.json'} (ids, keys; private key in demo-key.pem)",
+            "Try it:",
+            f"  curl -s {endpoint}/v1/{pid}/cloudservers/detail",
+            f"  curl -s -X POST {endpoint}/v2/{pid}/cloudservers/{servers['stopped']}/reinstallos \\",
+            "       -H 'Content-Type: application/json' \\",
+            f'       -d \'{{"os-reinstall": {{"keyname": "demo-key", "userid": "{info["user_id"]}"}}}}\'',
+            f"  curl -s {endpoint}/v1/{pid}/jobs/<job_id>",
+            f"  ecslite reinstall {servers['stopped']} --data-dir {settings.data_dir} "
+            f"--keyname demo-key --userid {info['user_id']} --watch",
+            "With the official SDK: see examples/sdk_reinstall.py (reads demo.json).",
+        ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,29 @@
+"""Settings, read from arguments and ``ECSLITE_*`` environment variables; nothing happens at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ECSLITE_", extra="ignore")
+
+    data_dir: Path = Path("./ecslite-data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    driver: str = "sim"
+    sim_delay: float = 0.0
+    enable_admin: bool = False
+    region: str = "eu-de"
+    runner_threads: int = 4
+    lease_seconds: float = 15.0
+    poll_interval: float = 0.5
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ecslite.db').resolve()}"

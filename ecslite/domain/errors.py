@@ -1,0 +1,81 @@
+"""The one catalogue of API error codes.
+
+Every refusal the API makes is an ``EcsError`` carrying its wire ``code``, HTTP status and a
+message. Codes and default messages follow the ECS error-code appendix; a ``detail`` may be added
+to say which rule was broken, never a secret value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    code: str
+    http_status: int
+    message: str
+
+
+class EcsError(Exception):
+    """An error the API reports as ``{"error": {"code": ..., "message": ...}}``."""
+
+    def __init__(self, spec: ErrorSpec, detail: str | None = None) -> None:
+        self.spec = spec
+        self.code = spec.code
+        self.http_status = spec.http_status
+        self.message = f"{spec.message} {detail}" if detail else spec.message
+        super().__init__(f"{self.code}: {self.message}")
+
+
+def _e(code: str, status: int, message: str) -> ErrorSpec:
+    return ErrorSpec(code=code, http_status=status, message=message)
+
+
+REQUEST_ERROR = _e("Ecs.0000", 400, "Request error. Try again later or contact customer service.")
+SYSTEM_ERROR = _e(
+    "Ecs.0002", 400, "A system exception occurred. Try again later or contact customer service."
+)
+FORBIDDEN = _e("Ecs.0003", 403, "You do not have permission to perform this operation.")
+INVALID_PARAMETER = _e("Ecs.0005", 400, "Invalid parameter values.")
+INVALID_IMAGE = _e("Ecs.0007", 400, "Invalid image attributes.")
+PASSWORD_COMPLEXITY = _e(
+    "Ecs.0011", 400, "Ensure the password meets the password complexity requirements."
+)
+PROJECT_MISMATCH = _e("Ecs.0023", 400, "project_id in token mismatches with project_id in url.")
+IMAGE_NOT_FOUND = _e("Ecs.0031", 400, "The image does not exist.")
+IMAGE_NOT_ACTIVE = _e("Ecs.0032", 400, "The image is not in Active state.")
+BAD_SERVER_STATE = _e(
+    "Ecs.0100",
+    400,
+    "The ECS status does not meet requirements. Make the ECS in the required status and try again.",
+)
+NO_SYSTEM_DISK = _e(
+    "Ecs.0105", 400, "No system disk found. Attach the system disk to the ECS and try again."
+)
+SERVER_NOT_FOUND = _e("Ecs.0114", 404, "The ECS does not exist.")
+KEYPAIR_NOT_FOUND = _e(
+    "Ecs.0314",
+    400,
+    "The key pair does not exist. Refresh the key pair list and check the key pair.",
+)
+BATCH_FAILED = _e("Ecs.0611", 400, "Batch operation failed.")
+BAD_ENCRYPTION_KEY = _e("Ecs.0912", 400, "Invalid disk encryption key.")
+EMPTY_BODY = _e("Common.0002", 400, "The request body cannot be left blank.")
+JOB_NOT_FOUND = _e("Common.0011", 400, "Failed to query system tasks.")
+UNAUTHORIZED = _e("Common.0013", 401, "Invalid token.")
+PROJECT_MISMATCH_COMMON = _e(
+    "Common.0018", 400, "The project ID in the URL is different from that in the token."
+)
+SUBJOB_FAILED = _e("Common.0021", 400, "Subjob fails.")
+# Nova-compatible routes (key pairs) answer with the same envelope; these codes name them.
+KEYPAIR_EXISTS = _e("Ecs.0005", 409, "The key pair already exists.")
+NOT_FOUND = _e("Ecs.0000", 404, "The requested resource does not exist.")
+METHOD_NOT_ALLOWED = _e("Ecs.0000", 405, "The method is not allowed for this resource.")
+PAYLOAD_TOO_LARGE = _e("Ecs.0005", 413, "The request body is too large.")
+UNSUPPORTED_MEDIA = _e(
+    "Ecs.0005", 415, "The request body must be JSON (Content-Type: application/json)."
+)
+INTERNAL = _e(
+    "Ecs.0002", 500, "A system exception occurred. Try again later or contact customer service."
+)

@@ -1,0 +1,60 @@
+"""Jobs and sub-jobs: the asynchronous operations the API reports on ``GET /v1/.../jobs``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class JobStatus(StrEnum):
+    INIT = "INIT"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAIL = "FAIL"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.SUCCESS, JobStatus.FAIL)
+
+
+class JobType(StrEnum):
+    REINSTALL = "reinstallOS"
+    BATCH_STOP = "batchStopServers"
+    BATCH_START = "batchStartServers"
+
+
+class Phase(StrEnum):
+    FORWARD = "forward"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class SubJob:
+    id: str
+    job_id: str
+    seq: int
+    job_type: str
+    server_id: str | None
+    status: JobStatus
+    begin_time: str | None = None
+    end_time: str | None = None
+    error_code: str | None = None
+    fail_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    project_id: str
+    job_type: JobType
+    status: JobStatus
+    server_id: str | None
+    params: dict[str, Any]
+    created: str
+    phase: Phase = Phase.FORWARD
+    begin_time: str | None = None
+    end_time: str | None = None
+    error_code: str | None = None
+    fail_reason: str | None = None
+    sub_jobs: tuple[SubJob, ...] = field(default_factory=tuple)

@@ -1,0 +1,119 @@
+"""The rules of a reinstall request that need no database: credentials, password, user data,
+encryption. Each rule raises the ``EcsError`` the API documents for it.
+
+Decisions where the spec's table and its examples disagree (recorded in docs/api.md):
+``keyname`` is optional (example 1 uses only ``adminpass``); ``adminpass`` and ``keyname`` are
+mutually exclusive; with neither, ``metadata.user_data`` must be given; ``keyname`` needs
+``userid``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import string
+from dataclasses import dataclass
+
+from ecslite.domain import errors
+
+PASSWORD_SPECIALS = frozenset("!@$%^-_=+[{}]:,./?")
+PASSWORD_MIN, PASSWORD_MAX = 8, 26
+USER_DATA_MAX_BYTES = 32 * 1024
+# base64 of 32 KiB is 43,692 characters; anything longer cannot decode within the limit, so it
+# is refused before decoding.
+USER_DATA_MAX_ENCODED = 4 * ((USER_DATA_MAX_BYTES + 2) // 3)
+
+
+@dataclass(frozen=True)
+class Encryption:
+    cmk_id: str
+
+
+def check_password(password: str) -> None:
+    """Refuse a password outside 8-26 characters or with fewer than three character classes."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise errors.EcsError(
+            errors.PASSWORD_COMPLEXITY,
+            f"adminpass must be {PASSWORD_MIN}-{PASSWORD_MAX} characters.",
+        )
+    allowed = set(string.ascii_letters) | set(string.digits) | PASSWORD_SPECIALS
+    if any(ch not in allowed for ch in password):
+        raise errors.EcsError(
+            errors.PASSWORD_COMPLEXITY,
+            "adminpass may contain only letters, digits and the special characters "
+            "!@$%^-_=+[{}]:,./?",
+        )
+    classes = sum(
+        (
+            any(ch.isupper() for ch in password),
+            any(ch.islower() for ch in password),
+            any(ch.isdigit() for ch in password),
+            any(ch in PASSWORD_SPECIALS for ch in password),
+        )
+    )
+    if classes < 3:
+        raise errors.EcsError(
+            errors.PASSWORD_COMPLEXITY,
+            "adminpass must contain at least three of: uppercase letters, lowercase letters, "
+            "digits, special characters.",
+        )
+
+
+def decode_user_data(encoded: str) -> bytes:
+    """Return the decoded user data; refuse non-base64 or more than 32 KB decoded."""
+    if len(encoded) > USER_DATA_MAX_ENCODED:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "metadata.user_data must be at most 32 KB before encoding."
+        )
+    try:
+        raw = base64.b64decode(encoded.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "metadata.user_data must be base64-encoded."
+        ) from None
+    if not raw:
+        raise errors.EcsError(errors.INVALID_PARAMETER, "metadata.user_data must not be empty.")
+    if len(raw) > USER_DATA_MAX_BYTES:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "metadata.user_data must be at most 32 KB before encoding."
+        )
+    return raw
+
+
+def check_credentials(
+    *, adminpass: str | None, keyname: str | None, userid: str | None, has_user_data: bool
+) -> None:
+    """Enforce which login credentials may be combined."""
+    if adminpass is not None and keyname is not None:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "adminpass and keyname cannot be specified together."
+        )
+    if keyname is not None and not userid:
+        raise errors.EcsError(errors.INVALID_PARAMETER, "userid is required when keyname is used.")
+    if adminpass is None and keyname is None and not has_user_data:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            "Specify adminpass, keyname, or metadata.user_data to set the login credentials.",
+        )
+    if adminpass is not None:
+        check_password(adminpass)
+
+
+def parse_encryption(encrypted: str | None, cmk_id: str | None) -> Encryption | None:
+    """Return the requested system-disk encryption, or None for an unencrypted disk."""
+    if encrypted is None:
+        if cmk_id:
+            raise errors.EcsError(
+                errors.BAD_ENCRYPTION_KEY,
+                "__system__cmkid must be used with __system__encrypted set to 1.",
+            )
+        return None
+    if encrypted not in ("0", "1"):
+        raise errors.EcsError(errors.INVALID_PARAMETER, "__system__encrypted must be '0' or '1'.")
+    if encrypted == "0":
+        return None
+    if not cmk_id:
+        raise errors.EcsError(
+            errors.BAD_ENCRYPTION_KEY, "__system__cmkid is required when __system__encrypted is 1."
+        )
+    return Encryption(cmk_id=cmk_id)

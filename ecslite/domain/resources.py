@@ -1,0 +1,58 @@
+"""Tenancy and catalogue records: domains, users, projects, images, key pairs, KMS keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    domain_id: str
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    domain_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    name: str
+    status: str
+    cloud_init: bool
+    os_type: str
+    min_disk_gb: int
+    project_id: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Keypair:
+    user_id: str
+    name: str
+    public_key: str
+    fingerprint: str
+    type: str
+    created: str
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class KmsKey:
+    id: str
+    project_id: str
+    alias: str
+    state: str
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "enabled"

@@ -1,0 +1,104 @@
+"""Servers and volumes: the two state axes and the status derived from them.
+
+Like Nova, a server has a stable ``vm_state`` and an in-flight ``task_state``; the API's
+``status`` is derived from both (see the ECS statuses appendix, table 4). A server whose
+``task_state`` is set is busy: no other operation may start on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class VmState(StrEnum):
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+class TaskState(StrEnum):
+    POWERING_OFF = "powering-off"
+    POWERING_ON = "powering-on"
+    REBUILDING = "rebuilding"
+    REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
+    REBUILD_SPAWNING = "rebuild_spawning"
+
+
+REBUILD_TASK_STATES = frozenset(
+    {TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING}
+)
+
+# The fault code a server carries after a reinstall that could not be rolled back; a new
+# reinstall is accepted from exactly this state.
+REINSTALL_FAILED_FAULT = "reinstall_failed"
+
+
+def derive_status(vm_state: VmState, task_state: TaskState | None) -> str:
+    """Return the API ``status`` for a pair of states (ECS statuses appendix, table 4)."""
+    if task_state in REBUILD_TASK_STATES:
+        return "REBUILD"
+    if vm_state is VmState.ACTIVE:
+        return "ACTIVE"
+    if vm_state is VmState.STOPPED:
+        return "SHUTOFF"
+    if vm_state is VmState.ERROR:
+        return "ERROR"
+    return "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class Volume:
+    id: str
+    project_id: str
+    size_gb: int
+    volume_type: str
+    status: str
+    server_id: str | None = None
+    device: str | None = None
+    boot_index: int | None = None
+    image_id: str | None = None
+    encrypted: bool = False
+    cmk_id: str | None = None
+    created: str = ""
+
+    @property
+    def is_system_disk(self) -> bool:
+        return self.boot_index == 0
+
+
+@dataclass(frozen=True)
+class Server:
+    id: str
+    project_id: str
+    user_id: str
+    name: str
+    image_id: str
+    vm_state: VmState
+    task_state: TaskState | None
+    created: str
+    updated: str
+    key_name: str | None = None
+    flavor_id: str = "s3.small.1"
+    availability_zone: str = "az1"
+    host_id: str = "local"
+    fault: dict[str, str] | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    current_job_id: str | None = None
+    version: int = 0
+
+    @property
+    def status(self) -> str:
+        return derive_status(self.vm_state, self.task_state)
+
+    @property
+    def busy(self) -> bool:
+        return self.task_state is not None
+
+    @property
+    def reinstall_failed(self) -> bool:
+        return (
+            self.vm_state is VmState.ERROR
+            and self.fault is not None
+            and self.fault.get("code") == REINSTALL_FAILED_FAULT
+        )

@@ -1,0 +1,59 @@
+"""The driver contract: what a hypervisor backend must do for the control plane.
+
+Every method is idempotent: calling it again after it succeeded (for example when a job resumes
+after a crash) has no further visible effect. A method that fails raises ``DriverError`` and
+leaves no partial state behind (a half-created disk is removed before raising).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ecslite.domain.resources import Image
+from ecslite.domain.server import Server, Volume
+
+
+class DriverError(Exception):
+    """A backend operation failed; ``code`` is reported as the job's ``error_code``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    """The system disk to create: same size and type as the one it replaces."""
+
+    volume: Volume
+    image: Image
+    data_key_wrapped: bytes | None = None
+
+
+class Driver(Protocol):
+    name: str
+
+    def stop_server(self, server: Server) -> None:
+        """Power the guest off. Post: the guest is not running (succeeds if already off)."""
+
+    def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
+        """Boot the guest from its attached disks. Post: running (succeeds if already on)."""
+
+    def create_disk_from_image(self, spec: DiskSpec) -> None:
+        """Create ``spec.volume`` from the image. Post: the disk exists; if it existed, unchanged."""
+
+    def delete_disk(self, volume: Volume) -> None:
+        """Remove the disk's backing storage. Post: gone (succeeds if already gone)."""
+
+    def attach_disk(
+        self, server: Server, volume: Volume, *, device: str, boot_index: int | None
+    ) -> None:
+        """Attach ``volume`` to ``server``. Post: attached at ``device`` (no-op if already)."""
+
+    def detach_disk(self, server: Server, volume: Volume) -> None:
+        """Detach ``volume`` from ``server``. Post: not attached (no-op if already detached)."""
+
+    def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
+        """Write the next-boot cloud-init data. Post: the next boot applies ``boot_config``."""

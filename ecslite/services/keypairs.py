@@ -1,0 +1,91 @@
+"""Key pairs (Nova ``os-keypairs``): owned by a user, imported or generated."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy.exc import IntegrityError
+
+from ecslite.domain import errors
+from ecslite.domain.clock import Clock
+from ecslite.domain.resources import Keypair
+from ecslite.store.uow import UowFactory
+
+_NAME = re.compile(r"^[A-Za-z0-9_\-. ]{1,64}$")
+
+
+def fingerprint(public_key: str) -> str:
+    """Return the MD5 fingerprint (colon-separated hex) of an OpenSSH public key, as Nova does."""
+    parts = public_key.strip().split()
+    if len(parts) < 2:
+        raise errors.EcsError(errors.INVALID_PARAMETER, "public_key is not an OpenSSH public key.")
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+        serialization.load_ssh_public_key(public_key.strip().encode())
+    except Exception:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "public_key is not a valid OpenSSH public key."
+        ) from None
+    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def generate_keypair() -> tuple[str, str]:
+    """Return (public key in OpenSSH form, private key in PEM) for a new RSA-2048 key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    return public, private
+
+
+def create_keypair(
+    *,
+    user_id: str,
+    name: str,
+    public_key: str | None,
+    key_type: str,
+    uow_factory: UowFactory,
+    clock: Clock,
+) -> tuple[Keypair, str | None]:
+    """Import ``public_key``, or generate a pair; return the key pair and the private key once."""
+    if not _NAME.match(name):
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            "Key pair name must be 1-64 letters, digits, spaces, '.', '_' or '-'.",
+        )
+    if key_type not in ("ssh", "x509"):
+        raise errors.EcsError(errors.INVALID_PARAMETER, "type must be 'ssh' or 'x509'.")
+    private_key = None
+    if public_key is None:
+        public_key, private_key = generate_keypair()
+    kp = Keypair(
+        user_id=user_id,
+        name=name,
+        public_key=public_key.strip(),
+        fingerprint=fingerprint(public_key),
+        type=key_type,
+        created=clock.iso(),
+    )
+    with uow_factory() as uow:
+        if uow.catalog.keypair(user_id, name) is not None:
+            raise errors.EcsError(errors.KEYPAIR_EXISTS, f"Key pair '{name}' already exists.")
+        try:
+            uow.catalog.add_keypair(kp)
+            uow.commit()
+        except IntegrityError:
+            raise errors.EcsError(
+                errors.KEYPAIR_EXISTS, f"Key pair '{name}' already exists."
+            ) from None
+    return kp, private_key

@@ -1,0 +1,80 @@
+"""Accept a batch stop or start: all servers are marked and the job created in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ecslite.domain import errors
+from ecslite.domain.clock import Clock, new_job_id
+from ecslite.domain.job import Job, JobStatus, JobType, SubJob
+from ecslite.domain.server import TaskState, VmState
+from ecslite.jobs.power import START, STOP
+from ecslite.store.uow import UowFactory
+
+
+def accept_power_action(
+    *, project_id: str, server_ids: Sequence[str], stop: bool, uow_factory: UowFactory, clock: Clock
+) -> str:
+    """Return the id of a batch job; refuse the whole batch if any server cannot take part.
+
+    A server that is busy (a reinstall or another power action running) is refused with
+    Ecs.0100, so a power action can never interleave with a reinstall.
+    """
+    if not server_ids:
+        raise errors.EcsError(errors.INVALID_PARAMETER, "servers must list at least one server.")
+    if len(set(server_ids)) != len(server_ids):
+        raise errors.EcsError(errors.INVALID_PARAMETER, "servers must not repeat a server id.")
+    if len(server_ids) > 1000:
+        raise errors.EcsError(errors.INVALID_PARAMETER, "servers may list at most 1000 servers.")
+    job_id = new_job_id()
+    step = STOP if stop else START
+    task = TaskState.POWERING_OFF if stop else TaskState.POWERING_ON
+    with uow_factory() as uow:
+        subs = []
+        for i, sid in enumerate(server_ids):
+            server = uow.servers.get(sid, project_id)
+            if server is None:
+                raise errors.EcsError(errors.SERVER_NOT_FOUND, f"Server {sid} does not exist.")
+            if server.busy or server.vm_state not in (VmState.ACTIVE, VmState.STOPPED):
+                raise errors.EcsError(
+                    errors.BAD_SERVER_STATE,
+                    f"Server {sid} is {server.status}; it cannot be {'stopped' if stop else 'started'} now.",
+                )
+            ok = uow.servers.cas(
+                sid,
+                expected={"task_state": None, "version": server.version},
+                values={
+                    "task_state": task,
+                    "current_job_id": job_id,
+                    "updated": clock.iso(millis=False),
+                },
+            )
+            if not ok:
+                raise errors.EcsError(
+                    errors.BAD_SERVER_STATE,
+                    f"Another operation started on server {sid} at the same time.",
+                )
+            subs.append(
+                SubJob(
+                    id=new_job_id(),
+                    job_id=job_id,
+                    seq=i,
+                    job_type=step,
+                    server_id=sid,
+                    status=JobStatus.INIT,
+                )
+            )
+        uow.jobs.add(
+            Job(
+                id=job_id,
+                project_id=project_id,
+                job_type=JobType.BATCH_STOP if stop else JobType.BATCH_START,
+                status=JobStatus.INIT,
+                server_id=None,
+                params={},
+                created=clock.iso(),
+                sub_jobs=tuple(subs),
+            )
+        )
+        uow.commit()
+    return job_id

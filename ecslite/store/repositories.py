@@ -1,0 +1,506 @@
+"""Repositories: translate between table rows and domain records.
+
+Every state-changing write on servers and jobs is conditional (compare-and-swap): callers pass
+the values they expect and learn from the return value whether the write happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.sql import ColumnElement
+
+from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
+from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
+from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState, Volume
+from ecslite.store import tables as t
+
+
+def _conds(table: Any, expected: Mapping[str, Any]) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    for key, value in expected.items():
+        col = table.c[key]
+        conds.append(col.is_(None) if value is None else col == value)
+    return conds
+
+
+def _server(row: Any) -> Server:
+    return Server(
+        id=row.id,
+        project_id=row.project_id,
+        user_id=row.user_id,
+        name=row.name,
+        image_id=row.image_id,
+        flavor_id=row.flavor_id,
+        availability_zone=row.availability_zone,
+        host_id=row.host_id,
+        vm_state=VmState(row.vm_state),
+        task_state=TaskState(row.task_state) if row.task_state else None,
+        key_name=row.key_name,
+        fault=row.fault,
+        metadata=dict(row.metadata or {}),
+        current_job_id=row.current_job_id,
+        created=row.created,
+        updated=row.updated,
+        version=row.version,
+    )
+
+
+def _volume(row: Any) -> Volume:
+    return Volume(
+        id=row.id,
+        project_id=row.project_id,
+        server_id=row.server_id,
+        device=row.device,
+        boot_index=row.boot_index,
+        size_gb=row.size_gb,
+        volume_type=row.volume_type,
+        status=row.status,
+        image_id=row.image_id,
+        encrypted=bool(row.encrypted),
+        cmk_id=row.cmk_id,
+        created=row.created,
+    )
+
+
+class ServerRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def get(self, server_id: str, project_id: str | None = None) -> Server | None:
+        q = select(t.servers).where(t.servers.c.id == server_id)
+        if project_id is not None:
+            q = q.where(t.servers.c.project_id == project_id)
+        row = self._c.execute(q).first()
+        return _server(row) if row else None
+
+    def list(
+        self, project_id: str, *, limit: int, offset: int, status: str | None, name: str | None
+    ) -> tuple[list[Server], int]:
+        c = t.servers.c
+        rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
+        not_rebuild = or_(c.task_state.is_(None), ~rebuild)
+        conds: list[ColumnElement[bool]] = [c.project_id == project_id]
+        if status is not None:
+            by_status: dict[str, ColumnElement[bool]] = {
+                "REBUILD": rebuild,
+                "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, not_rebuild),
+                "SHUTOFF": and_(c.vm_state == VmState.STOPPED.value, not_rebuild),
+                "ERROR": and_(c.vm_state == VmState.ERROR.value, not_rebuild),
+            }
+            conds.append(by_status.get(status, c.id.is_(None)))
+        if name:
+            conds.append(c.name.contains(name, autoescape=True))
+        total = self._c.execute(
+            select(func.count()).select_from(t.servers).where(*conds)
+        ).scalar_one()
+        rows = self._c.execute(
+            select(t.servers)
+            .where(*conds)
+            .order_by(c.created.desc(), c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return [_server(r) for r in rows], int(total)
+
+    def boot_config(self, server_id: str, *, pending: bool = False) -> dict[str, Any] | None:
+        col = t.servers.c.pending_boot_config if pending else t.servers.c.boot_config
+        value = self._c.execute(select(col).where(t.servers.c.id == server_id)).scalar_one_or_none()
+        return dict(value) if value else None
+
+    def add(self, server: Server, *, boot_config: dict[str, Any] | None = None) -> None:
+        self._c.execute(
+            insert(t.servers).values(
+                id=server.id,
+                project_id=server.project_id,
+                user_id=server.user_id,
+                name=server.name,
+                image_id=server.image_id,
+                flavor_id=server.flavor_id,
+                availability_zone=server.availability_zone,
+                host_id=server.host_id,
+                vm_state=server.vm_state.value,
+                task_state=server.task_state.value if server.task_state else None,
+                key_name=server.key_name,
+                fault=server.fault,
+                metadata=server.metadata,
+                current_job_id=server.current_job_id,
+                boot_config=boot_config,
+                created=server.created,
+                updated=server.updated,
+                version=0,
+            )
+        )
+
+    def cas(
+        self, server_id: str, *, expected: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> bool:
+        """Write ``values`` only if every column in ``expected`` still holds that value."""
+        vals = {
+            k: (v.value if isinstance(v, VmState | TaskState) else v) for k, v in values.items()
+        }
+        exp = {
+            k: (v.value if isinstance(v, VmState | TaskState) else v) for k, v in expected.items()
+        }
+        res = self._c.execute(
+            update(t.servers)
+            .where(t.servers.c.id == server_id, *_conds(t.servers, exp))
+            .values(**vals, version=t.servers.c.version + 1)
+        )
+        return res.rowcount == 1
+
+    def delete(self, server_id: str) -> None:
+        self._c.execute(delete(t.servers).where(t.servers.c.id == server_id))
+
+
+class VolumeRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def get(self, volume_id: str) -> Volume | None:
+        row = self._c.execute(select(t.volumes).where(t.volumes.c.id == volume_id)).first()
+        return _volume(row) if row else None
+
+    def attached_to(self, server_ids: Sequence[str]) -> dict[str, list[Volume]]:
+        out: dict[str, list[Volume]] = {sid: [] for sid in server_ids}
+        if not server_ids:
+            return out
+        rows = self._c.execute(
+            select(t.volumes)
+            .where(t.volumes.c.server_id.in_(list(server_ids)))
+            .order_by(t.volumes.c.boot_index.is_(None), t.volumes.c.boot_index, t.volumes.c.device)
+        ).all()
+        for r in rows:
+            out[r.server_id].append(_volume(r))
+        return out
+
+    def system_disk(self, server_id: str) -> Volume | None:
+        row = self._c.execute(
+            select(t.volumes).where(t.volumes.c.server_id == server_id, t.volumes.c.boot_index == 0)
+        ).first()
+        return _volume(row) if row else None
+
+    def list_project(self, project_id: str) -> list[Volume]:
+        rows = self._c.execute(
+            select(t.volumes).where(t.volumes.c.project_id == project_id).order_by(t.volumes.c.id)
+        ).all()
+        return [_volume(r) for r in rows]
+
+    def add(self, v: Volume) -> bool:
+        """Insert the volume unless a row with its id exists; return whether it was inserted."""
+        if self.get(v.id) is not None:
+            return False
+        self._c.execute(
+            insert(t.volumes).values(
+                id=v.id,
+                project_id=v.project_id,
+                server_id=v.server_id,
+                device=v.device,
+                boot_index=v.boot_index,
+                size_gb=v.size_gb,
+                volume_type=v.volume_type,
+                status=v.status,
+                image_id=v.image_id,
+                encrypted=v.encrypted,
+                cmk_id=v.cmk_id,
+                created=v.created,
+            )
+        )
+        return True
+
+    def set_attachment(
+        self, volume_id: str, *, server_id: str | None, device: str | None, boot_index: int | None
+    ) -> None:
+        self._c.execute(
+            update(t.volumes)
+            .where(t.volumes.c.id == volume_id)
+            .values(
+                server_id=server_id,
+                device=device,
+                boot_index=boot_index,
+                status="in-use" if server_id else "available",
+            )
+        )
+
+    def delete(self, volume_id: str) -> None:
+        self._c.execute(delete(t.volumes).where(t.volumes.c.id == volume_id))
+
+
+def _sub_job(row: Any) -> SubJob:
+    return SubJob(
+        id=row.id,
+        job_id=row.job_id,
+        seq=row.seq,
+        job_type=row.job_type,
+        server_id=row.server_id,
+        status=JobStatus(row.status),
+        begin_time=row.begin_time,
+        end_time=row.end_time,
+        error_code=row.error_code,
+        fail_reason=row.fail_reason,
+    )
+
+
+class JobRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, job: Job) -> None:
+        self._c.execute(
+            insert(t.jobs).values(
+                id=job.id,
+                project_id=job.project_id,
+                job_type=job.job_type.value,
+                status=job.status.value,
+                server_id=job.server_id,
+                phase=job.phase.value,
+                params=job.params,
+                created=job.created,
+            )
+        )
+        if job.sub_jobs:
+            self._c.execute(
+                insert(t.sub_jobs),
+                [
+                    {
+                        "id": s.id,
+                        "job_id": job.id,
+                        "seq": s.seq,
+                        "job_type": s.job_type,
+                        "server_id": s.server_id,
+                        "status": s.status.value,
+                    }
+                    for s in job.sub_jobs
+                ],
+            )
+
+    def get(self, job_id: str, project_id: str | None = None) -> Job | None:
+        q = select(t.jobs).where(t.jobs.c.id == job_id)
+        if project_id is not None:
+            q = q.where(t.jobs.c.project_id == project_id)
+        row = self._c.execute(q).first()
+        if row is None:
+            return None
+        subs = self._c.execute(
+            select(t.sub_jobs).where(t.sub_jobs.c.job_id == job_id).order_by(t.sub_jobs.c.seq)
+        ).all()
+        return Job(
+            id=row.id,
+            project_id=row.project_id,
+            job_type=JobType(row.job_type),
+            status=JobStatus(row.status),
+            server_id=row.server_id,
+            params=dict(row.params or {}),
+            created=row.created,
+            phase=Phase(row.phase),
+            begin_time=row.begin_time,
+            end_time=row.end_time,
+            error_code=row.error_code,
+            fail_reason=row.fail_reason,
+            sub_jobs=tuple(_sub_job(s) for s in subs),
+        )
+
+    def claim_next(self, *, owner: str, now: float, lease_seconds: float) -> str | None:
+        """Lease the oldest unfinished job whose lease is free or expired; return its id."""
+        free = or_(t.jobs.c.lease_expires.is_(None), t.jobs.c.lease_expires < now)
+        runnable = and_(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]), free)
+        q = select(t.jobs.c.id).where(runnable).order_by(t.jobs.c.created, t.jobs.c.id).limit(1)
+        if self._c.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        job_id = self._c.execute(q).scalar_one_or_none()
+        if job_id is None:
+            return None
+        res = self._c.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job_id, runnable)
+            .values(lease_owner=owner, lease_expires=now + lease_seconds)
+        )
+        return job_id if res.rowcount == 1 else None
+
+    def renew_leases(self, *, owner: str, job_ids: Sequence[str], until: float) -> None:
+        if job_ids:
+            self._c.execute(
+                update(t.jobs)
+                .where(t.jobs.c.id.in_(list(job_ids)), t.jobs.c.lease_owner == owner)
+                .values(lease_expires=until)
+            )
+
+    def release_all_leases(self) -> int:
+        res = self._c.execute(
+            update(t.jobs)
+            .where(t.jobs.c.lease_owner.is_not(None))
+            .values(lease_owner=None, lease_expires=None)
+        )
+        return int(res.rowcount)
+
+    def cas(
+        self,
+        job_id: str,
+        *,
+        owner: str | None,
+        expected: Mapping[str, Any],
+        values: Mapping[str, Any],
+    ) -> bool:
+        conds = _conds(t.jobs, {k: getattr(v, "value", v) for k, v in expected.items()})
+        if owner is not None:
+            conds.append(t.jobs.c.lease_owner == owner)
+        vals = {k: getattr(v, "value", v) for k, v in values.items()}
+        res = self._c.execute(update(t.jobs).where(t.jobs.c.id == job_id, *conds).values(**vals))
+        return res.rowcount == 1
+
+    def update_sub_job(self, sub_id: str, **values: Any) -> None:
+        vals = {k: getattr(v, "value", v) for k, v in values.items()}
+        self._c.execute(update(t.sub_jobs).where(t.sub_jobs.c.id == sub_id).values(**vals))
+
+    def count_unfinished(self) -> int:
+        return int(
+            self._c.execute(
+                select(func.count())
+                .select_from(t.jobs)
+                .where(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]))
+            ).scalar_one()
+        )
+
+
+class CatalogRepo:
+    """Read access to identity, images, key pairs and KMS keys; writes used by seeding."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def project(self, project_id: str) -> Project | None:
+        row = self._c.execute(select(t.projects).where(t.projects.c.id == project_id)).first()
+        return Project(row.id, row.name, row.domain_id, row.region) if row else None
+
+    def user(self, user_id: str) -> User | None:
+        row = self._c.execute(select(t.users).where(t.users.c.id == user_id)).first()
+        return User(row.id, row.name, row.domain_id) if row else None
+
+    def first_user_of_domain(self, domain_id: str) -> User | None:
+        row = self._c.execute(
+            select(t.users).where(t.users.c.domain_id == domain_id).order_by(t.users.c.id).limit(1)
+        ).first()
+        return User(row.id, row.name, row.domain_id) if row else None
+
+    def user_for_access_key(self, access_key: str) -> User | None:
+        row = self._c.execute(
+            select(t.users)
+            .join(t.access_keys, t.access_keys.c.user_id == t.users.c.id)
+            .where(t.access_keys.c.access_key == access_key)
+        ).first()
+        return User(row.id, row.name, row.domain_id) if row else None
+
+    def image(self, image_id: str) -> Image | None:
+        row = self._c.execute(select(t.images).where(t.images.c.id == image_id)).first()
+        if row is None:
+            return None
+        return Image(
+            id=row.id,
+            name=row.name,
+            status=row.status,
+            cloud_init=bool(row.cloud_init),
+            os_type=row.os_type,
+            min_disk_gb=row.min_disk_gb,
+            project_id=row.project_id,
+        )
+
+    def kms_key(self, key_id: str, project_id: str) -> KmsKey | None:
+        row = self._c.execute(
+            select(t.kms_keys).where(
+                t.kms_keys.c.id == key_id, t.kms_keys.c.project_id == project_id
+            )
+        ).first()
+        return KmsKey(row.id, row.project_id, row.alias, row.state) if row else None
+
+    def keypair(self, user_id: str, name: str) -> Keypair | None:
+        row = self._c.execute(
+            select(t.keypairs).where(t.keypairs.c.user_id == user_id, t.keypairs.c.name == name)
+        ).first()
+        return _keypair(row) if row else None
+
+    def keypairs(self, user_id: str) -> list[Keypair]:
+        rows = self._c.execute(
+            select(t.keypairs).where(t.keypairs.c.user_id == user_id).order_by(t.keypairs.c.name)
+        ).all()
+        return [_keypair(r) for r in rows]
+
+    def add_keypair(self, kp: Keypair) -> None:
+        self._c.execute(
+            insert(t.keypairs).values(
+                user_id=kp.user_id,
+                name=kp.name,
+                public_key=kp.public_key,
+                fingerprint=kp.fingerprint,
+                type=kp.type,
+                created=kp.created,
+            )
+        )
+
+    def delete_keypair(self, user_id: str, name: str) -> bool:
+        res = self._c.execute(
+            delete(t.keypairs).where(t.keypairs.c.user_id == user_id, t.keypairs.c.name == name)
+        )
+        return res.rowcount == 1
+
+
+def _keypair(row: Any) -> Keypair:
+    return Keypair(
+        id=row.id,
+        user_id=row.user_id,
+        name=row.name,
+        public_key=row.public_key,
+        fingerprint=row.fingerprint,
+        type=row.type,
+        created=row.created,
+    )
+
+
+class FaultRepo:
+    """Failure injection for the sim driver: a step fails while its fault has uses left."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(
+        self, *, step: str, server_id: str | None, times: int, error_code: str, message: str
+    ) -> int:
+        res = self._c.execute(
+            insert(t.sim_faults).values(
+                step=step,
+                server_id=server_id,
+                remaining=times,
+                error_code=error_code,
+                message=message,
+            )
+        )
+        pk = res.inserted_primary_key
+        return int(pk[0]) if pk else 0
+
+    def take(self, *, step: str, server_id: str) -> tuple[str, str] | None:
+        row = self._c.execute(
+            select(t.sim_faults)
+            .where(
+                t.sim_faults.c.step == step,
+                t.sim_faults.c.remaining > 0,
+                or_(t.sim_faults.c.server_id.is_(None), t.sim_faults.c.server_id == server_id),
+            )
+            .order_by(t.sim_faults.c.id)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        self._c.execute(
+            update(t.sim_faults)
+            .where(t.sim_faults.c.id == row.id)
+            .values(remaining=row.remaining - 1)
+        )
+        return row.error_code, row.message
+
+    def list(self) -> list[dict[str, Any]]:
+        rows = self._c.execute(select(t.sim_faults).order_by(t.sim_faults.c.id)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def clear(self) -> None:
+        self._c.execute(delete(t.sim_faults))

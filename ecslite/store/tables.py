@@ -1,0 +1,183 @@
+"""SQLAlchemy Core tables: the schema Alembic migrates and the repositories query."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("domain_id", String(64), ForeignKey("domains.id"), nullable=False),
+    Column("password_hash", String(255)),
+    UniqueConstraint("domain_id", "name"),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("domain_id", String(64), ForeignKey("domains.id"), nullable=False),
+    Column("region", String(64), nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    # Encrypted with the master key (Fernet): HMAC verification needs the secret back.
+    Column("secret_enc", LargeBinary, nullable=False),
+    Column("created", String(32), nullable=False),
+)
+
+images = Table(
+    "images",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("cloud_init", Boolean, nullable=False),
+    Column("os_type", String(32), nullable=False),
+    Column("min_disk_gb", Integer, nullable=False),
+    Column("project_id", String(64)),  # NULL: a public image
+)
+
+keypairs = Table(
+    "keypairs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("created", String(32), nullable=False),
+    UniqueConstraint("user_id", "name"),
+)
+
+kms_keys = Table(
+    "kms_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), ForeignKey("projects.id"), nullable=False),
+    Column("alias", String(255), nullable=False),
+    Column("state", String(16), nullable=False),  # enabled | disabled
+)
+
+servers = Table(
+    "servers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), ForeignKey("projects.id"), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("image_id", String(64), nullable=False),
+    Column("flavor_id", String(64), nullable=False),
+    Column("availability_zone", String(64), nullable=False),
+    Column("host_id", String(64), nullable=False),
+    Column("vm_state", String(32), nullable=False),
+    Column("task_state", String(64)),
+    Column("key_name", String(255)),
+    Column("fault", JSON),
+    Column("metadata", JSON, nullable=False),
+    Column("current_job_id", String(64)),
+    # What cloud-init applies at the next boot (public key, password *hash*, user_data, ...),
+    # and the payload a running reinstall will switch to. Never a plaintext secret.
+    Column("boot_config", JSON),
+    Column("pending_boot_config", JSON),
+    Column("created", String(32), nullable=False),
+    Column("updated", String(32), nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    Index("ix_servers_project", "project_id", "created"),
+)
+
+volumes = Table(
+    "volumes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), nullable=False),
+    Column("server_id", String(64), index=True),
+    Column("device", String(64)),
+    Column("boot_index", Integer),
+    Column("size_gb", Integer, nullable=False),
+    Column("volume_type", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("image_id", String(64)),
+    Column("encrypted", Boolean, nullable=False, default=False),
+    Column("cmk_id", String(64)),
+    Column("created", String(32), nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), nullable=False),
+    Column("job_type", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("server_id", String(64)),
+    Column("phase", String(16), nullable=False, default="forward"),  # forward | rollback
+    Column("params", JSON, nullable=False),
+    Column("created", String(32), nullable=False),
+    Column("begin_time", String(32)),
+    Column("end_time", String(32)),
+    Column("error_code", String(64)),
+    Column("fail_reason", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_expires", Float),
+    Index("ix_jobs_runnable", "status", "lease_expires"),
+    Index("ix_jobs_created", "created"),
+)
+
+sub_jobs = Table(
+    "sub_jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("job_id", String(64), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("job_type", String(64), nullable=False),
+    Column("server_id", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("begin_time", String(32)),
+    Column("end_time", String(32)),
+    Column("error_code", String(64)),
+    Column("fail_reason", Text),
+    UniqueConstraint("job_id", "seq"),
+)
+
+sim_faults = Table(
+    "sim_faults",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("step", String(64), nullable=False),
+    Column("server_id", String(64)),  # NULL: any server
+    Column("remaining", Integer, nullable=False),
+    Column("error_code", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+)

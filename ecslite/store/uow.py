@@ -1,0 +1,61 @@
+"""Unit of work: one database transaction that rolls back unless ``commit()`` is called."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from ecslite.store.repositories import CatalogRepo, FaultRepo, JobRepo, ServerRepo, VolumeRepo
+
+
+class UnitOfWork:
+    servers: ServerRepo
+    volumes: VolumeRepo
+    jobs: JobRepo
+    catalog: CatalogRepo
+    faults: FaultRepo
+    conn: Connection
+
+    def __init__(self, engine: Engine, *, write: bool) -> None:
+        self._engine = engine.execution_options(ecslite_write=True) if write else engine
+        self._committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self._engine.connect()
+        self._tx = self.conn.begin()
+        self.servers = ServerRepo(self.conn)
+        self.volumes = VolumeRepo(self.conn)
+        self.jobs = JobRepo(self.conn)
+        self.catalog = CatalogRepo(self.conn)
+        self.faults = FaultRepo(self.conn)
+        return self
+
+    def commit(self) -> None:
+        self._tx.commit()
+        self._committed = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+
+UowFactory = Callable[..., UnitOfWork]
+
+
+def uow_factory(engine: Engine) -> UowFactory:
+    """Return ``make(write=False)`` building units of work on ``engine``."""
+
+    def make(*, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(engine, write=write)
+
+    return make
