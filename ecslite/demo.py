@@ -39,12 +39,13 @@ def _new_info() -> dict[str, Any]:
         "password": "Demo-" + secrets.token_urlsafe(12),
         "access_key": ak(),
         "secret_key": secrets.token_urlsafe(30),
-        "images": {"cloudinit": _id(), "no_cloudinit": _id()},
+        "images": {"cloudinit": _id(), "no_cloudinit": _id(), "inactive": _id()},
         "servers": {
             "stopped": _id(),
             "running": _id(),
             "no_system_disk": _id(),
             "no_cloudinit": _id(),
+            "image_inactive": _id(),
         },
         "volumes": {"stopped_data": _id(), "running_data": _id()},
         "keypair": {"name": "demo-key", "public_key": public_key, "private_key": private_key},
@@ -135,6 +136,7 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                     "name": "Legacy Linux (no cloud-init)",
                     "cloud_init": False,
                 },
+                {"id": img["inactive"], "name": "Debian 12 (importing)", "status": "queued"},
             ],
             "keypairs": [
                 {
@@ -191,6 +193,14 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                     user=u,
                     name="demo-no-cloudinit",
                     image=img["no_cloudinit"],
+                    status="SHUTOFF",
+                ),
+                server(
+                    srv["image_inactive"],
+                    project=p,
+                    user=u,
+                    name="demo-image-inactive",
+                    image=img["inactive"],
                     status="SHUTOFF",
                 ),
                 server(

@@ -1,0 +1,81 @@
+"""Fixtures: an in-process app on a fresh SQLite store with the demo tenant, and API helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ecslite.api.app import create_app
+from ecslite.bootstrap import build
+from ecslite.config import Settings
+from ecslite.demo import ensure_demo
+from ecslite.store.secretbox import SecretBox
+from ecslite.store.seeding import apply_seed
+from tests.support import TERMINAL, poll
+
+
+class Api:
+    """A thin client for the demo tenant with the calls tests make again and again."""
+
+    def __init__(self, client: TestClient, demo: dict[str, Any], data_dir: Path) -> None:
+        self.client = client
+        self.demo = demo
+        self.demo_db = data_dir / "ecslite.db"
+        self.project = demo["project_id"]
+
+    def reinstall(self, server_id: str, body: dict[str, Any] | None = None, **fields: Any) -> Any:
+        payload = body if body is not None else {"os-reinstall": fields}
+        return self.client.post(
+            f"/v2/{self.project}/cloudservers/{server_id}/reinstallos", json=payload
+        )
+
+    def server(self, server_id: str) -> dict[str, Any]:
+        resp = self.client.get(f"/v1/{self.project}/cloudservers/{server_id}")
+        assert resp.status_code == 200, resp.text
+        return dict(resp.json()["server"])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        resp = self.client.get(f"/v1/{self.project}/jobs/{job_id}")
+        assert resp.status_code == 200, resp.text
+        return dict(resp.json())
+
+    def wait(self, job_id: str, timeout: float = 30) -> dict[str, Any]:
+        return dict(poll(lambda: self.job(job_id), until=lambda j: j["status"] in TERMINAL, timeout=timeout))
+
+    def key_login(self) -> dict[str, str]:
+        return {"keyname": self.demo["keypair"]["name"], "userid": self.demo["user_id"]}
+
+    def inject(self, step: str, server_id: str | None = None, **kw: Any) -> None:
+        resp = self.client.post("/_ecslite/admin/faults", json={"step": step, "server_id": server_id, **kw})
+        assert resp.status_code == 201, resp.text
+
+
+def _make_api(tmp_path: Path, **settings: Any) -> Iterator[Api]:
+    s = Settings(data_dir=tmp_path / "data", enable_admin=True, poll_interval=0.05, **settings)
+    container = build(s)
+    box = SecretBox.from_file(s.data_dir / "master.key")
+    demo, doc = ensure_demo(s.data_dir, "http://testserver")
+    apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
+    app = create_app(container, secret_box=box, enable_admin=True, reset_seeds=[doc])
+    container.runner.start()
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield Api(client, demo, s.data_dir)
+    finally:
+        container.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    """The app with the demo tenant, sim driver without delay."""
+    yield from _make_api(tmp_path)
+
+
+@pytest.fixture
+def slow_api(tmp_path: Path) -> Iterator[Api]:
+    """The same, with every sim step taking 0.2 s so jobs can be watched while they run."""
+    yield from _make_api(tmp_path, sim_delay=0.2)
