@@ -25,9 +25,12 @@ def _id() -> str:
     return str(uuid.uuid4())
 
 
+def _access_key() -> str:
+    return secrets.token_hex(10).upper()
+
+
 def _new_info() -> dict[str, Any]:
     public_key, private_key = generate_keypair()
-    ak = lambda: secrets.token_hex(10).upper()  # noqa: E731
     return {
         "region": "eu-de",
         "project_id": _hex(),
@@ -37,7 +40,7 @@ def _new_info() -> dict[str, Any]:
         "user_id": _hex(),
         "user_name": "demo-user",
         "password": "Demo-" + secrets.token_urlsafe(12),
-        "access_key": ak(),
+        "access_key": _access_key(),
         "secret_key": secrets.token_urlsafe(30),
         "images": {"cloudinit": _id(), "no_cloudinit": _id(), "inactive": _id()},
         "servers": {
@@ -54,7 +57,7 @@ def _new_info() -> dict[str, Any]:
             "project_id": _hex(),
             "domain_id": _hex(),
             "user_id": _hex(),
-            "access_key": ak(),
+            "access_key": _access_key(),
             "secret_key": secrets.token_urlsafe(30),
             "servers": {"stopped": _id()},
         },

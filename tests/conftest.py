@@ -44,13 +44,17 @@ class Api:
         return dict(resp.json())
 
     def wait(self, job_id: str, timeout: float = 30) -> dict[str, Any]:
-        return dict(poll(lambda: self.job(job_id), until=lambda j: j["status"] in TERMINAL, timeout=timeout))
+        return dict(
+            poll(lambda: self.job(job_id), until=lambda j: j["status"] in TERMINAL, timeout=timeout)
+        )
 
     def key_login(self) -> dict[str, str]:
         return {"keyname": self.demo["keypair"]["name"], "userid": self.demo["user_id"]}
 
     def inject(self, step: str, server_id: str | None = None, **kw: Any) -> None:
-        resp = self.client.post("/_ecslite/admin/faults", json={"step": step, "server_id": server_id, **kw})
+        resp = self.client.post(
+            "/_ecslite/admin/faults", json={"step": step, "server_id": server_id, **kw}
+        )
         assert resp.status_code == 201, resp.text
 
 

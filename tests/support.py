@@ -51,8 +51,16 @@ class Service:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         cmd = [
-            sys.executable, "-m", "ecslite", "serve", "--demo", "--data-dir", str(self.data_dir),
-            "--port", str(self.port), *self.extra,
+            sys.executable,
+            "-m",
+            "ecslite",
+            "serve",
+            "--demo",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            *self.extra,
         ]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
         poll(self._ready, until=bool, timeout=60)

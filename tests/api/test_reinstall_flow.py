@@ -50,7 +50,10 @@ def test_reinstall_with_key_pair_replaces_only_the_system_disk(api: Api) -> None
     assert job["entities"]["server_id"] == sid
     assert job["entities"]["sub_jobs_total"] == len(STEPS)
     assert [s["job_type"] for s in job["entities"]["sub_jobs"]] == STEPS
-    assert all(s["status"] == "SUCCESS" and s["begin_time"] and s["end_time"] for s in job["entities"]["sub_jobs"])
+    assert all(
+        s["status"] == "SUCCESS" and s["begin_time"] and s["end_time"]
+        for s in job["entities"]["sub_jobs"]
+    )
     assert job["error_code"] is None and job["fail_reason"] is None
     assert job["begin_time"] <= job["end_time"]
 
@@ -75,7 +78,11 @@ def test_new_system_disk_keeps_size_and_type_and_old_disk_is_released(api: Api) 
     assert old_system["id"] not in rows
     new = rows[new_system["id"]]
     old = rows_before[old_system["id"]]
-    assert (new["size_gb"], new["volume_type"], new["encrypted"]) == (old["size_gb"], old["volume_type"], 0)
+    assert (new["size_gb"], new["volume_type"], new["encrypted"]) == (
+        old["size_gb"],
+        old["volume_type"],
+        0,
+    )
     assert new["image_id"] == api.server(sid)["image"]["id"]
 
 
@@ -93,12 +100,17 @@ def test_encrypted_reinstall_records_the_cmk(api: Api) -> None:
 def test_boot_config_holds_a_password_hash_never_the_password(api: Api) -> None:
     sid = api.demo["servers"]["stopped"]
     user_data = b"#!/bin/bash\necho user_test > /home/user.txt\n"
-    body = {"adminpass": "!QAZxsw2", "metadata": {"user_data": base64.b64encode(user_data).decode(), "BYOL": "true"}}
+    body = {
+        "adminpass": "!QAZxsw2",
+        "metadata": {"user_data": base64.b64encode(user_data).decode(), "BYOL": "true"},
+    }
     job = api.wait(api.reinstall(sid, **body).json()["job_id"])
     assert job["status"] == "SUCCESS"
     engine = create_engine(f"sqlite:///{api.demo_db}")
     with engine.connect() as conn:
-        boot = conn.execute(text("SELECT boot_config FROM servers WHERE id = :i"), {"i": sid}).scalar_one()
+        boot = conn.execute(
+            text("SELECT boot_config FROM servers WHERE id = :i"), {"i": sid}
+        ).scalar_one()
     engine.dispose()
     assert "!QAZxsw2" not in boot
     assert '"password_hash": "$6$' in boot
@@ -111,10 +123,17 @@ def test_each_reinstall_gets_a_fresh_instance_id(api: Api) -> None:
     sid = api.demo["servers"]["stopped"]
     ids = []
     for _ in range(2):
-        assert api.wait(api.reinstall(sid, **api.key_login(), mode="withStopServer").json()["job_id"])["status"] == "SUCCESS"
+        assert (
+            api.wait(api.reinstall(sid, **api.key_login(), mode="withStopServer").json()["job_id"])[
+                "status"
+            ]
+            == "SUCCESS"
+        )
         engine = create_engine(f"sqlite:///{api.demo_db}")
         with engine.connect() as conn:
-            boot = conn.execute(text("SELECT boot_config FROM servers WHERE id = :i"), {"i": sid}).scalar_one()
+            boot = conn.execute(
+                text("SELECT boot_config FROM servers WHERE id = :i"), {"i": sid}
+            ).scalar_one()
         engine.dispose()
         ids.append(boot)
     assert ids[0] != ids[1]
@@ -171,7 +190,10 @@ def test_failure_before_attach_rolls_back_to_the_old_disk(api: Api) -> None:
     assert subs["attachSystemDisk"]["error_code"] == "Ecs.0002"
     after = api.server(sid)
     assert after["status"] == "SHUTOFF" and after["OS-EXT-STS:task_state"] is None
-    assert after["os-extended-volumes:volumes_attached"] == before["os-extended-volumes:volumes_attached"]
+    assert (
+        after["os-extended-volumes:volumes_attached"]
+        == before["os-extended-volumes:volumes_attached"]
+    )
     assert after["key_name"] == before["key_name"]
     assert _volume_rows(api).keys() == rows_before.keys()  # the new disk is gone, nothing orphaned
     # and the server can be reinstalled again straight away
@@ -199,7 +221,9 @@ def test_failure_after_the_old_disk_is_released_leaves_a_retryable_error_state(a
     new_system, data_after = _disks(server)
     assert data_after == data_before
     # Stop/start are refused in this state, a new reinstall is accepted and repairs it.
-    resp = api.client.post(f"/v1/{api.project}/cloudservers/action", json={"os-start": {"servers": [{"id": sid}]}})
+    resp = api.client.post(
+        f"/v1/{api.project}/cloudservers/action", json={"os-start": {"servers": [{"id": sid}]}}
+    )
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "Ecs.0100"
     job2 = api.wait(api.reinstall(sid, **api.key_login()).json()["job_id"])
     assert job2["status"] == "SUCCESS"

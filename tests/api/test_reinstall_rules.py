@@ -23,15 +23,24 @@ def _error(resp: Any, status: int, code: str) -> str:
 def _unchanged(api: Api, server_id: str, before: dict[str, Any]) -> None:
     after = api.server(server_id)
     assert after["status"] == before["status"]
-    assert after["os-extended-volumes:volumes_attached"] == before["os-extended-volumes:volumes_attached"]
+    assert (
+        after["os-extended-volumes:volumes_attached"]
+        == before["os-extended-volumes:volumes_attached"]
+    )
 
 
 def test_unknown_server_is_404_ecs_0114(api: Api) -> None:
-    _error(api.reinstall("00000000-0000-0000-0000-000000000000", **api.key_login()), 404, "Ecs.0114")
+    _error(
+        api.reinstall("00000000-0000-0000-0000-000000000000", **api.key_login()), 404, "Ecs.0114"
+    )
 
 
 def test_unknown_job_is_common_0011(api: Api) -> None:
-    _error(api.client.get(f"/v1/{api.project}/jobs/ffffffffffffffffffffffffffffffff"), 400, "Common.0011")
+    _error(
+        api.client.get(f"/v1/{api.project}/jobs/ffffffffffffffffffffffffffffffff"),
+        400,
+        "Common.0011",
+    )
 
 
 def test_image_without_cloud_init_is_refused(api: Api) -> None:
@@ -73,7 +82,9 @@ def test_power_actions_while_reinstalling_are_refused(slow_api: Api, action: str
     api = slow_api
     sid = api.demo["servers"]["stopped"]
     job_id = api.reinstall(sid, **api.key_login()).json()["job_id"]
-    resp = api.client.post(f"/v1/{api.project}/cloudservers/action", json={action: {"servers": [{"id": sid}]}})
+    resp = api.client.post(
+        f"/v1/{api.project}/cloudservers/action", json={action: {"servers": [{"id": sid}]}}
+    )
     _error(resp, 400, "Ecs.0100")
     assert api.wait(job_id)["status"] == "SUCCESS"
     assert api.server(sid)["status"] == "ACTIVE"
@@ -101,13 +112,17 @@ def test_keyname_requires_userid(api: Api) -> None:
 
 
 def test_unknown_keypair_is_ecs_0314(api: Api) -> None:
-    resp = api.reinstall(api.demo["servers"]["stopped"], keyname="no-such-key", userid=api.demo["user_id"])
+    resp = api.reinstall(
+        api.demo["servers"]["stopped"], keyname="no-such-key", userid=api.demo["user_id"]
+    )
     _error(resp, 400, "Ecs.0314")
 
 
 def test_keypair_of_another_user_is_ecs_0314(api: Api) -> None:
     other_user = api.demo["other_project"]["user_id"]
-    resp = api.reinstall(api.demo["servers"]["stopped"], keyname=api.demo["keypair"]["name"], userid=other_user)
+    resp = api.reinstall(
+        api.demo["servers"]["stopped"], keyname=api.demo["keypair"]["name"], userid=other_user
+    )
     _error(resp, 400, "Ecs.0314")
 
 
@@ -128,14 +143,18 @@ def test_weak_or_malformed_adminpass_is_ecs_0011(api: Api, password: str) -> Non
     assert password not in msg
 
 
-@pytest.mark.parametrize("password", ["!QAZxsw2", "Abcdefg1", "abc-def_12", "A" * 12 + "b" * 12 + "1?"])
+@pytest.mark.parametrize(
+    "password", ["!QAZxsw2", "Abcdefg1", "abc-def_12", "A" * 12 + "b" * 12 + "1?"]
+)
 def test_valid_adminpass_is_accepted(api: Api, password: str) -> None:
     resp = api.reinstall(api.demo["servers"]["stopped"], adminpass=password)
     assert resp.status_code == 200, resp.text
 
 
 def test_user_data_must_be_base64(api: Api) -> None:
-    resp = api.reinstall(api.demo["servers"]["stopped"], adminpass="!QAZxsw2", metadata={"user_data": "not base64!"})
+    resp = api.reinstall(
+        api.demo["servers"]["stopped"], adminpass="!QAZxsw2", metadata={"user_data": "not base64!"}
+    )
     assert "base64" in _error(resp, 400, "Ecs.0005")
 
 
@@ -148,12 +167,16 @@ def test_user_data_over_32kb_is_refused_and_32kb_is_accepted(api: Api) -> None:
 
 
 def test_encrypted_flag_must_be_0_or_1(api: Api) -> None:
-    resp = api.reinstall(api.demo["servers"]["stopped"], **api.key_login(), metadata={"__system__encrypted": "yes"})
+    resp = api.reinstall(
+        api.demo["servers"]["stopped"], **api.key_login(), metadata={"__system__encrypted": "yes"}
+    )
     _error(resp, 400, "Ecs.0005")
 
 
 def test_encryption_without_cmk_is_ecs_0912(api: Api) -> None:
-    resp = api.reinstall(api.demo["servers"]["stopped"], **api.key_login(), metadata={"__system__encrypted": "1"})
+    resp = api.reinstall(
+        api.demo["servers"]["stopped"], **api.key_login(), metadata={"__system__encrypted": "1"}
+    )
     _error(resp, 400, "Ecs.0912")
 
 
@@ -165,7 +188,11 @@ def test_encryption_with_unusable_cmk_is_ecs_0912(api: Api, which: str) -> None:
         "foreign": "not-a-key-of-this-project",
     }[which]
     meta = {"__system__encrypted": "1", "__system__cmkid": cmk}
-    _error(api.reinstall(api.demo["servers"]["stopped"], **api.key_login(), metadata=meta), 400, "Ecs.0912")
+    _error(
+        api.reinstall(api.demo["servers"]["stopped"], **api.key_login(), metadata=meta),
+        400,
+        "Ecs.0912",
+    )
 
 
 def test_empty_body_is_common_0002(api: Api) -> None:
@@ -195,7 +222,9 @@ def test_malformed_bodies_are_ecs_0005(api: Api, raw: bytes) -> None:
     sid = api.demo["servers"]["stopped"]
     before = api.server(sid)
     resp = api.client.post(
-        f"/v2/{api.project}/cloudservers/{sid}/reinstallos", content=raw, headers={"Content-Type": "application/json"}
+        f"/v2/{api.project}/cloudservers/{sid}/reinstallos",
+        content=raw,
+        headers={"Content-Type": "application/json"},
     )
     assert resp.status_code in (400, 413), resp.text
     assert resp.json()["error"]["code"] == "Ecs.0005"

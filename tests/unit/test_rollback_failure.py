@@ -28,7 +28,9 @@ class BrokenAttachDriver(SimDriver):
         super().__init__()
         self.calls: list[str] = []
 
-    def attach_disk(self, server: Server, volume: Volume, *, device: str, boot_index: int | None) -> None:
+    def attach_disk(
+        self, server: Server, volume: Volume, *, device: str, boot_index: int | None
+    ) -> None:
         self.calls.append(f"attach {volume.id}")
         raise DriverError("Ecs.0002", "storage backend unavailable")
 
@@ -43,7 +45,12 @@ def _setup(tmp_path: Path, driver: SimDriver) -> tuple[Any, JobRunner, dict[str,
     settings = Settings(data_dir=tmp_path)
     container = build(settings)
     demo, doc = ensure_demo(tmp_path, "http://test")
-    apply_seed(doc, uow_factory=container.uow_factory, box=SecretBox.from_file(tmp_path / "mk"), clock=container.clock)
+    apply_seed(
+        doc,
+        uow_factory=container.uow_factory,
+        box=SecretBox.from_file(tmp_path / "mk"),
+        clock=container.clock,
+    )
     runner = JobRunner(
         uow_factory=container.uow_factory,
         driver=driver,
@@ -55,15 +62,24 @@ def _setup(tmp_path: Path, driver: SimDriver) -> tuple[Any, JobRunner, dict[str,
 
 def _reinstall(container: Any, demo: dict[str, Any]) -> str:
     cmd = ReinstallCommand(
-        project_id=demo["project_id"], server_id=demo["servers"]["stopped"], keyname=None, userid=None,
-        password_hash="$6$x$y", user_data=None, byol=False, encryption=None, stop_first=False,
+        project_id=demo["project_id"],
+        server_id=demo["servers"]["stopped"],
+        keyname=None,
+        userid=None,
+        password_hash="$6$x$y",
+        user_data=None,
+        byol=False,
+        encryption=None,
+        stop_first=False,
     )
     return accept_reinstall(cmd, uow_factory=container.uow_factory, clock=container.clock)
 
 
 def _run(container: Any, runner: JobRunner) -> None:
     with container.uow_factory() as uow:
-        job_id = uow.jobs.claim_next(owner=runner.owner, now=container.clock.now(), lease_seconds=30)
+        job_id = uow.jobs.claim_next(
+            owner=runner.owner, now=container.clock.now(), lease_seconds=30
+        )
         uow.commit()
     assert job_id is not None
     runner.run_job(job_id)
@@ -98,8 +114,10 @@ def test_failed_rollback_retains_old_disk_and_allows_retry(tmp_path: Path) -> No
     # retained disk.
     healthy = SimDriver()
     runner2 = JobRunner(
-        uow_factory=container.uow_factory, driver=healthy,
-        handlers={JobType.REINSTALL: ReinstallHandler()}, clock=container.clock,
+        uow_factory=container.uow_factory,
+        driver=healthy,
+        handlers={JobType.REINSTALL: ReinstallHandler()},
+        clock=container.clock,
     )
     job2 = _reinstall(container, demo)
     _run(container, runner2)
