@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     enable_admin: bool = False
     region: str = "eu-de"
     runner_threads: int = 4
+    # Bind this process's job runner to one hypervisor host (scale-out with several hosts).
+    host_id: str | None = None
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"

@@ -9,11 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 TERMINAL = ("SUCCESS", "FAIL")
 
@@ -36,11 +40,39 @@ def poll(fn: Callable[[], Any], *, until: Callable[[Any], bool], timeout: float 
         time.sleep(0.02)
 
 
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """Create a uniquely named database on ``server_url``; drop it afterwards."""
+    name = f"ecslite_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def migrate(database_url: str) -> None:
+    """Run ``ecslite db upgrade`` as an operator would before starting shared-store processes."""
+    subprocess.run(
+        [sys.executable, "-m", "ecslite", "db", "upgrade", "--database-url", database_url],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 class Service:
     """A real ``ecslite serve`` process on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *extra: str, port: int | None = None, database_url: str | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.database_url = database_url
         self.extra = extra
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -62,6 +94,10 @@ class Service:
             str(self.port),
             *self.extra,
         ]
+        if self.database_url:
+            if not self.database_url.startswith("sqlite"):
+                migrate(self.database_url)
+            cmd += ["--database-url", self.database_url]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
         poll(self._ready, until=bool, timeout=60)
         return self

@@ -142,6 +142,8 @@ jobs = Table(
     Column("job_type", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("server_id", String(64)),
+    # The hypervisor host a worker must run on to execute this job; NULL: any worker.
+    Column("host_id", String(64)),
     Column("phase", String(16), nullable=False, default="forward"),  # forward | rollback
     Column("params", JSON, nullable=False),
     Column("created", String(32), nullable=False),
