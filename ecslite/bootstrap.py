@@ -51,7 +51,7 @@ def make_driver(settings: Settings) -> Driver:
 
 def build(settings: Settings, *, upgrade_schema: bool = True) -> Container:
     """Build the object graph for ``settings``; the runner is created but not started."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
     if upgrade_schema:
         migrate.upgrade(engine)

@@ -27,7 +27,10 @@ def _id() -> str:
 
 def _new_info() -> dict[str, Any]:
     public_key, private_key = generate_keypair()
-    ak = lambda: secrets.token_hex(10).upper()  # noqa: E731
+
+    def ak() -> str:
+        return secrets.token_hex(10).upper()
+
     return {
         "region": "eu-de",
         "project_id": _hex(),
