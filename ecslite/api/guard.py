@@ -99,10 +99,7 @@ class AuthGuard:
 
     async def _refuse(self, scope: Scope, send: Send, exc: errors.EcsError) -> None:
         request_id = scope.get("state", {}).get("request_id")
-        response = error_response(exc, request_id)
-        if exc.http_status == 401:
-            response.headers["WWW-Authenticate"] = 'SDK-HMAC-SHA256, Keystone uri="/v3"'
-        await response(scope, _no_receive, send)
+        await error_response(exc, request_id)(scope, _no_receive, send)
 
 
 def _text(value: bytes) -> str:
