@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import fastapi.routing
 import httpx
 import pytest
-import fastapi.routing
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
