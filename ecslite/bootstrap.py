@@ -70,7 +70,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
     is migrated only by ``ecslite db upgrade``: processes refuse to start on an old schema
     rather than race each other through migrations.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url())
     if upgrade_schema is None:
         upgrade_schema = engine.dialect.name == "sqlite"

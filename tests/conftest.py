@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecslite.api.app import create_app
+from ecslite.auth.httpx_auth import SdkHmacAuth
 from ecslite.bootstrap import build
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
@@ -88,6 +89,8 @@ def _make_api(tmp_path: Path, database_url: str, **settings: Any) -> Iterator[Ap
     container.start_runner()
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
+            # Every request is signed like the official SDK signs it.
+            client.auth = SdkHmacAuth(demo["access_key"], demo["secret_key"], demo["project_id"])
             api = Api(client, demo, s.data_dir)
             api.database_url = database_url
             yield api

@@ -76,11 +76,11 @@ class Service:
         self.extra = extra
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / f"service-{self.port}.log"
+        self.log_path = data_dir.parent / f"service-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Service:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         cmd = [
             sys.executable,
@@ -115,6 +115,14 @@ class Service:
     @property
     def demo(self) -> dict[str, Any]:
         return dict(json.loads((self.data_dir / "demo.json").read_text()))
+
+    def http(self) -> httpx.Client:
+        """A client signed with the demo tenant's access key, as the official SDK signs."""
+        from ecslite.auth.httpx_auth import SdkHmacAuth
+
+        demo = self.demo
+        auth = SdkHmacAuth(demo["access_key"], demo["secret_key"], demo["project_id"])
+        return httpx.Client(base_url=self.endpoint, auth=auth, timeout=10)
 
     def kill(self) -> None:
         """SIGKILL the process, as a crash would."""

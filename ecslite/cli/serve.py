@@ -120,14 +120,16 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
         assert isinstance(servers, dict)
         lines += [
             f"Demo tenant: {settings.data_dir / 'demo.json'} (ids, keys; private key in demo-key.pem)",
-            "Try it:",
-            f"  curl -s {endpoint}/v1/{pid}/cloudservers/detail",
-            f"  curl -s -X POST {endpoint}/v2/{pid}/cloudservers/{servers['stopped']}/reinstallos \\",
-            "       -H 'Content-Type: application/json' \\",
-            f'       -d \'{{"os-reinstall": {{"keyname": "demo-key", "userid": "{info["user_id"]}"}}}}\'',
-            f"  curl -s {endpoint}/v1/{pid}/jobs/<job_id>",
+            "Every ECS call needs credentials (see docs/auth.md). Try it:",
             f"  ecslite reinstall {servers['stopped']} --data-dir {settings.data_dir} "
-            f"--keyname demo-key --userid {info['user_id']} --watch",
-            "With the official SDK: see examples/sdk_reinstall.py (reads demo.json).",
+            f"--keyname demo-key --userid {info['user_id']} --watch   # signs with demo.json's AK/SK",
+            "  # or get a token (user, domain, password and project name are in demo.json):",
+            f"  curl -si -X POST {endpoint}/v3/auth/tokens -H 'Content-Type: application/json' -d "
+            f'\'{{"auth":{{"identity":{{"methods":["password"],"password":{{"user":'
+            f'{{"name":"{info["user_name"]}","password":"<password>","domain":'
+            f'{{"name":"{info["domain_name"]}"}}}}}}}},"scope":{{"project":'
+            f'{{"name":"{info["project_name"]}"}}}}}}}}\' | grep -i x-subject-token',
+            f"  curl -s -H 'X-Auth-Token: <token>' {endpoint}/v1/{pid}/cloudservers/detail",
+            "With the official SDK: BasicCredentials(access_key, secret_key, project_id) from demo.json.",
         ]
     print("\n".join(lines), flush=True)

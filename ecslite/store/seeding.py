@@ -255,6 +255,7 @@ def wipe(uow_factory: UowFactory) -> None:
         t.keypairs,
         t.kms_keys,
         t.images,
+        t.auth_tokens,
         t.access_keys,
         t.projects,
         t.users,

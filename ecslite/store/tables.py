@@ -183,3 +183,15 @@ sim_faults = Table(
     Column("error_code", String(64), nullable=False),
     Column("message", Text, nullable=False),
 )
+
+auth_tokens = Table(
+    "auth_tokens",
+    metadata,
+    # SHA-256 of the token: the token itself is never stored.
+    Column("token_digest", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("project_id", String(64), ForeignKey("projects.id"), nullable=False),
+    Column("issued_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_auth_tokens_expires", "expires_at"),
+)

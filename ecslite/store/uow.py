@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from ecslite.store.identity import IdentityRepo
 from ecslite.store.repositories import CatalogRepo, FaultRepo, JobRepo, ServerRepo, VolumeRepo
 
 
@@ -16,6 +17,7 @@ class UnitOfWork:
     jobs: JobRepo
     catalog: CatalogRepo
     faults: FaultRepo
+    identity: IdentityRepo
     conn: Connection
 
     def __init__(self, engine: Engine, *, write: bool) -> None:
@@ -30,6 +32,7 @@ class UnitOfWork:
         self.jobs = JobRepo(self.conn)
         self.catalog = CatalogRepo(self.conn)
         self.faults = FaultRepo(self.conn)
+        self.identity = IdentityRepo(self.conn)
         return self
 
     def commit(self) -> None:

@@ -138,7 +138,9 @@ def test_each_reinstall_gets_a_fresh_instance_id(api: Api) -> None:
                 text("SELECT boot_config FROM servers WHERE id = :i"), {"i": sid}
             ).scalar_one()
         engine.dispose()
-        ids.append(boot["instance_id"] if isinstance(boot, dict) else json.loads(boot)["instance_id"])
+        ids.append(
+            boot["instance_id"] if isinstance(boot, dict) else json.loads(boot)["instance_id"]
+        )
     assert ids[0] != ids[1]
 
 

@@ -15,13 +15,15 @@ from tests.support import TERMINAL, Service, poll
 
 
 def _job(svc: Service, job_id: str) -> dict[str, Any]:
-    resp = httpx.get(f"{svc.endpoint}/v1/{svc.demo['project_id']}/jobs/{job_id}", timeout=5)
+    with svc.http() as http:
+        resp = http.get(f"/v1/{svc.demo['project_id']}/jobs/{job_id}")
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
 
 
 def _server(svc: Service, sid: str) -> dict[str, Any]:
-    resp = httpx.get(f"{svc.endpoint}/v1/{svc.demo['project_id']}/cloudservers/{sid}", timeout=5)
+    with svc.http() as http:
+        resp = http.get(f"/v1/{svc.demo['project_id']}/cloudservers/{sid}")
     assert resp.status_code == 200, resp.text
     return dict(resp.json()["server"])
 
@@ -29,11 +31,10 @@ def _server(svc: Service, sid: str) -> dict[str, Any]:
 def _reinstall(svc: Service, sid: str, **fields: Any) -> httpx.Response:
     demo = svc.demo
     body = fields or {"keyname": demo["keypair"]["name"], "userid": demo["user_id"]}
-    return httpx.post(
-        f"{svc.endpoint}/v2/{demo['project_id']}/cloudservers/{sid}/reinstallos",
-        json={"os-reinstall": body},
-        timeout=10,
-    )
+    with svc.http() as http:
+        return http.post(
+            f"/v2/{demo['project_id']}/cloudservers/{sid}/reinstallos", json={"os-reinstall": body}
+        )
 
 
 @pytest.mark.parametrize("kill_after_steps", [0, 2, 4])

@@ -8,8 +8,8 @@ Create Date: 2026-11-27 15:23:37.020264
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
