@@ -9,6 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from ecslite.domain import errors
+from ecslite.services.idempotency import ClientToken
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,3 +35,14 @@ async def parse_body(request: Request, model: type[M]) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise errors.EcsError(errors.INVALID_PARAMETER, f"{where}: {first['msg']}.") from None
+
+
+async def client_token(request: Request) -> ClientToken | None:
+    """The request's ``X-Client-Token`` with a keyed fingerprint of what it asks for."""
+    raw = request.headers.get("x-client-token")
+    if raw is None:
+        return None
+    body = await request.body()
+    box = request.app.state.secret_box
+    what = b"\n".join([request.method.encode(), request.url.path.encode(), body])
+    return ClientToken.parse(raw, box.fingerprint(what))

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from ecslite.api.body import parse_body
+from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import container, principal
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
 from ecslite.domain.server import Server
+from ecslite.services.idempotency import ClientToken
 from ecslite.services.power import accept_power_action
 from ecslite.store.uow import UnitOfWork
 
@@ -101,10 +102,15 @@ async def batch_action(project_id: str, request: Request) -> JobAccepted:
     option = body.os_stop or body.os_start
     assert option is not None
     ids = [s.id for s in option.servers]
-    return await run_in_threadpool(_accept, request, project_id, ids, body.os_stop is not None)
+    token = await client_token(request)
+    return await run_in_threadpool(
+        _accept, request, project_id, ids, body.os_stop is not None, token
+    )
 
 
-def _accept(request: Request, project_id: str, ids: list[str], stop: bool) -> JobAccepted:
+def _accept(
+    request: Request, project_id: str, ids: list[str], stop: bool, token: ClientToken | None
+) -> JobAccepted:
     c = container(request)
     who = principal(request, project_id)
     job_id = accept_power_action(
@@ -113,6 +119,7 @@ def _accept(request: Request, project_id: str, ids: list[str], stop: bool) -> Jo
         stop=stop,
         uow_factory=c.uow_factory,
         clock=c.clock,
+        client_token=token,
     )
     c.runner.wake()
     return JobAccepted(job_id=job_id)
