@@ -18,6 +18,11 @@ MAX_BODY_BYTES = 64 * 1024
 
 async def parse_body(request: Request, model: type[M]) -> M:
     """Return the body as ``model``: empty → Common.0002; not JSON or wrong shape → Ecs.0005."""
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise errors.EcsError(
+            errors.UNSUPPORTED_MEDIA, f"Got {ctype[:64]!r}; send Content-Type: application/json."
+        )
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise errors.EcsError(errors.PAYLOAD_TOO_LARGE, f"The limit is {MAX_BODY_BYTES} bytes.")

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.schemas import ServerEnvelope, ServerList
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
 from ecslite.domain.server import Server
@@ -31,7 +32,11 @@ def _details(uow: UnitOfWork, servers: list[Server]) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/v1/{project_id}/cloudservers/detail")
+@router.get(
+    "/v1/{project_id}/cloudservers/detail",
+    response_model=None,
+    responses={200: {"model": ServerList}},
+)
 def list_servers_details(
     project_id: str,
     request: Request,
@@ -49,7 +54,11 @@ def list_servers_details(
         return {"count": total, "servers": _details(uow, servers)}
 
 
-@router.get("/v1/{project_id}/cloudservers/{server_id}")
+@router.get(
+    "/v1/{project_id}/cloudservers/{server_id}",
+    response_model=None,
+    responses={200: {"model": ServerEnvelope}},
+)
 def show_server(project_id: str, server_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
     with container(request).uow_factory(write=False) as uow:
