@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from ecslite.api.schemas import ErrorBody
 
@@ -30,6 +31,23 @@ _CLIENT_TOKEN = {
 }
 
 
+_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that parses ``model`` from its JSON body itself."""
+    _BODY_MODELS[model.__name__] = model
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def _add_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas[model.__name__] = schema
+
+
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -39,21 +57,14 @@ def install_openapi(app: FastAPI) -> None:
         )
         components = spec.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
-        schemas["ErrorBody"] = ErrorBody.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-        for name, sub in schemas["ErrorBody"].pop("$defs", {}).items():
-            schemas[name] = sub
+        for model in (ErrorBody, *_BODY_MODELS.values()):
+            _add_schema(schemas, model)
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
         components["securitySchemes"] = {
+            # The official SDKs sign requests instead (SDK-HMAC-SHA256 in Authorization, see
+            # docs/auth.md); OpenAPI has no scheme for that signature, so only the token is listed.
             "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
-            "aksk": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "SDK-HMAC-SHA256 Access=AK, SignedHeaders=..., Signature=... (see docs/auth.md)",
-            },
         }
         error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
         for path, ops in spec["paths"].items():
@@ -68,7 +79,7 @@ def install_openapi(app: FastAPI) -> None:
                         "content": error_ref,
                     }
                 if not path.startswith("/v3/") and not path.startswith("/_ecslite/"):
-                    op["security"] = [{"token": []}, {"aksk": []}]
+                    op["security"] = [{"token": []}]
                 if method == "post" and ("reinstallos" in path or path.endswith("/action")):
                     op["parameters"] = [*op.get("parameters", []), _CLIENT_TOKEN]
         app.openapi_schema = spec

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.openapi import json_body
 from ecslite.api.principal import Principal
 from ecslite.api.schemas import KeypairCreatedEnvelope, KeypairDetailEnvelope, KeypairList
 from ecslite.api.views import keypair_detail, keypair_summary
@@ -52,12 +53,7 @@ def list_keypairs(project_id: str, request: Request) -> dict[str, Any]:
     "/v2.1/{project_id}/os-keypairs",
     response_model=None,
     responses={200: {"model": KeypairCreatedEnvelope}},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": CreateKeypairBody.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_body(CreateKeypairBody),
 )
 async def create(project_id: str, request: Request) -> dict[str, Any]:
     body = await parse_body(request, CreateKeypairBody)

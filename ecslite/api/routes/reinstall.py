@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.openapi import json_body
 from ecslite.cloudinit.payload import hash_password
 from ecslite.domain.reinstall import check_credentials, decode_user_data, parse_encryption
 from ecslite.services.idempotency import ClientToken
@@ -46,12 +47,7 @@ class JobAccepted(BaseModel):
 @router.post(
     "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
     response_model=JobAccepted,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ReinstallBody.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_body(ReinstallBody),
 )
 async def reinstall_server(project_id: str, server_id: str, request: Request) -> JobAccepted:
     body = await parse_body(request, ReinstallBody)

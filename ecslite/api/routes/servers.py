@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.openapi import json_body
 from ecslite.api.schemas import ServerEnvelope, ServerList
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
@@ -40,7 +41,8 @@ def _details(uow: UnitOfWork, servers: list[Server]) -> list[dict[str, Any]]:
 def list_servers_details(
     project_id: str,
     request: Request,
-    offset: int = Query(default=1, ge=0),
+    # Bounded: a page number past any fleet would overflow the row offset.
+    offset: int = Query(default=1, ge=0, le=1_000_000),
     limit: int = Query(default=25, ge=1, le=1000),
     status: str | None = None,
     name: str | None = None,
@@ -93,12 +95,7 @@ class JobAccepted(BaseModel):
 @router.post(
     "/v1/{project_id}/cloudservers/action",
     response_model=JobAccepted,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ServerAction.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_body(ServerAction),
 )
 async def batch_action(project_id: str, request: Request) -> JobAccepted:
     body = await parse_body(request, ServerAction)
