@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,11 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 
 from ecslite.auth.httpx_auth import SdkHmacAuth
-from tests.support import Service, fresh_postgres_database, migrate, poll
+from tests.support import Service, fresh_postgres_database, migrate, poll, write_fleet_seed
 
 PG_SERVER = os.environ.get(
     "ECSLITE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -44,40 +42,6 @@ pytestmark = pytest.mark.skipif(
     not _postgres_available(),
     reason="runs in the PostgreSQL pass of `make test` (ECSLITE_TEST_DATABASE_URL names the server)",
 )
-
-
-def _seed(path: Path) -> dict[str, Any]:
-    ids = {
-        "domain": uuid.uuid4().hex,
-        "user": uuid.uuid4().hex,
-        "project": uuid.uuid4().hex,
-        "ak": "SCALEOUT" + uuid.uuid4().hex[:12].upper(),
-        "sk": uuid.uuid4().hex + uuid.uuid4().hex,
-        "image": str(uuid.uuid4()),
-        "servers": [str(uuid.uuid4()) for _ in range(SERVERS)],
-    }
-    doc = {
-        "domains": [{"id": ids["domain"], "name": "scale"}],
-        "users": [{"id": ids["user"], "name": "scale-user", "domain_id": ids["domain"]}],
-        "projects": [{"id": ids["project"], "name": "eu-de_scale", "domain_id": ids["domain"]}],
-        "access_keys": [{"access_key": ids["ak"], "secret_key": ids["sk"], "user_id": ids["user"]}],
-        "images": [{"id": ids["image"], "name": "Debian 12"}],
-        "servers": [
-            {
-                "id": sid,
-                "project_id": ids["project"],
-                "user_id": ids["user"],
-                "name": f"s{i}",
-                "image_id": ids["image"],
-                "status": "SHUTOFF",
-                "system_disk": {"id": str(uuid.uuid4())},
-                "data_disks": [{"id": str(uuid.uuid4())}],
-            }
-            for i, sid in enumerate(ids["servers"])
-        ],
-    }
-    path.write_text(yaml.safe_dump(doc))
-    return ids
 
 
 class Worker:
@@ -122,7 +86,7 @@ def test_two_apis_three_workers_one_killed_all_reinstalls_succeed_once(
 ) -> None:
     data = tmp_path / "data"
     seed = tmp_path / "seed.yaml"
-    ids = _seed(seed)
+    ids = write_fleet_seed(seed, SERVERS)
     apis = [Service(data, "--seed", str(seed), "--no-runner", database_url=database).start()]
     apis.append(Service(data, "--no-runner", database_url=database).start())
     workers = [Worker(database, data, tmp_path / f"worker-{i}.log") for i in range(3)]
