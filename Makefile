@@ -30,6 +30,6 @@ test-sqlite: install
 	$(BIN)/pytest -q
 
 test-postgres: install
-	ECSLITE_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q tests/api tests/e2e
+	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q tests/api tests/e2e
 
 test: lint test-sqlite test-postgres

@@ -113,8 +113,14 @@ class Service:
     """A real ``ecslite serve`` process on a free loopback port."""
 
     def __init__(
-        self, data_dir: Path, *extra: str, port: int | None = None, database_url: str | None = None
+        self,
+        data_dir: Path,
+        *extra: str,
+        port: int | None = None,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        self.env = env or {}
         self.data_dir = data_dir
         self.database_url = database_url
         self.extra = extra
@@ -142,7 +148,9 @@ class Service:
             if not self.database_url.startswith("sqlite"):
                 migrate(self.database_url)
             cmd += ["--database-url", self.database_url]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+        )
         poll(self._ready, until=bool, timeout=60)
         return self
 

@@ -57,7 +57,8 @@ def install_openapi(app: FastAPI) -> None:
         )
         components = spec.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
-        for model in (ErrorBody, *_BODY_MODELS.values()):
+        models: list[type[BaseModel]] = [ErrorBody, *_BODY_MODELS.values()]
+        for model in models:
             _add_schema(schemas, model)
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)

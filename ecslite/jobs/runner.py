@@ -16,6 +16,7 @@ from ecslite.domain import errors
 from ecslite.domain.clock import Clock
 from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
 from ecslite.drivers.base import Driver, DriverError
+from ecslite.jobs import failpoints
 from ecslite.jobs.steps import JobHandler, LostOwnership, StepEnv, StepFailed
 from ecslite.store.uow import UnitOfWork, UowFactory
 
@@ -229,7 +230,9 @@ class JobRunner:
                 )
                 if fault is not None:
                     raise StepFailed(fault[0], fault[1])
+            failpoints.hit(f"before_act:{env.sub.job_type}")
             handler.act(env)
+            failpoints.hit(f"after_act:{env.sub.job_type}")
         except DriverError as exc:
             raise StepFailed(exc.code, exc.message) from exc
         except (StepFailed, LostOwnership):
@@ -248,6 +251,7 @@ class JobRunner:
                 env.sub.id, status=JobStatus.SUCCESS, end_time=self._clock.iso()
             )
             uow.commit()
+        failpoints.hit(f"after_record:{env.sub.job_type}")
         log.info("step succeeded job_id=%s step=%s", env.job.id, env.sub.job_type)
 
     def _fail_sub_job(self, env: StepEnv, failure: StepFailed, handler: JobHandler) -> bool:
@@ -278,6 +282,7 @@ class JobRunner:
                 )
             uow.commit()
         if env.job.job_type is JobType.REINSTALL:
+            failpoints.hit(f"rollback:{env.sub.job_type}")
             self._fail_job(self._reload(env.job.id), env.sub, failure, handler)
             return True
         return handler.on_failure(env, failure)
