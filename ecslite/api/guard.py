@@ -22,6 +22,10 @@ from ecslite.domain import errors
 
 log = logging.getLogger("ecslite.auth")
 
+# No legitimate ECS request comes near this; the HTTP server admits up to 64 KiB so that
+# anything between gets an answer in the API's own error format.
+MAX_HEADER_BYTES = 16 * 1024
+
 
 class _TooLarge(Exception):
     pass
@@ -44,6 +48,15 @@ class AuthGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            await self._refuse(
+                scope,
+                send,
+                errors.EcsError(
+                    errors.HEADERS_TOO_LARGE, f"The limit is {MAX_HEADER_BYTES} bytes."
+                ),
+            )
             return
         headers = [(k.decode("latin-1").lower(), _text(v)) for k, v in scope["headers"]]
         length = next((v for k, v in headers if k == "content-length"), None)

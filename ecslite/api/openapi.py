@@ -19,6 +19,7 @@ _ERRORS = {
     "409": "Conflict: the key pair exists, or X-Client-Token was used for another request.",
     "413": "Request body over 64 KiB.",
     "415": "Request body is not JSON.",
+    "431": "Request headers over 16 KiB.",
 }
 
 

@@ -102,7 +102,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         uvicorn.Server(
             uvicorn.Config(
-                app, host=settings.host, port=settings.port, log_config=None, access_log=False
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+                h11_max_incomplete_event_size=64 * 1024,
             )
         ).run()
     finally:

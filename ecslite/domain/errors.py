@@ -85,6 +85,7 @@ PAYLOAD_TOO_LARGE = _e("Ecs.0005", 413, "The request body is too large.")
 UNSUPPORTED_MEDIA = _e(
     "Ecs.0005", 415, "The request body must be JSON (Content-Type: application/json)."
 )
+HEADERS_TOO_LARGE = _e("Ecs.0005", 431, "The request headers are too large.")
 INTERNAL = _e(
     "Ecs.0002", 500, "A system exception occurred. Try again later or contact customer service."
 )
