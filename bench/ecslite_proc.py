@@ -1,8 +1,10 @@
 """Start a real ``ecslite serve`` process on a seeded fleet, and stop it again.
 
 The fleet is one tenant (domain, user, project, key pair, cloud-init image) with N servers, all
-ACTIVE with a 40 GB system disk, written as a seed file (JSON is valid YAML) and loaded by
-``ecslite serve --seed FILE``. Sim driver, zero delay, SQLite in a fresh temporary data dir.
+ACTIVE with a 40 GB system disk, written as a seed file (JSON is valid YAML). By default it is
+loaded with ``ecslite seed`` before the service starts, so the service's memory reflects the
+store rather than the seed parser; ``seed_at_start=True`` passes it to ``ecslite serve --seed``
+instead. Sim driver, zero delay, SQLite in a fresh temporary data dir.
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ class EcsliteService:
         *,
         log_level: str = "info",
         extra_env: dict[str, str] | None = None,
+        seed_at_start: bool = False,
     ) -> None:
+        self.seed_at_start = seed_at_start
         self.n_servers = n_servers
         self.log_level = log_level
         self.extra_env = extra_env or {}
@@ -99,6 +103,7 @@ class EcsliteService:
         self.tmp = Path(tempfile.mkdtemp(prefix="ecslite-bench-"))
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_s = 0.0
+        self.seed_s = 0.0
         self.tenant, doc = make_seed(n_servers)
         self.seed_path = self.tmp / "seed.yaml"
         self.seed_path.write_text(json.dumps(doc))
@@ -123,6 +128,16 @@ class EcsliteService:
             "ECSLITE_LOG_LEVEL": self.log_level,
             **self.extra_env,
         }
+        data = str(self.tmp / "data")
+        seed_args = ["--seed", str(self.seed_path)]
+        if not self.seed_at_start:
+            t0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "ecslite", "seed", "--data-dir", data, str(self.seed_path)],
+                check=True, env=env, stdout=subprocess.DEVNULL,
+            )
+            self.seed_s = time.perf_counter() - t0
+            seed_args = []
         cmd = [
             sys.executable,
             "-m",
@@ -131,13 +146,12 @@ class EcsliteService:
             "--port",
             str(self.port),
             "--data-dir",
-            str(self.tmp / "data"),
+            data,
             "--driver",
             "sim",
             "--sim-delay",
             "0",
-            "--seed",
-            str(self.seed_path),
+            *seed_args,
         ]
         self.log = open(self.tmp / "service.log", "wb")  # closed in __exit__
         t0 = time.perf_counter()
