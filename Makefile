@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine:
 #   make serve   install into .venv and start the service with the demo tenant
 #   make test    install into .venv and run the whole test suite
+#   make bench   benchmarks against moto; prints tables, writes bench/results/ (docs/performance.md)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 DATA ?= ./ecslite-data
 
-.PHONY: install serve test lint
+.PHONY: install serve test lint bench
 
 $(BIN)/ecslite: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,3 +29,7 @@ test: install
 lint: install
 	$(BIN)/ruff check ecslite tests
 	$(BIN)/mypy ecslite
+
+bench: install
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench
