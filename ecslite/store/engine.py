@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+
+# Writers to one SQLite engine queue on this lock before BEGIN IMMEDIATE. Without it, a writer
+# that finds the database locked is put to sleep by SQLite's busy handler and retries after 1,
+# 2, 5, 10 ... 100 ms, whether or not the lock was freed meanwhile; with the job runner's and the
+# API's threads all writing, that polling made up the tail latency. A Python lock hands over as
+# soon as the previous writer is done. Reentrant, so a nested writer in one thread still meets
+# SQLite's busy timeout as before instead of deadlocking.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
+def write_lock(engine: Engine) -> threading.RLock | None:
+    """Return the lock writers on ``engine`` hold for their transaction (SQLite only)."""
+    return _WRITE_LOCKS.get(engine)
 
 
 def make_engine(url: str) -> Engine:
@@ -40,5 +55,6 @@ def make_engine(url: str) -> Engine:
             else:
                 conn.exec_driver_sql("BEGIN")
 
+        _WRITE_LOCKS[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
