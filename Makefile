@@ -22,12 +22,12 @@ serve: install
 	$(BIN)/ecslite serve --demo --data-dir $(DATA) --port $(PORT)
 
 test: install
-	$(BIN)/ruff check ecslite tests
+	$(BIN)/ruff check ecslite tests examples
 	$(BIN)/mypy ecslite
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check ecslite tests
+	$(BIN)/ruff check ecslite tests examples
 	$(BIN)/mypy ecslite
 
 bench: install

@@ -96,7 +96,8 @@ def run(*, fleet: int, count: int, what: str = "burst") -> dict[str, Any]:
 def render(p: dict[str, Any], top: int = 12) -> str:
     lines = [f"### Profile (py-spy, service process) while: {p['what']}, fleet {p['fleet']}", "",
              f"Collapsed stacks: `{p['collapsed_stacks']}`. Share of the samples in which a thread "
-             "was doing work (threads waiting for work are left out).", "", "| inclusive % | function | | self % | function |", "|--|--|--|--|--|"]
+             "was doing work (threads waiting for work are left out).", "",
+             "| inclusive % | function | | self % | function |", "|--|--|--|--|--|"]
     for (fi, pi), (fs, ps) in zip(p["inclusive_pct"][:top], p["self_pct"][:top], strict=False):
         lines.append(f"| {pi} | `{fi}` | | {ps} | `{fs}` |")
     return "\n".join(lines) + "\n"

@@ -19,9 +19,15 @@ class Settings(BaseSettings):
     enable_admin: bool = False
     region: str = "eu-de"
     runner_threads: int = 4
+    # Bind this process's job runner to one hypervisor host (scale-out with several hosts).
+    host_id: str | None = None
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
+    # Authentication: token lifetime (IAM's default is 24 h) and the X-Sdk-Date tolerance.
+    token_ttl_seconds: float = 24 * 3600
+    max_clock_skew_seconds: float = 15 * 60
+    max_body_bytes: int = 64 * 1024
 
     def resolved_database_url(self) -> str:
         if self.database_url:

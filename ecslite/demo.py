@@ -25,9 +25,12 @@ def _id() -> str:
     return str(uuid.uuid4())
 
 
+def _access_key() -> str:
+    return secrets.token_hex(10).upper()
+
+
 def _new_info() -> dict[str, Any]:
     public_key, private_key = generate_keypair()
-    ak = lambda: secrets.token_hex(10).upper()  # noqa: E731
     return {
         "region": "eu-de",
         "project_id": _hex(),
@@ -37,14 +40,15 @@ def _new_info() -> dict[str, Any]:
         "user_id": _hex(),
         "user_name": "demo-user",
         "password": "Demo-" + secrets.token_urlsafe(12),
-        "access_key": ak(),
+        "access_key": _access_key(),
         "secret_key": secrets.token_urlsafe(30),
-        "images": {"cloudinit": _id(), "no_cloudinit": _id()},
+        "images": {"cloudinit": _id(), "no_cloudinit": _id(), "inactive": _id()},
         "servers": {
             "stopped": _id(),
             "running": _id(),
             "no_system_disk": _id(),
             "no_cloudinit": _id(),
+            "image_inactive": _id(),
         },
         "volumes": {"stopped_data": _id(), "running_data": _id()},
         "keypair": {"name": "demo-key", "public_key": public_key, "private_key": private_key},
@@ -53,7 +57,7 @@ def _new_info() -> dict[str, Any]:
             "project_id": _hex(),
             "domain_id": _hex(),
             "user_id": _hex(),
-            "access_key": ak(),
+            "access_key": _access_key(),
             "secret_key": secrets.token_urlsafe(30),
             "servers": {"stopped": _id()},
         },
@@ -135,6 +139,7 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                     "name": "Legacy Linux (no cloud-init)",
                     "cloud_init": False,
                 },
+                {"id": img["inactive"], "name": "Debian 12 (importing)", "status": "queued"},
             ],
             "keypairs": [
                 {
@@ -191,6 +196,14 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                     user=u,
                     name="demo-no-cloudinit",
                     image=img["no_cloudinit"],
+                    status="SHUTOFF",
+                ),
+                server(
+                    srv["image_inactive"],
+                    project=p,
+                    user=u,
+                    name="demo-image-inactive",
+                    image=img["inactive"],
                     status="SHUTOFF",
                 ),
                 server(

@@ -37,6 +37,7 @@ class JobRunner:
         lease_seconds: float = 15.0,
         poll_interval: float = 0.5,
         take_fault: FaultSource | None = None,
+        host_id: str | None = None,
     ) -> None:
         self._uow = uow_factory
         self._driver = driver
@@ -46,6 +47,7 @@ class JobRunner:
         self._lease = lease_seconds
         self._poll = poll_interval
         self._take_fault = take_fault
+        self._host_id = host_id
         self.owner = f"runner-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Condition()
         self._pending_wakes = 0
@@ -123,7 +125,10 @@ class JobRunner:
     def _claim(self) -> str | None:
         with self._uow() as uow:
             job_id = uow.jobs.claim_next(
-                owner=self.owner, now=self._clock.now(), lease_seconds=self._lease
+                owner=self.owner,
+                now=self._clock.now(),
+                lease_seconds=self._lease,
+                host_id=self._host_id,
             )
             uow.commit()
         return job_id

@@ -29,6 +29,7 @@ def accept_power_action(
     job_id = new_job_id()
     step = STOP if stop else START
     task = TaskState.POWERING_OFF if stop else TaskState.POWERING_ON
+    hosts: set[str] = set()
     with uow_factory() as uow:
         subs = []
         for i, sid in enumerate(server_ids):
@@ -40,6 +41,7 @@ def accept_power_action(
                     errors.BAD_SERVER_STATE,
                     f"Server {sid} is {server.status}; it cannot be {'stopped' if stop else 'started'} now.",
                 )
+            hosts.add(server.host_id)
             ok = uow.servers.cas(
                 sid,
                 expected={"task_state": None, "version": server.version},
@@ -71,6 +73,8 @@ def accept_power_action(
                 job_type=JobType.BATCH_STOP if stop else JobType.BATCH_START,
                 status=JobStatus.INIT,
                 server_id=None,
+                # A batch spanning hosts is run by any worker (a sim-only situation today).
+                host_id=hosts.pop() if len(hosts) == 1 else None,
                 params={},
                 created=clock.iso(),
                 sub_jobs=tuple(subs),

@@ -143,6 +143,7 @@ def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: C
                 job_type=JobType.REINSTALL,
                 status=JobStatus.INIT,
                 server_id=server.id,
+                host_id=server.host_id,
                 params=params,
                 created=clock.iso(),
                 sub_jobs=subs,

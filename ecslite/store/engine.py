@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (it holds sealed keys and hashes).
+
+    SQLite gives its -wal and -shm files the main file's permissions, so they follow.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    if os.stat(database).st_mode & 0o077:
+        os.chmod(database, 0o600)
 
 # Writers to one SQLite engine queue on this lock before BEGIN IMMEDIATE. Without it, a writer
 # that finds the database locked is put to sleep by SQLite's busy handler and retries after 1,
@@ -30,6 +45,7 @@ def make_engine(url: str) -> Engine:
     transaction tries to upgrade from a stale read snapshot.
     """
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},

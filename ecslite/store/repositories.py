@@ -17,6 +17,8 @@ from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
 from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState, Volume
 from ecslite.store import tables as t
 
+JOBS_CHANNEL = "ecslite_jobs"
+
 
 def _conds(table: Any, expected: Mapping[str, Any]) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
@@ -255,6 +257,7 @@ class JobRepo:
                 job_type=job.job_type.value,
                 status=job.status.value,
                 server_id=job.server_id,
+                host_id=job.host_id,
                 phase=job.phase.value,
                 params=job.params,
                 created=job.created,
@@ -275,6 +278,9 @@ class JobRepo:
                     for s in job.sub_jobs
                 ],
             )
+        if self._c.dialect.name == "postgresql":
+            # Delivered at commit: idle workers wake at once instead of at their next poll.
+            self._c.execute(select(func.pg_notify(JOBS_CHANNEL, job.id)))
 
     def get(self, job_id: str, project_id: str | None = None) -> Job | None:
         q = select(t.jobs).where(t.jobs.c.id == job_id)
@@ -294,6 +300,7 @@ class JobRepo:
             server_id=row.server_id,
             params=dict(row.params or {}),
             created=row.created,
+            host_id=row.host_id,
             phase=Phase(row.phase),
             begin_time=row.begin_time,
             end_time=row.end_time,
@@ -302,10 +309,17 @@ class JobRepo:
             sub_jobs=tuple(_sub_job(s) for s in subs),
         )
 
-    def claim_next(self, *, owner: str, now: float, lease_seconds: float) -> str | None:
-        """Lease the oldest unfinished job whose lease is free or expired; return its id."""
+    def claim_next(
+        self, *, owner: str, now: float, lease_seconds: float, host_id: str | None = None
+    ) -> str | None:
+        """Lease the oldest unfinished job whose lease is free or expired; return its id.
+
+        A worker bound to ``host_id`` takes only that host's jobs and jobs bound to no host.
+        """
         free = or_(t.jobs.c.lease_expires.is_(None), t.jobs.c.lease_expires < now)
         runnable = and_(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]), free)
+        if host_id is not None:
+            runnable = and_(runnable, or_(t.jobs.c.host_id.is_(None), t.jobs.c.host_id == host_id))
         q = select(t.jobs.c.id).where(runnable).order_by(t.jobs.c.created, t.jobs.c.id).limit(1)
         if self._c.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)

@@ -207,7 +207,9 @@ def apply_seed(
                 },
                 "servers",
             )
-            disks = [(s.system_disk, 0, "/dev/vda")] if s.system_disk else []
+            disks: list[tuple[DiskSeed, int | None, str]] = (
+                [(s.system_disk, 0, "/dev/vda")] if s.system_disk else []
+            )
             disks += [(d, None, _DEVICES[i]) for i, d in enumerate(s.data_disks)]
             for disk, boot_index, default_device in disks:
                 assert disk is not None
@@ -253,6 +255,7 @@ def wipe(uow_factory: UowFactory) -> None:
         t.keypairs,
         t.kms_keys,
         t.images,
+        t.auth_tokens,
         t.access_keys,
         t.projects,
         t.users,

@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from ecslite.store.engine import write_lock
+from ecslite.store.identity import IdentityRepo
 from ecslite.store.repositories import CatalogRepo, FaultRepo, JobRepo, ServerRepo, VolumeRepo
 
 
@@ -17,6 +18,7 @@ class UnitOfWork:
     jobs: JobRepo
     catalog: CatalogRepo
     faults: FaultRepo
+    identity: IdentityRepo
     conn: Connection
 
     def __init__(self, engine: Engine, *, write: bool) -> None:
@@ -39,6 +41,7 @@ class UnitOfWork:
         self.jobs = JobRepo(self.conn)
         self.catalog = CatalogRepo(self.conn)
         self.faults = FaultRepo(self.conn)
+        self.identity = IdentityRepo(self.conn)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,132 @@
+"""When the rollback itself fails, the server ends in the reinstall-failed state with its old
+disk retained (recorded, not orphaned), and a new reinstall is accepted and succeeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ecslite.bootstrap import build
+from ecslite.config import Settings
+from ecslite.demo import ensure_demo
+from ecslite.domain.job import JobStatus, JobType
+from ecslite.domain.server import Server, VmState, Volume
+from ecslite.drivers.base import DriverError
+from ecslite.drivers.sim import SimDriver
+from ecslite.jobs.power import PowerHandler
+from ecslite.jobs.reinstall import ReinstallHandler
+from ecslite.jobs.runner import JobRunner
+from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
+from ecslite.store.secretbox import SecretBox
+from ecslite.store.seeding import apply_seed
+
+
+class BrokenAttachDriver(SimDriver):
+    """Every attach fails: the forward step and the rollback's re-attach alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def attach_disk(
+        self, server: Server, volume: Volume, *, device: str, boot_index: int | None
+    ) -> None:
+        self.calls.append(f"attach {volume.id}")
+        raise DriverError("Ecs.0002", "storage backend unavailable")
+
+    def detach_disk(self, server: Server, volume: Volume) -> None:
+        self.calls.append(f"detach {volume.id}")
+
+    def delete_disk(self, volume: Volume) -> None:
+        self.calls.append(f"delete {volume.id}")
+
+
+def _setup(tmp_path: Path, driver: SimDriver) -> tuple[Any, JobRunner, dict[str, Any]]:
+    settings = Settings(data_dir=tmp_path)
+    container = build(settings)
+    demo, doc = ensure_demo(tmp_path, "http://test")
+    apply_seed(
+        doc,
+        uow_factory=container.uow_factory,
+        box=SecretBox.from_file(tmp_path / "mk"),
+        clock=container.clock,
+    )
+    runner = JobRunner(
+        uow_factory=container.uow_factory,
+        driver=driver,
+        handlers={JobType.REINSTALL: ReinstallHandler(), JobType.BATCH_START: PowerHandler()},
+        clock=container.clock,
+    )
+    return container, runner, demo
+
+
+def _reinstall(container: Any, demo: dict[str, Any]) -> str:
+    cmd = ReinstallCommand(
+        project_id=demo["project_id"],
+        server_id=demo["servers"]["stopped"],
+        keyname=None,
+        userid=None,
+        password_hash="$6$x$y",
+        user_data=None,
+        byol=False,
+        encryption=None,
+        stop_first=False,
+    )
+    return accept_reinstall(cmd, uow_factory=container.uow_factory, clock=container.clock)
+
+
+def _run(container: Any, runner: JobRunner) -> None:
+    with container.uow_factory() as uow:
+        job_id = uow.jobs.claim_next(
+            owner=runner.owner, now=container.clock.now(), lease_seconds=30
+        )
+        uow.commit()
+    assert job_id is not None
+    runner.run_job(job_id)
+
+
+def test_failed_rollback_retains_old_disk_and_allows_retry(tmp_path: Path) -> None:
+    driver = BrokenAttachDriver()
+    container, runner, demo = _setup(tmp_path, driver)
+    sid = demo["servers"]["stopped"]
+    with container.uow_factory(write=False) as uow:
+        old = uow.volumes.system_disk(sid)
+    assert old is not None
+
+    job_id = _reinstall(container, demo)
+    _run(container, runner)
+
+    with container.uow_factory(write=False) as uow:
+        job = uow.jobs.get(job_id)
+        server = uow.servers.get(sid)
+        retained = uow.volumes.get(old.id)
+        attached = uow.volumes.attached_to([sid])[sid]
+    assert job is not None and job.status is JobStatus.FAIL
+    assert job.fail_reason == "storage backend unavailable"
+    assert server is not None and server.reinstall_failed and server.vm_state is VmState.ERROR
+    assert server.fault is not None and server.fault["retained_volume_id"] == old.id
+    assert "Rolling back to the old system disk also failed" in server.fault["message"]
+    assert retained is not None and retained.server_id is None  # kept, detached, recorded
+    assert all(v.boot_index != 0 for v in attached)  # no system disk attached now
+    assert f"attach {old.id}" in driver.calls  # the rollback did try to re-attach it
+
+    # The storage comes back: a retry from the reinstall-failed state succeeds and releases the
+    # retained disk.
+    healthy = SimDriver()
+    runner2 = JobRunner(
+        uow_factory=container.uow_factory,
+        driver=healthy,
+        handlers={JobType.REINSTALL: ReinstallHandler()},
+        clock=container.clock,
+    )
+    job2 = _reinstall(container, demo)
+    _run(container, runner2)
+    with container.uow_factory(write=False) as uow:
+        done = uow.jobs.get(job2)
+        server = uow.servers.get(sid)
+        gone = uow.volumes.get(old.id)
+        system = uow.volumes.system_disk(sid)
+    assert done is not None and done.status is JobStatus.SUCCESS
+    assert server is not None and server.vm_state is VmState.ACTIVE and server.fault is None
+    assert gone is None and system is not None
+    container.close()
