@@ -1,8 +1,10 @@
 """A plain-HTTP client for the ECS calls the benchmarks make, with a pluggable request signer.
 
-Requests go unsigned today. When AK/SK authentication lands, pass ``signer=`` a function that
-takes (method, url, headers, body) and returns the headers to send (e.g. with ``X-Sdk-Date`` and
-``Authorization: SDK-HMAC-SHA256 ...`` added); nothing else changes.
+A signer takes (method, url, headers, body) and returns the headers to send. ``sdk_hmac`` signs
+with AK/SK exactly as the official SDK does (``X-Sdk-Date``, ``X-Project-Id`` and
+``Authorization: SDK-HMAC-SHA256 ...``), using ecslite's own signature module; ``unsigned``
+sends the request as is (the service answers 401 to that, so it is only for endpoints without
+authentication).
 """
 
 from __future__ import annotations
@@ -10,15 +12,42 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+
+from ecslite.auth import signature as sig
 
 Signer = Callable[[str, str, Mapping[str, str], bytes], dict[str, str]]
 
 
 def unsigned(method: str, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
     return dict(headers)
+
+
+def sdk_hmac(access_key: str, secret_key: str, project_id: str) -> Signer:
+    """Return a signer that adds the SDK's AK/SK signature headers."""
+
+    def sign(method: str, url: str, headers: Mapping[str, str], body: bytes) -> dict[str, str]:
+        parts = urlsplit(url)
+        out = {k.lower(): v for k, v in headers.items()}
+        out["host"] = parts.netloc
+        out["x-project-id"] = project_id
+        out["x-sdk-date"] = sig.format_date(datetime.now(UTC))
+        out["authorization"] = sig.authorization_header(
+            access_key=access_key,
+            secret_key=secret_key,
+            method=method,
+            raw_path=parts.path,
+            query_string=parts.query,
+            headers=dict(out),
+            body=body,
+        )
+        return out
+
+    return sign
 
 
 class ApiError(RuntimeError):

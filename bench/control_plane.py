@@ -14,7 +14,7 @@ import argparse
 import time
 from typing import Any
 
-from bench.client import EcsHttp, Signer, unsigned
+from bench.client import EcsHttp, Signer, sdk_hmac
 from bench.common import loadavg, machine, summarize_ms, table, write_result
 from bench.ecslite_proc import EcsliteService
 from bench.load import run_threads, timed_loop
@@ -24,12 +24,16 @@ from bench.load import run_threads, timed_loop
 POLL_S = 0.002
 
 
-def _client(svc: EcsliteService, signer: Signer) -> EcsHttp:
-    return EcsHttp(svc.base, svc.tenant.project_id, signer=signer)
+def _client(svc: EcsliteService, signer: Signer | None = None) -> EcsHttp:
+    """A client for the bench tenant; requests are AK/SK-signed unless ``signer`` says else."""
+    t = svc.tenant
+    return EcsHttp(
+        svc.base, t.project_id, signer=signer or sdk_hmac(t.access_key, t.secret_key, t.project_id)
+    )
 
 
 def closed_loop(
-    svc: EcsliteService, *, clients: int, per_client: int, signer: Signer = unsigned
+    svc: EcsliteService, *, clients: int, per_client: int, signer: Signer | None = None
 ) -> dict[str, Any]:
     """Each client: POST reinstall, poll GET job to SUCCESS, repeat on its own servers."""
     t = svc.tenant
@@ -81,7 +85,7 @@ def _rebuilding(c: EcsHttp) -> int:
 
 
 def burst(
-    svc: EcsliteService, *, clients: int, count: int, signer: Signer = unsigned
+    svc: EcsliteService, *, clients: int, count: int, signer: Signer | None = None
 ) -> dict[str, Any]:
     """Open loop: POST ``count`` reinstalls (distinct servers) as fast as C clients can; then
     wait for the queue to drain. Gives accepted/s, completed/s and CPU per reinstall."""
@@ -134,7 +138,7 @@ def burst(
 
 def get_rate(
     svc: EcsliteService, *, what: str, clients: int, seconds: float, target: str,
-    signer: Signer = unsigned,
+    signer: Signer | None = None,
 ) -> dict[str, Any]:
     """C clients issue one kind of GET back to back for ``seconds``."""
 
@@ -164,7 +168,7 @@ def get_rate(
     }
 
 
-def run_fleet(fleet: int, *, quick: bool = False, signer: Signer = unsigned) -> dict[str, Any]:
+def run_fleet(fleet: int, *, quick: bool = False, signer: Signer | None = None) -> dict[str, Any]:
     """The whole control-plane suite on one freshly started service with ``fleet`` servers."""
     scale = 0.4 if quick else 1.0
     out: dict[str, Any] = {"fleet": fleet, "poll_s": POLL_S, "load_before": loadavg()}

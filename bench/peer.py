@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 
-from bench.client import EcsHttp
 from bench.common import (
     cpu_seconds,
     free_port,
@@ -35,7 +34,7 @@ from bench.common import (
     wait_port,
     write_result,
 )
-from bench.control_plane import POLL_S
+from bench.control_plane import POLL_S, _client
 from bench.ecslite_proc import EcsliteService
 from bench.load import run_threads, timed_loop
 
@@ -116,7 +115,7 @@ def _measure(cpu: Any, clients: int, work: Any) -> tuple[list[Any], float, float
 
 def describe(moto: MotoServer, svc: EcsliteService, clients: int, secs: float) -> dict[str, Any]:
     def e_work(i: int) -> list[float]:
-        c = EcsHttp(svc.base, svc.tenant.project_id)
+        c = _client(svc)
         sid = svc.tenant.server_ids[i]
         try:
             return timed_loop(secs, lambda: c.server(sid))
@@ -145,7 +144,7 @@ def power(moto: MotoServer, svc: EcsliteService, clients: int, secs: float) -> d
     """Each client stops then starts its own servers in turn, for ``secs`` seconds."""
 
     def e_work(i: int) -> dict[str, list[float]]:
-        c = EcsHttp(svc.base, svc.tenant.project_id)
+        c = _client(svc)
         mine = svc.tenant.server_ids[i * 100 : (i + 1) * 100]
         posts: list[float] = []
         e2e: list[float] = []
@@ -215,7 +214,7 @@ def client_overhead(moto: MotoServer, svc: EcsliteService, n: int) -> dict[str, 
     sdk = (EcsClient.new_builder()
            .with_credentials(BasicCredentials(t.access_key, t.secret_key, t.project_id))
            .with_endpoints([svc.base]).build())
-    raw = EcsHttp(svc.base, t.project_id)
+    raw = _client(svc)
     job = raw.power(t.server_ids[-1], stop=True)
     raw.wait_job(job, poll_s=POLL_S)
     sid = t.server_ids[-2]

@@ -64,7 +64,7 @@ def run(*, fleet: int, count: int, what: str = "burst") -> dict[str, Any]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"profile-{what}-{fleet}.txt"
     with EcsliteService(fleet) as svc:
-        c = _client(svc, lambda m, u, h, b: dict(h))
+        c = _client(svc)
         warm = c.reinstall(svc.tenant.server_ids[-1], keyname=svc.tenant.keyname,
                            userid=svc.tenant.user_id)
         c.wait_job(warm, poll_s=POLL_S)
