@@ -60,7 +60,10 @@ def summarize(collapsed: Path, top: int = 25) -> dict[str, list[tuple[str, float
             "self_pct": share(self_)}
 
 
-def run(*, fleet: int, count: int, what: str = "burst") -> dict[str, Any]:
+def run(*, fleet: int, count: int, what: str = "burst", gil: bool = True) -> dict[str, Any]:
+    """Profile the service during ``what``. With ``gil`` (the default) only the thread holding
+    the GIL is sampled, so the shares are of the Python CPU time; without it every busy thread
+    is sampled, which shows where threads wait (locks, SQLite) as well."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"profile-{what}-{fleet}.txt"
     with EcsliteService(fleet) as svc:
@@ -70,7 +73,7 @@ def run(*, fleet: int, count: int, what: str = "burst") -> dict[str, Any]:
         c.wait_job(warm, poll_s=POLL_S)
         spy = subprocess.Popen(
             [_py_spy(), "record", "--pid", str(svc.pid), "--rate", "250", "--format", "raw",
-             "--output", str(out), "--nonblocking"],
+             "--output", str(out), "--nonblocking", *(["--gil"] if gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         time.sleep(1.0)  # let py-spy attach
@@ -87,7 +90,8 @@ def run(*, fleet: int, count: int, what: str = "burst") -> dict[str, Any]:
         spy.wait(timeout=60)
         c.close()
     summary = summarize(out)
-    payload = {"what": what, "fleet": fleet, "result": result, "collapsed_stacks": str(out),
+    payload = {"what": what, "fleet": fleet, "gil_only": gil, "result": result,
+               "collapsed_stacks": str(out),
                **summary}
     write_result(f"profile-{what}-{fleet}", payload)
     return payload
@@ -95,8 +99,12 @@ def run(*, fleet: int, count: int, what: str = "burst") -> dict[str, Any]:
 
 def render(p: dict[str, Any], top: int = 12) -> str:
     lines = [f"### Profile (py-spy, service process) while: {p['what']}, fleet {p['fleet']}", "",
-             f"Collapsed stacks: `{p['collapsed_stacks']}`. Share of the samples in which a thread "
-             "was doing work (threads waiting for work are left out).", "",
+             f"Collapsed stacks: `{p['collapsed_stacks']}`. "
+             + ("Share of the samples of the thread holding the GIL, i.e. of the Python CPU "
+                "time (SQLite's own C work releases the GIL and is not in it)."
+                if p.get("gil_only") else
+                "Share of the samples in which a thread was busy or blocked (threads idle "
+                "waiting for work are left out)."), "",
              "| inclusive % | function | | self % | function |", "|--|--|--|--|--|"]
     for (fi, pi), (fs, ps) in zip(p["inclusive_pct"][:top], p["self_pct"][:top], strict=False):
         lines.append(f"| {pi} | `{fi}` | | {ps} | `{fs}` |")
@@ -108,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fleet", type=int, default=1000)
     ap.add_argument("--count", type=int, default=400)
     ap.add_argument("--what", choices=["burst", "get_job"], default="burst")
+    ap.add_argument("--all-threads", action="store_true", help="sample blocked threads too")
     args = ap.parse_args(argv)
-    p = run(fleet=args.fleet, count=args.count, what=args.what)
+    p = run(fleet=args.fleet, count=args.count, what=args.what, gil=not args.all_threads)
     print(f"result: {p['result']}")
     print(render(p, top=25))
     return 0
