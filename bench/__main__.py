@@ -11,7 +11,7 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-from bench import control_plane, peer, profile
+from bench import control_plane, inprocess, peer, profile
 from bench.common import RESULTS, loadavg, machine, table, write_result
 
 
@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     info = {"machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds")}
     sections: list[str] = []
+
+    print("job machinery in-process ...", flush=True)
+    inproc = inprocess.run(150 if args.quick else 300)
+    write_result("inprocess", {**info, **inproc})
+    sections.append(inprocess.render(inproc))
 
     runs = []
     for fleet in args.fleet:
