@@ -1,6 +1,6 @@
 """Run every benchmark, print the tables, write bench/results/*.json and summary.md.
 
-    .venv/bin/python -m bench            # full run, ~6-8 minutes on 2 cores
+    .venv/bin/python -m bench            # full run, about 5-6 minutes on 2 cores
     .venv/bin/python -m bench --quick    # smaller samples, ~3 minutes
     make bench                           # same as the full run (installs .venv first)
 """
