@@ -16,6 +16,7 @@ from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.power import PowerHandler
 from ecslite.jobs.reinstall import ReinstallHandler
 from ecslite.jobs.runner import JobRunner
+from ecslite.services.housekeeping import purge_expired
 from ecslite.store import migrate
 from ecslite.store.engine import make_engine
 from ecslite.store.notify import start_listener
@@ -46,6 +47,26 @@ class Container:
         start_listener(
             self.settings.resolved_database_url(), self.runner.wake, self._stop_listening
         )
+        threading.Thread(
+            target=self._housekeeping,
+            args=(self._stop_listening,),
+            name="ecslite-housekeeping",
+            daemon=True,
+        ).start()
+
+    def _housekeeping(self, stop: threading.Event) -> None:
+        while True:
+            try:
+                purge_expired(
+                    uow_factory=self.uow_factory,
+                    clock=self.clock,
+                    job_retention_days=self.settings.job_retention_days,
+                    token_retention_hours=self.settings.client_token_retention_hours,
+                )
+            except Exception:
+                log.exception("housekeeping failed")
+            if stop.wait(self.settings.housekeeping_interval):
+                return
 
     def close(self) -> None:
         if self._stop_listening is not None:

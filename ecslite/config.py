@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
+    # Finished jobs stay queryable this long (the public cloud keeps them about a day).
+    job_retention_days: float = Field(default=30.0, gt=0)
+    # X-Client-Token idempotency is honoured at least this long.
+    client_token_retention_hours: float = Field(default=168.0, ge=24)
+    housekeeping_interval: float = 600.0
     # Authentication: token lifetime (IAM's default is 24 h) and the X-Sdk-Date tolerance.
     token_ttl_seconds: float = 24 * 3600
     max_clock_skew_seconds: float = 15 * 60

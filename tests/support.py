@@ -65,6 +65,50 @@ def migrate(database_url: str) -> None:
     )
 
 
+def write_fleet_seed(path: Path, count: int) -> dict[str, Any]:
+    """Write a seed with one tenant and ``count`` stopped servers (system + data disk each)."""
+    import yaml
+
+    ids: dict[str, Any] = {
+        "domain": uuid.uuid4().hex,
+        "user": uuid.uuid4().hex,
+        "project": uuid.uuid4().hex,
+        "ak": "FLEET" + uuid.uuid4().hex[:15].upper(),
+        "sk": uuid.uuid4().hex + uuid.uuid4().hex,
+        "image": str(uuid.uuid4()),
+        "servers": [str(uuid.uuid4()) for _ in range(count)],
+    }
+    doc = {
+        "domains": [{"id": ids["domain"], "name": "fleet"}],
+        "users": [{"id": ids["user"], "name": "fleet-user", "domain_id": ids["domain"]}],
+        "projects": [{"id": ids["project"], "name": "eu-de_fleet", "domain_id": ids["domain"]}],
+        "access_keys": [{"access_key": ids["ak"], "secret_key": ids["sk"], "user_id": ids["user"]}],
+        "images": [{"id": ids["image"], "name": "Debian 12"}],
+        "servers": [
+            {
+                "id": sid,
+                "project_id": ids["project"],
+                "user_id": ids["user"],
+                "name": f"s{i}",
+                "image_id": ids["image"],
+                "status": "SHUTOFF",
+                "system_disk": {"id": str(uuid.uuid4())},
+                "data_disks": [{"id": str(uuid.uuid4())}],
+            }
+            for i, sid in enumerate(ids["servers"])
+        ],
+    }
+    path.write_text(yaml.safe_dump(doc))
+    return ids
+
+
+def fleet_client(svc: Service, ids: dict[str, Any]) -> httpx.Client:
+    from ecslite.auth.httpx_auth import SdkHmacAuth
+
+    auth = SdkHmacAuth(ids["ak"], ids["sk"], ids["project"])
+    return httpx.Client(base_url=svc.endpoint, auth=auth, timeout=30)
+
+
 class Service:
     """A real ``ecslite serve`` process on a free loopback port."""
 

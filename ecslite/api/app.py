@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from ecslite import __version__
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
+from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
 from ecslite.api.routes import admin, jobs, keypairs, reinstall, servers, tokens
 from ecslite.auth.authenticator import Authenticator
@@ -63,6 +64,7 @@ def create_app(
     )
     app.state.authenticator = authenticator
     install_error_handlers(app)
+    install_openapi(app)
     # Every ECS route acts in the project of its URL; the credential must cover it.
     ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
     for r in (reinstall.router, servers.router, keypairs.router):

@@ -61,6 +61,9 @@ KEYPAIR_NOT_FOUND = _e(
 )
 BATCH_FAILED = _e("Ecs.0611", 400, "Batch operation failed.")
 BAD_ENCRYPTION_KEY = _e("Ecs.0912", 400, "Invalid disk encryption key.")
+CLIENT_TOKEN_CONFLICT = _e(
+    "Ecs.0005", 409, "X-Client-Token was already used for a different request."
+)
 EMPTY_BODY = _e("Common.0002", 400, "The request body cannot be left blank.")
 JOB_NOT_FOUND = _e("Common.0011", 400, "Failed to query system tasks.")
 # One answer for every authentication failure: it must not tell which check failed.

@@ -9,11 +9,18 @@ from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs.power import START, STOP
+from ecslite.services.idempotency import ClientToken, accept_once, remember, replay
 from ecslite.store.uow import UowFactory
 
 
 def accept_power_action(
-    *, project_id: str, server_ids: Sequence[str], stop: bool, uow_factory: UowFactory, clock: Clock
+    *,
+    project_id: str,
+    server_ids: Sequence[str],
+    stop: bool,
+    uow_factory: UowFactory,
+    clock: Clock,
+    client_token: ClientToken | None = None,
 ) -> str:
     """Return the id of a batch job; refuse the whole batch if any server cannot take part.
 
@@ -26,11 +33,30 @@ def accept_power_action(
         raise errors.EcsError(errors.INVALID_PARAMETER, "servers must not repeat a server id.")
     if len(server_ids) > 1000:
         raise errors.EcsError(errors.INVALID_PARAMETER, "servers may list at most 1000 servers.")
+    return accept_once(
+        uow_factory,
+        project_id,
+        client_token,
+        lambda: _accept(project_id, server_ids, stop, uow_factory, clock, client_token),
+    )
+
+
+def _accept(
+    project_id: str,
+    server_ids: Sequence[str],
+    stop: bool,
+    uow_factory: UowFactory,
+    clock: Clock,
+    client_token: ClientToken | None,
+) -> str:
     job_id = new_job_id()
     step = STOP if stop else START
     task = TaskState.POWERING_OFF if stop else TaskState.POWERING_ON
     hosts: set[str] = set()
     with uow_factory() as uow:
+        earlier = replay(uow, project_id, client_token)
+        if earlier is not None:
+            return earlier
         subs = []
         for i, sid in enumerate(server_ids):
             server = uow.servers.get(sid, project_id)
@@ -80,5 +106,6 @@ def accept_power_action(
                 sub_jobs=tuple(subs),
             )
         )
+        remember(uow, project_id, client_token, job_id, clock.now())
         uow.commit()
     return job_id

@@ -368,6 +368,16 @@ class JobRepo:
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
         self._c.execute(update(t.sub_jobs).where(t.sub_jobs.c.id == sub_id).values(**vals))
 
+    def purge_finished(self, *, ended_before: str) -> int:
+        """Delete SUCCESS/FAIL jobs (and their sub-jobs) that ended before the ISO time."""
+        old = select(t.jobs.c.id).where(
+            t.jobs.c.status.in_([JobStatus.SUCCESS.value, JobStatus.FAIL.value]),
+            t.jobs.c.end_time < ended_before,
+        )
+        self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(old)))
+        res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(old)))
+        return int(res.rowcount)
+
     def count_unfinished(self) -> int:
         return int(
             self._c.execute(
@@ -518,3 +528,35 @@ class FaultRepo:
 
     def clear(self) -> None:
         self._c.execute(delete(t.sim_faults))
+
+
+class ClientTokenRepo:
+    """Idempotency tokens: which job a (project, X-Client-Token) pair created."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def get(self, project_id: str, token: str) -> tuple[str, str] | None:
+        row = self._c.execute(
+            select(t.client_tokens.c.fingerprint, t.client_tokens.c.job_id).where(
+                t.client_tokens.c.project_id == project_id, t.client_tokens.c.token == token
+            )
+        ).first()
+        return (row.fingerprint, row.job_id) if row else None
+
+    def add(
+        self, *, project_id: str, token: str, fingerprint: str, job_id: str, now: float
+    ) -> None:
+        self._c.execute(
+            insert(t.client_tokens).values(
+                project_id=project_id,
+                token=token,
+                fingerprint=fingerprint,
+                job_id=job_id,
+                created_at=now,
+            )
+        )
+
+    def purge(self, *, before: float) -> int:
+        res = self._c.execute(delete(t.client_tokens).where(t.client_tokens.c.created_at < before))
+        return int(res.rowcount)

@@ -195,3 +195,15 @@ auth_tokens = Table(
     Column("expires_at", Float, nullable=False),
     Index("ix_auth_tokens_expires", "expires_at"),
 )
+
+client_tokens = Table(
+    "client_tokens",
+    metadata,
+    # X-Client-Token idempotency: the same token with the same request returns the same job.
+    Column("project_id", String(64), primary_key=True),
+    Column("token", String(64), primary_key=True),
+    # Keyed HMAC of the request (a body may hold a password: never a plain hash of it).
+    Column("fingerprint", String(64), nullable=False),
+    Column("job_id", String(64), nullable=False),
+    Column("created_at", Float, nullable=False, index=True),
+)

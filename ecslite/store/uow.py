@@ -9,7 +9,14 @@ from sqlalchemy import Connection, Engine
 
 from ecslite.store.engine import write_lock
 from ecslite.store.identity import IdentityRepo
-from ecslite.store.repositories import CatalogRepo, FaultRepo, JobRepo, ServerRepo, VolumeRepo
+from ecslite.store.repositories import (
+    CatalogRepo,
+    ClientTokenRepo,
+    FaultRepo,
+    JobRepo,
+    ServerRepo,
+    VolumeRepo,
+)
 
 
 class UnitOfWork:
@@ -18,6 +25,7 @@ class UnitOfWork:
     jobs: JobRepo
     catalog: CatalogRepo
     faults: FaultRepo
+    client_tokens: ClientTokenRepo
     identity: IdentityRepo
     conn: Connection
 
@@ -41,6 +49,7 @@ class UnitOfWork:
         self.jobs = JobRepo(self.conn)
         self.catalog = CatalogRepo(self.conn)
         self.faults = FaultRepo(self.conn)
+        self.client_tokens = ClientTokenRepo(self.conn)
         self.identity = IdentityRepo(self.conn)
         return self
 

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import container
+from ecslite.api.openapi import json_body
 from ecslite.auth.authenticator import AuthError, utc_iso
 from ecslite.auth.keystone import IssuedToken, PasswordLogin, issue_token
 from ecslite.domain import errors
@@ -70,12 +71,7 @@ class TokenRequest(_Loose):
 @router.post(
     "/v3/auth/tokens",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": TokenRequest.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_body(TokenRequest),
 )
 async def create_token(request: Request) -> JSONResponse:
     body = await parse_body(request, TokenRequest)
