@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from ecslite.api.app import create_app
-from ecslite.bootstrap import SchemaOutOfDate, build
+from ecslite.bootstrap import Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
@@ -75,16 +75,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     box = SecretBox.from_file(settings.data_dir / "master.key")
     endpoint = f"http://{settings.host}:{settings.port}"
-    seeds: list[SeedDocument] = []
-    info = None
-    if args.demo:
-        info, doc = ensure_demo(settings.data_dir, endpoint)
-        seeds.append(doc)
-    seeds.extend(load_seed_file(path) for path in args.seed)
-    for doc in seeds:
-        added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
-        if added:
-            log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
+    info, seeds = _load_seeds(args, settings, container, box, endpoint)
     if container.engine.dialect.name == "sqlite":
         # One process owns an SQLite store, so leases left by a previous (killed) process are
         # stale: free them now rather than waiting for them to expire.
@@ -113,6 +104,31 @@ def run(args: argparse.Namespace) -> int:
     finally:
         container.close()
     return 0
+
+
+def _load_seeds(
+    args: argparse.Namespace,
+    settings: Settings,
+    container: Container,
+    box: SecretBox,
+    endpoint: str,
+) -> tuple[dict[str, object] | None, list[SeedDocument]]:
+    """Apply the demo tenant and seed files; return the demo info and the seeds to keep.
+
+    Only the admin reset reloads seeds, so they are kept only when it is enabled: a parsed
+    10,000-server seed holds about 135 MB that would otherwise stay for the process's life.
+    """
+    seeds: list[SeedDocument] = []
+    info = None
+    if args.demo:
+        info, doc = ensure_demo(settings.data_dir, endpoint)
+        seeds.append(doc)
+    seeds.extend(load_seed_file(path) for path in args.seed)
+    for doc in seeds:
+        added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
+        if added:
+            log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
+    return info, seeds if settings.enable_admin else []
 
 
 def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -> None:

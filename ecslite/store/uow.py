@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from ecslite.store.engine import write_lock
 from ecslite.store.identity import IdentityRepo
 from ecslite.store.repositories import (
     CatalogRepo,
@@ -30,11 +31,19 @@ class UnitOfWork:
 
     def __init__(self, engine: Engine, *, write: bool) -> None:
         self._engine = engine.execution_options(ecslite_write=True) if write else engine
+        self._lock = write_lock(engine) if write else None
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
-        self.conn = self._engine.connect()
-        self._tx = self.conn.begin()
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            self.conn = self._engine.connect()
+            self._tx = self.conn.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         self.servers = ServerRepo(self.conn)
         self.volumes = VolumeRepo(self.conn)
         self.jobs = JobRepo(self.conn)
@@ -58,7 +67,11 @@ class UnitOfWork:
             if not self._committed and self._tx.is_active:
                 self._tx.rollback()
         finally:
-            self.conn.close()
+            try:
+                self.conn.close()
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
 
 
 UowFactory = Callable[..., UnitOfWork]
