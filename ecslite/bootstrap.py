@@ -109,6 +109,10 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
     driver = make_driver(settings)
 
     def take_fault(step: str, server_id: str) -> tuple[str, str] | None:
+        # Almost always there is no fault: look first without taking the write lock.
+        with factory(write=False) as uow:
+            if not uow.faults.pending():
+                return None
         with factory() as uow:
             fault = uow.faults.take(step=step, server_id=server_id)
             uow.commit()

@@ -160,7 +160,6 @@ class JobRunner:
                 if sub.status is JobStatus.FAIL and first_failure is None:
                     first_failure = (sub, StepFailed(sub.error_code or "", sub.fail_reason or ""))
                 continue
-            job = self._reload(job.id)
             env = self._start_sub_job(job, sub, handler)
             try:
                 self._act(env, handler)

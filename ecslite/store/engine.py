@@ -23,6 +23,7 @@ def _private_sqlite_file(url: str) -> None:
     if os.stat(database).st_mode & 0o077:
         os.chmod(database, 0o600)
 
+
 # Writers to one SQLite engine queue on this lock before BEGIN IMMEDIATE. Without it, a writer
 # that finds the database locked is put to sleep by SQLite's busy handler and retries after 1,
 # 2, 5, 10 ... 100 ms, whether or not the lock was freed meanwhile; with the job runner's and the

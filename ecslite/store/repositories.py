@@ -522,6 +522,12 @@ class FaultRepo:
         )
         return row.error_code, row.message
 
+    def pending(self) -> bool:
+        row = self._c.execute(
+            select(t.sim_faults.c.id).where(t.sim_faults.c.remaining > 0).limit(1)
+        ).first()
+        return row is not None
+
     def list(self) -> list[dict[str, Any]]:
         rows = self._c.execute(select(t.sim_faults).order_by(t.sim_faults.c.id)).all()
         return [dict(r._mapping) for r in rows]
