@@ -46,7 +46,20 @@ class Container:
 def make_driver(settings: Settings) -> Driver:
     if settings.driver == "sim":
         return SimDriver(delay=settings.sim_delay)
-    raise ValueError(f"Unknown driver {settings.driver!r}; available: sim")
+    if settings.driver == "qemu":
+        from ecslite.drivers.qemu import QemuDriver, QemuOptions
+
+        return QemuDriver(
+            settings.data_dir,
+            QemuOptions(
+                accel=settings.qemu_accel,
+                vcpus=settings.qemu_vcpus,
+                memory_mb=settings.qemu_memory_mb,
+                powerdown_timeout=settings.qemu_powerdown_timeout,
+                cloud_init_timeout=settings.cloud_init_timeout,
+            ),
+        )
+    raise ValueError(f"Unknown driver {settings.driver!r}; available: sim, qemu")
 
 
 def build(settings: Settings, *, upgrade_schema: bool = True) -> Container:

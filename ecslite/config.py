@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
+    # qemu driver
+    qemu_accel: str = "auto"  # auto (probe KVM, fall back to TCG) | kvm | tcg
+    qemu_vcpus: int = 2
+    qemu_memory_mb: int = 1024
+    qemu_powerdown_timeout: float = 60.0
+    cloud_init_timeout: float = 600.0  # how long a reinstall waits for cloud-init to finish
+    image_cache: Path = Path("/var/cache/ecslite/images")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

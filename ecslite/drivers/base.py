@@ -56,4 +56,24 @@ class Driver(Protocol):
         """Detach ``volume`` from ``server``. Post: not attached (no-op if already detached)."""
 
     def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
-        """Write the next-boot cloud-init data. Post: the next boot applies ``boot_config``."""
+        """Write the next-boot cloud-init data. Post: the next boot applies ``boot_config``.
+
+        An empty ``boot_config`` removes the seed: the next boot gets no cloud-init data.
+        """
+
+    def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
+        """Wait until the guest's cloud-init finished the boot begun by the last start.
+
+        Post: cloud-init reported it finished, without errors, for that boot (not an earlier
+        one). Raises DriverError with a reason a user can act on when it reports errors, the
+        guest stops first, or ``timeout`` seconds (driver default when None) pass.
+        """
+
+    def console_output(self, server: Server, length: int | None) -> str:
+        """Return the last ``length`` lines the guest printed (all recent output when None)."""
+
+    def ensure_volume(self, volume: Volume, image: Image | None) -> None:
+        """Give an existing volume record its backing storage (from ``image`` if a system disk).
+
+        Post: the disk exists; an existing disk is left unchanged.
+        """
