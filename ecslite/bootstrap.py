@@ -92,7 +92,8 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Container:
         threads=settings.runner_threads,
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
-        take_fault=take_fault if settings.driver == "sim" else None,
+        # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
+        take_fault=take_fault if settings.driver == "sim" or settings.enable_admin else None,
     )
     return Container(
         settings=settings,

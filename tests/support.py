@@ -39,9 +39,12 @@ def poll(fn: Callable[[], Any], *, until: Callable[[Any], bool], timeout: float 
 class Service:
     """A real ``ecslite serve`` process on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *extra: str, port: int | None = None, demo: bool = True
+    ) -> None:
         self.data_dir = data_dir
         self.extra = extra
+        self.demo_tenant = demo
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / f"service-{self.port}.log"
@@ -55,7 +58,7 @@ class Service:
             "-m",
             "ecslite",
             "serve",
-            "--demo",
+            *(["--demo"] if self.demo_tenant else []),
             "--data-dir",
             str(self.data_dir),
             "--port",

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 
 from ecslite import __version__
 from ecslite.api.errors import install_error_handlers
-from ecslite.api.routes import admin, jobs, keypairs, reinstall, servers
+from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers
 from ecslite.bootstrap import Container
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
@@ -35,7 +35,7 @@ def create_app(
     app.state.secret_box = secret_box
     app.state.reset_seeds = list(reset_seeds)
     install_error_handlers(app)
-    for r in (reinstall.router, jobs.router, servers.router, keypairs.router):
+    for r in (reinstall.router, jobs.router, servers.router, keypairs.router, console.router):
         app.include_router(r)
     if enable_admin:
         app.include_router(admin.router)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecslite import __version__
-from ecslite.cli import client, serve
+from ecslite.cli import client, images, serve
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--database-url", default=None)
     up.set_defaults(func=_db_upgrade)
     client.add_parsers(sub)
+    images.add_parsers(sub)
     return parser
 
 

@@ -8,7 +8,9 @@ Layout::
     servers/<server_id>/seed.iso       the next boot's cloud-init config drive
     servers/<server_id>/serial.log     the guest's serial console (appended across boots)
     servers/<server_id>/boot.json      where in serial.log the current boot starts
-    servers/<server_id>/qemu.pid, qmp.sock
+    servers/<server_id>/qemu.pid
+
+QMP sockets live in a short private temp dir (AF_UNIX paths are limited to 108 bytes).
 
 Attach and detach only edit ``attachments.json`` (changes take effect at the next boot; the
 control plane changes disks only on a stopped server). A data disk is never opened by this
@@ -101,6 +103,7 @@ class QemuDriver:
         vm.shutdown(
             self.server_dir(server.id),
             self.vm_name(server.id),
+            qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
             timeout=self.options.powerdown_timeout,
         )
 
@@ -143,6 +146,7 @@ class QemuDriver:
             accel=self._accel(),
             vcpus=self.options.vcpus,
             memory_mb=self.options.memory_mb,
+            qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
         )
         log = spec.serial_log
         offset = log.stat().st_size if log.exists() else 0

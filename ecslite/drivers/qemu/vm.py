@@ -45,14 +45,11 @@ class VmSpec:
     accel: str
     vcpus: int
     memory_mb: int
+    qmp_socket: Path
 
     @property
     def pidfile(self) -> Path:
         return self.workdir / "qemu.pid"
-
-    @property
-    def qmp_socket(self) -> Path:
-        return self.workdir / "qmp.sock"
 
     @property
     def serial_log(self) -> Path:
@@ -126,16 +123,34 @@ def launch(spec: VmSpec) -> None:
         raise DriverError("Ecs.0002", "QEMU exited right after starting.")
 
 
-def shutdown(workdir: Path, name: str, *, timeout: float) -> None:
+def qmp_socket_path(data_dir: Path, server_id: str) -> Path:
+    """Return a QMP socket path short enough for AF_UNIX (108 bytes) whatever ``data_dir`` is.
+
+    The sockets live in a private (0700) directory in the system temp dir, named after the
+    data dir, so two services on one host never share one.
+    """
+    import hashlib
+    import tempfile
+
+    tag = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    runtime = Path(tempfile.gettempdir()) / f"ecslite-{os.getuid()}-{tag}"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    st = runtime.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise DriverError("Ecs.0002", f"{runtime} is not a private directory of this user.")
+    return runtime / f"{server_id}.qmp"
+
+
+def shutdown(workdir: Path, name: str, *, qmp_socket: Path, timeout: float) -> None:
     """ACPI power-down; after ``timeout`` s, quit over QMP; last resort SIGKILL. Post: gone."""
     pid = running_pid(workdir, name)
     if pid is None:
         return
-    with contextlib.suppress(QmpError), QmpClient(workdir / "qmp.sock") as qmp:
+    with contextlib.suppress(QmpError), QmpClient(qmp_socket) as qmp:
         qmp.execute("system_powerdown")
     if _wait_gone(workdir, name, timeout):
         return
-    with contextlib.suppress(QmpError), QmpClient(workdir / "qmp.sock") as qmp:
+    with contextlib.suppress(QmpError), QmpClient(qmp_socket) as qmp:
         qmp.execute("quit")
     if _wait_gone(workdir, name, 10):
         return
@@ -168,8 +183,10 @@ def detect_accel() -> str:
     )
     try:
         proc = subprocess.run(
-            [QEMU, "-accel", "kvm", "-machine", "pc", "-nodefaults", "-display", "none",
-             "-qmp", "stdio"],
+            # The same CPU model a guest gets: with the default model some hosts pass this
+            # probe and then abort setting MSRs for "-cpu host".
+            [QEMU, "-accel", "kvm", "-cpu", "host", "-machine", "pc", "-nodefaults",
+             "-display", "none", "-qmp", "stdio"],
             input=script, capture_output=True, timeout=10, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
