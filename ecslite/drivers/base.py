@@ -35,8 +35,12 @@ class DiskSpec:
 class Driver(Protocol):
     name: str
 
-    def stop_server(self, server: Server) -> None:
-        """Power the guest off. Post: the guest is not running (succeeds if already off)."""
+    def stop_server(self, server: Server, *, hard: bool = False) -> None:
+        """Power the guest off. Post: the guest is not running (succeeds if already off).
+
+        Soft by default (ACPI power button, then forced after a timeout); ``hard`` powers off
+        at once, for a guest whose disk is about to be discarded.
+        """
 
     def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
         """Boot the guest from its attached disks. Post: running (succeeds if already on)."""
@@ -58,7 +62,8 @@ class Driver(Protocol):
     def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
         """Write the next-boot cloud-init data. Post: the next boot applies ``boot_config``.
 
-        An empty ``boot_config`` removes the seed: the next boot gets no cloud-init data.
+        An empty ``boot_config`` writes the server's baseline data instead (its own id as the
+        instance-id, no keys, no user data), as a cloud's metadata service always answers.
         """
 
     def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:

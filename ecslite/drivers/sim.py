@@ -30,7 +30,7 @@ class SimDriver:
         if self.delay > 0:
             self._closing.wait(self.delay)
 
-    def stop_server(self, server: Server) -> None:
+    def stop_server(self, server: Server, *, hard: bool = False) -> None:
         self._take_time()
 
     def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:

@@ -166,8 +166,10 @@ class ReinstallHandler:
             return True
         try:
             if START in done or env.sub.job_type in (START, VERIFY):
+                # The guest runs the new disk, which is about to be discarded: no need to wait
+                # for an orderly shutdown (a guest still booting ignores the ACPI button).
                 assert env.server is not None
-                env.driver.stop_server(env.server)
+                env.driver.stop_server(env.server, hard=True)
             self._roll_back(
                 env,
                 stop_done=STOP in done or STOP not in {s.job_type for s in env.job.sub_jobs},

@@ -99,12 +99,12 @@ class QemuDriver:
 
     # -- the Driver protocol -----------------------------------------------------------------
 
-    def stop_server(self, server: Server) -> None:
+    def stop_server(self, server: Server, *, hard: bool = False) -> None:
         vm.shutdown(
             self.server_dir(server.id),
             self.vm_name(server.id),
             qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
-            timeout=self.options.powerdown_timeout,
+            timeout=0 if hard else self.options.powerdown_timeout,
         )
 
     def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
@@ -118,8 +118,8 @@ class QemuDriver:
             raise DriverError("Ecs.0105", "The server has no system disk attached.")
         files = self.images.get(system["image_id"]) if system.get("image_id") else None
         seed = workdir / "seed.iso"
-        if boot_config and not seed.exists():
-            self.write_seed(server, boot_config)
+        if not seed.exists():
+            self.write_seed(server, boot_config or {})
         attachments = []
         for a in attached:
             path = self.disk_path(a["volume_id"])
@@ -139,7 +139,7 @@ class QemuDriver:
             name=name,
             workdir=workdir,
             disks=attachments,
-            seed_iso=seed if seed.exists() else None,
+            seed_iso=seed,
             kernel=files.kernel if files else None,
             initrd=files.initrd if files else None,
             cmdline=files.cmdline if files else "",
@@ -206,8 +206,9 @@ class QemuDriver:
     def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
         seed = self.server_dir(server.id) / "seed.iso"
         if not boot_config:
-            seed.unlink(missing_ok=True)
-            return
+            # Without any data source the image's cloud-init disables itself (ds-identify), and
+            # nothing would say the guest came up: give it the server's baseline identity.
+            boot_config = {"instance_id": f"i-{server.id}", "public_keys": []}
         files = render_config_drive(boot_config, hostname=_hostname(server.name))
         write_iso(files, label=LABEL, path=seed)
 

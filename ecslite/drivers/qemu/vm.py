@@ -146,10 +146,11 @@ def shutdown(workdir: Path, name: str, *, qmp_socket: Path, timeout: float) -> N
     pid = running_pid(workdir, name)
     if pid is None:
         return
-    with contextlib.suppress(QmpError), QmpClient(qmp_socket) as qmp:
-        qmp.execute("system_powerdown")
-    if _wait_gone(workdir, name, timeout):
-        return
+    if timeout > 0:
+        with contextlib.suppress(QmpError), QmpClient(qmp_socket) as qmp:
+            qmp.execute("system_powerdown")
+        if _wait_gone(workdir, name, timeout):
+            return
     with contextlib.suppress(QmpError), QmpClient(qmp_socket) as qmp:
         qmp.execute("quit")
     if _wait_gone(workdir, name, 10):
