@@ -43,12 +43,21 @@ class Container:
         self.engine.dispose()
 
 
-def make_driver(settings: Settings) -> Driver:
+def make_driver(settings: Settings, uow_factory: UowFactory | None = None) -> Driver:
     if settings.driver == "sim":
         return SimDriver(delay=settings.sim_delay)
     if settings.driver == "qemu":
         from ecslite.drivers.qemu import QemuDriver, QemuOptions
+        from ecslite.store.kms import KeyStore
+        from ecslite.store.secretbox import SecretBox
 
+        keys = None
+        if uow_factory is not None:
+            keys = KeyStore(
+                settings.data_dir / "kms",
+                box=SecretBox.from_file(settings.data_dir / "master.key"),
+                uow_factory=uow_factory,
+            )
         return QemuDriver(
             settings.data_dir,
             QemuOptions(
@@ -58,6 +67,7 @@ def make_driver(settings: Settings) -> Driver:
                 powerdown_timeout=settings.qemu_powerdown_timeout,
                 cloud_init_timeout=settings.cloud_init_timeout,
             ),
+            data_keys=keys,
         )
     raise ValueError(f"Unknown driver {settings.driver!r}; available: sim, qemu")
 
@@ -72,7 +82,7 @@ def build(settings: Settings, *, upgrade_schema: bool = True) -> Container:
         raise SchemaOutOfDate("The database schema is out of date; run `ecslite db upgrade` first.")
     factory = uow_factory(engine)
     clock = Clock()
-    driver = make_driver(settings)
+    driver = make_driver(settings, factory)
 
     def take_fault(step: str, server_id: str) -> tuple[str, str] | None:
         with factory() as uow:

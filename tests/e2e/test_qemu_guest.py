@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -72,6 +73,7 @@ def _tenant(tmp_path: Path) -> dict[str, Any]:
         "server_id": str(uuid.uuid4()),
         "system_id": str(uuid.uuid4()),
         "data_id": str(uuid.uuid4()),
+        "cmk_id": str(uuid.uuid4()),
         "public_key": public_key,
     }
 
@@ -86,6 +88,7 @@ def _seed(t: dict[str, Any]) -> dict[str, Any]:
         ],
         "images": [{"id": t["image_id"], "name": "Debian 12 (cloud-init)"}],
         "keypairs": [{"user_id": t["user_id"], "name": "e2e-key", "public_key": t["public_key"]}],
+        "kms_keys": [{"id": t["cmk_id"], "project_id": t["project_id"], "alias": "e2e-cmk"}],
         "servers": [
             {
                 "id": t["server_id"],
@@ -201,7 +204,7 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def test_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
+def test_encrypted_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
     guest_service: tuple[Service, dict[str, Any]], tmp_path: Path
 ) -> None:
     svc, t = guest_service
@@ -248,7 +251,11 @@ def test_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
             ReinstallServerWithCloudInitOption(
                 keyname="e2e-key",
                 userid=t["user_id"],
-                metadata=ReinstallSeverMetadata(user_data=_b64(CHECK.format(marker=marker))),
+                metadata=ReinstallSeverMetadata(
+                    user_data=_b64(CHECK.format(marker=marker)),
+                    system__encrypted="1",
+                    system__cmkid=t["cmk_id"],
+                ),
             ),
         )
     )
@@ -282,6 +289,17 @@ def test_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
     system_after = [v.id for v in server.os_extended_volumesvolumes_attached if v.boot_index == "0"]
     assert system_after != system_before
     assert _data_disk_sha256(data_disk, tmp_path) == data_sha
+    # The new system disk is a LUKS overlay on the image (and the guest booted it above).
+    new_disk = svc.data_dir / "volumes" / f"{system_after[0]}.qcow2"
+    info = json.loads(
+        subprocess.run(
+            ["qemu-img", "info", "-U", "--output=json", str(new_disk)],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    assert info["format-specific"]["data"]["encrypt"]["format"] == "luks"
+    assert info["backing-filename"].endswith("disk.qcow2")
     # No disk file without a volume record: the old system disk's file is gone.
     files = {p.stem for p in (svc.data_dir / "volumes").glob("*.qcow2")}
     assert files == {system_after[0], t["data_id"]}

@@ -18,6 +18,8 @@ from ecslite.drivers.base import DriverError
 # intermittently on a busy host ("Unable to get accurate CPU usage"). 100 ms is still a full
 # PBKDF2 stretch and keeps creation and opening fast.
 LUKS_ITER_TIME_MS = 100
+LUKS_ATTEMPTS = 8
+CPU_USAGE_FLAKE = "Unable to get accurate CPU usage"
 
 
 def _qemu_img(args: list[str], *, what: str) -> str:
@@ -59,7 +61,16 @@ def create_overlay(
         ]
     args += [str(tmp), str(size)]
     try:
-        _qemu_img(args, what="Creating the system disk")
+        for attempt in range(LUKS_ATTEMPTS if secret_file is not None else 1):
+            try:
+                _qemu_img(args, what="Creating the system disk")
+                break
+            except DriverError as exc:
+                # QEMU calibrates PBKDF2 by measuring thread CPU time; with coarse accounting
+                # (tick-based, busy VMs) it sometimes measures 0 ms and gives up. Harmless to retry.
+                if CPU_USAGE_FLAKE not in exc.message or attempt == LUKS_ATTEMPTS - 1:
+                    raise
+                tmp.unlink(missing_ok=True)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

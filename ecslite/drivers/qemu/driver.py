@@ -3,7 +3,7 @@
 Layout::
 
     volumes/<volume_id>.qcow2          every disk (system disks are overlays on an image base)
-    volumes/<volume_id>.key            LUKS data key of an encrypted disk (0600, raw bytes)
+    volumes/<volume_id>.dek            an encrypted disk's data key, wrapped by its CMK (JSON)
     servers/<server_id>/attachments.json   which volumes the guest boots with, by device
     servers/<server_id>/seed.iso       the next boot's cloud-init config drive
     servers/<server_id>/serial.log     the guest's serial console (appended across boots)
@@ -12,6 +12,10 @@ Layout::
 
 QMP sockets live in a short private temp dir (AF_UNIX paths are limited to 108 bytes).
 
+An encrypted system disk is a LUKS qcow2 overlay. Its data key exists in plaintext only in a
+0600 file in the private runtime dir for the moment qemu-img or QEMU reads it, then is removed;
+at rest there is only the wrapped key (``.dek``), which opens only with the project's CMK.
+
 Attach and detach only edit ``attachments.json`` (changes take effect at the next boot; the
 control plane changes disks only on a stopped server). A data disk is never opened by this
 driver except by the guest's QEMU: a reinstall touches only system-disk files.
@@ -19,13 +23,17 @@ driver except by the guest's QEMU: a reinstall touches only system-disk files.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
+import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ecslite.cloudinit.configdrive import LABEL, render_config_drive
 from ecslite.cloudinit.iso import write_iso
@@ -33,7 +41,7 @@ from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
 from ecslite.drivers.base import DiskSpec, DriverError
 from ecslite.drivers.qemu import console, disks, vm
-from ecslite.images.store import ImageStore
+from ecslite.images.store import ImageFiles, ImageStore
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,14 @@ class QemuOptions:
     cloud_init_timeout: float = 600.0
 
 
+class DataKeys(Protocol):
+    """Envelope encryption of per-disk data keys (ecslite's KMS store implements it)."""
+
+    def generate_data_key(self, *, cmk_id: str, project_id: str) -> tuple[bytes, bytes]: ...
+
+    def decrypt(self, wrapped: bytes, *, cmk_id: str, project_id: str) -> bytes: ...
+
+
 def _write_json(path: Path, value: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(value, indent=2) + "\n")
@@ -54,9 +70,16 @@ def _write_json(path: Path, value: Any) -> None:
 class QemuDriver:
     name = "qemu"
 
-    def __init__(self, data_dir: Path, options: QemuOptions | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        options: QemuOptions | None = None,
+        *,
+        data_keys: DataKeys | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.options = options or QemuOptions()
+        self.data_keys = data_keys
         self.images = ImageStore(data_dir / "images")
         self.volumes_dir = data_dir / "volumes"
         self.servers_dir = data_dir / "servers"
@@ -74,7 +97,54 @@ class QemuDriver:
         return self.volumes_dir / f"{volume_id}.qcow2"
 
     def key_path(self, volume_id: str) -> Path:
-        return self.volumes_dir / f"{volume_id}.key"
+        return self.volumes_dir / f"{volume_id}.dek"
+
+    def _data_key(self, volume: Volume) -> bytes:
+        """Return the volume's plaintext data key, creating and wrapping one on first use."""
+        if self.data_keys is None:
+            raise DriverError("Ecs.0912", "Disk encryption is not configured on this host.")
+        path = self.key_path(volume.id)
+        try:
+            if path.exists():
+                rec = json.loads(path.read_text())
+                return self.data_keys.decrypt(
+                    base64.b64decode(rec["wrapped"]),
+                    cmk_id=rec["cmk_id"],
+                    project_id=rec["project_id"],
+                )
+            if not volume.cmk_id:
+                raise DriverError("Ecs.0912", "An encrypted disk needs a CMK.")
+            plain, wrapped = self.data_keys.generate_data_key(
+                cmk_id=volume.cmk_id, project_id=volume.project_id
+            )
+        except DriverError:
+            raise
+        except Exception as exc:  # the KMS store's refusal, translated at the boundary
+            raise DriverError("Ecs.0912", f"Invalid disk encryption key: {exc}") from exc
+        rec = {
+            "cmk_id": volume.cmk_id,
+            "project_id": volume.project_id,
+            "wrapped": base64.b64encode(wrapped).decode(),
+        }
+        _write_json(path, rec)
+        return plain
+
+    @contextlib.contextmanager
+    def _secret_files(self, keys: dict[str, bytes]) -> Iterator[dict[str, Path]]:
+        """Write each data key (hex) to a 0600 file for QEMU to read; remove them after."""
+        runtime = vm.runtime_dir(self.data_dir)
+        paths: dict[str, Path] = {}
+        try:
+            for volume_id, key in keys.items():
+                path = runtime / f"{volume_id}.{secrets.token_hex(4)}.secret"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(key.hex())
+                paths[volume_id] = path
+            yield paths
+        finally:
+            for path in paths.values():
+                path.unlink(missing_ok=True)
 
     def server_dir(self, server_id: str) -> Path:
         d = self.servers_dir / server_id
@@ -120,23 +190,36 @@ class QemuDriver:
         seed = workdir / "seed.iso"
         if not seed.exists():
             self.write_seed(server, boot_config or {})
-        attachments = []
+        keys: dict[str, bytes] = {}
         for a in attached:
-            path = self.disk_path(a["volume_id"])
-            if not path.exists():
+            if not self.disk_path(a["volume_id"]).exists():
                 raise DriverError("Ecs.0002", f"Disk {a['volume_id']} is missing on the host.")
-            key = self.key_path(a["volume_id"])
-            attachments.append(
-                vm.DiskAttachment(
-                    volume_id=a["volume_id"],
-                    path=path,
-                    device=a["device"],
-                    boot_index=a["boot_index"],
-                    secret_file=key if key.exists() else None,
-                )
+            if self.key_path(a["volume_id"]).exists():
+                keys[a["volume_id"]] = self._data_key(_stub_volume(a["volume_id"]))
+        with self._secret_files(keys) as secret_files:
+            self._launch(server, attached, secret_files, files)
+
+    def _launch(
+        self,
+        server: Server,
+        attached: list[dict[str, Any]],
+        secret_files: dict[str, Path],
+        files: ImageFiles | None,
+    ) -> None:
+        workdir = self.server_dir(server.id)
+        seed = workdir / "seed.iso"
+        attachments = [
+            vm.DiskAttachment(
+                volume_id=a["volume_id"],
+                path=self.disk_path(a["volume_id"]),
+                device=a["device"],
+                boot_index=a["boot_index"],
+                secret_file=secret_files.get(a["volume_id"]),
             )
+            for a in attached
+        ]
         spec = vm.VmSpec(
-            name=name,
+            name=self.vm_name(server.id),
             workdir=workdir,
             disks=attachments,
             seed_iso=seed,
@@ -166,11 +249,21 @@ class QemuDriver:
                 "add it with `ecslite image import` or `ecslite image build`.",
             )
         disks.check_base(files.disk)
-        secret = None
-        if spec.data_key_wrapped is not None:
-            secret = self.key_path(spec.volume.id)
-            raise DriverError("Ecs.0002", "Encrypted system disks are not supported yet.")
-        disks.create_overlay(path, base=files.disk, size_gb=spec.volume.size_gb, secret_file=secret)
+        if not spec.volume.encrypted:
+            disks.create_overlay(path, base=files.disk, size_gb=spec.volume.size_gb)
+            return
+        key = self._data_key(spec.volume)
+        try:
+            with self._secret_files({spec.volume.id: key}) as secret:
+                disks.create_overlay(
+                    path,
+                    base=files.disk,
+                    size_gb=spec.volume.size_gb,
+                    secret_file=secret[spec.volume.id],
+                )
+        except BaseException:
+            self.key_path(spec.volume.id).unlink(missing_ok=True)  # no partial state
+            raise
 
     def delete_disk(self, volume: Volume) -> None:
         self.disk_path(volume.id).unlink(missing_ok=True)
@@ -261,6 +354,11 @@ class QemuDriver:
 
     def _accel(self) -> str:
         return vm.detect_accel() if self.options.accel == "auto" else self.options.accel
+
+
+def _stub_volume(volume_id: str) -> Volume:
+    """A volume reference for reading an existing wrapped key (which names its own CMK)."""
+    return Volume(id=volume_id, project_id="", size_gb=0, volume_type="", status="")
 
 
 def _hostname(name: str) -> str:

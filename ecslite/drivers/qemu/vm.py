@@ -123,11 +123,11 @@ def launch(spec: VmSpec) -> None:
         raise DriverError("Ecs.0002", "QEMU exited right after starting.")
 
 
-def qmp_socket_path(data_dir: Path, server_id: str) -> Path:
-    """Return a QMP socket path short enough for AF_UNIX (108 bytes) whatever ``data_dir`` is.
+def runtime_dir(data_dir: Path) -> Path:
+    """Return this data dir's private (0700) runtime directory in the system temp dir.
 
-    The sockets live in a private (0700) directory in the system temp dir, named after the
-    data dir, so two services on one host never share one.
+    Holds QMP sockets (AF_UNIX paths are limited to 108 bytes, so they cannot live under a
+    deep data dir) and the short-lived secret files QEMU reads at start-up.
     """
     import hashlib
     import tempfile
@@ -138,7 +138,11 @@ def qmp_socket_path(data_dir: Path, server_id: str) -> Path:
     st = runtime.stat()
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
         raise DriverError("Ecs.0002", f"{runtime} is not a private directory of this user.")
-    return runtime / f"{server_id}.qmp"
+    return runtime
+
+
+def qmp_socket_path(data_dir: Path, server_id: str) -> Path:
+    return runtime_dir(data_dir) / f"{server_id}.qmp"
 
 
 def shutdown(workdir: Path, name: str, *, qmp_socket: Path, timeout: float) -> None:
