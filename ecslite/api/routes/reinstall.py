@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ecslite.api.body import parse_body
 from ecslite.api.deps import container, principal
 from ecslite.cloudinit.payload import hash_password
+from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain.reinstall import check_credentials, decode_user_data, parse_encryption
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 
@@ -60,6 +61,8 @@ async def reinstall_server(project_id: str, server_id: str, request: Request) ->
 def _accept(request: Request, project_id: str, server_id: str, req: OsReinstall) -> JobAccepted:
     meta = req.metadata or ReinstallMetadata()
     user_data = decode_user_data(meta.user_data) if meta.user_data is not None else None
+    if user_data is not None:
+        check_user_data(user_data)
     check_credentials(
         adminpass=req.adminpass,
         keyname=req.keyname,
