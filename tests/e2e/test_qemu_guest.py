@@ -40,6 +40,7 @@ from huaweicloudsdkecs.v2 import (
     ShowServerConsoleOutputRequest,
     ShowServerRequest,
 )
+from passlib.hash import sha512_crypt
 
 from ecslite.services.keypairs import generate_keypair
 from examples.sdk_reinstall import client_for, wait_for_job
@@ -187,6 +188,7 @@ mount /dev/vdb /mnt/data
 echo {marker} > /mnt/data/marker
 umount /mnt/data
 sync
+echo "ROOT-HASH=$(getent shadow root | cut -d: -f2)"
 echo SETUP-DONE-{marker}
 """
 
@@ -224,7 +226,11 @@ def test_encrypted_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
     )
     job = wait_for_job(client, resp.job_id, timeout=JOB_TIMEOUT)
     assert job.status == "SUCCESS", (job, svc.log()[-3000:])
-    assert f"SETUP-DONE-{marker}" in _console(client, sid)
+    setup_output = _console(client, sid)
+    assert f"SETUP-DONE-{marker}" in setup_output
+    # adminpass reached the guest as its SHA-512 hash and was set for root.
+    root_hash = re.search(r"ROOT-HASH=(\S+)", setup_output)
+    assert root_hash and sha512_crypt.verify("Qemu-e2e-1", root_hash.group(1))
     server = client.show_server(ShowServerRequest(server_id=sid)).server
     assert server.status == "ACTIVE"
     system_before = [
