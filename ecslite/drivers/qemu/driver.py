@@ -350,6 +350,14 @@ class QemuDriver:
         else:
             disks.create_blank(self.disk_path(volume.id), size_gb=volume.size_gb)
 
+    def stray_disks(self, known_volume_ids: set[str]) -> list[Path]:
+        """Disk files under the data dir that no volume record names (should be none)."""
+        return sorted(
+            p
+            for p in self.volumes_dir.glob("*.qcow2")
+            if not p.name.startswith(".") and p.stem not in known_volume_ids
+        )
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _accel(self) -> str:
