@@ -84,7 +84,14 @@ def run(args: argparse.Namespace) -> int:
             log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
     if settings.driver != "sim":
         if info is not None:
-            _demo_image(settings, info)
+            from ecslite.images.debian import BuildError
+
+            try:
+                _demo_image(settings, info)
+            except BuildError as exc:
+                container.close()
+                print(f"ecslite serve --demo: cannot prepare the guest image: {exc}", flush=True)
+                return 1
         from ecslite.services.provision import provision
 
         report = provision(container.uow_factory, container.driver)
