@@ -13,7 +13,13 @@ from ecslite.store.uow import UowFactory
 
 
 def accept_power_action(
-    *, project_id: str, server_ids: Sequence[str], stop: bool, uow_factory: UowFactory, clock: Clock
+    *,
+    project_id: str,
+    server_ids: Sequence[str],
+    stop: bool,
+    uow_factory: UowFactory,
+    clock: Clock,
+    hard: bool = False,
 ) -> str:
     """Return the id of a batch job; refuse the whole batch if any server cannot take part.
 
@@ -71,7 +77,7 @@ def accept_power_action(
                 job_type=JobType.BATCH_STOP if stop else JobType.BATCH_START,
                 status=JobStatus.INIT,
                 server_id=None,
-                params={},
+                params={"hard": True} if stop and hard else {},
                 created=clock.iso(),
                 sub_jobs=tuple(subs),
             )

@@ -101,16 +101,22 @@ async def batch_action(project_id: str, request: Request) -> JobAccepted:
     option = body.os_stop or body.os_start
     assert option is not None
     ids = [s.id for s in option.servers]
-    return await run_in_threadpool(_accept, request, project_id, ids, body.os_stop is not None)
+    hard = body.os_stop is not None and body.os_stop.type == "HARD"
+    return await run_in_threadpool(
+        _accept, request, project_id, ids, body.os_stop is not None, hard
+    )
 
 
-def _accept(request: Request, project_id: str, ids: list[str], stop: bool) -> JobAccepted:
+def _accept(
+    request: Request, project_id: str, ids: list[str], stop: bool, hard: bool = False
+) -> JobAccepted:
     c = container(request)
     who = principal(request, project_id)
     job_id = accept_power_action(
         project_id=who.project_id,
         server_ids=ids,
         stop=stop,
+        hard=hard,
         uow_factory=c.uow_factory,
         clock=c.clock,
     )
