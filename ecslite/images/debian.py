@@ -23,6 +23,8 @@ from pathlib import Path
 DEFAULT_CACHE = Path("/var/cache/ecslite/images")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 ROOTFS_SIZE = "1536M"
+# Bump when the recipe changes, so machines with an older cached build rebuild it.
+RECIPE = 2
 PACKAGES = [
     "systemd-sysv",
     "udev",
@@ -61,9 +63,13 @@ class BuildError(RuntimeError):
 
 
 def cached(cache_dir: Path, name: str = "debian-12") -> Path | None:
-    """Return the cached build directory when a complete build exists."""
+    """Return the cached build directory when a complete build of this recipe exists."""
     d = cache_dir / name
-    return d if (d / "manifest.json").exists() else None
+    try:
+        manifest = json.loads((d / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return d if manifest.get("recipe") == RECIPE else None
 
 
 def build_debian12(
@@ -133,6 +139,7 @@ def build_debian12(
         shutil.copyfile(initrd, out / "initrd.img")
         manifest = {
             "name": name,
+            "recipe": RECIPE,
             "kernel_version": kernel.name.removeprefix("vmlinuz-"),
             "rootfs_size": ROOTFS_SIZE,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -159,7 +166,13 @@ def _configure(root: Path, step: Progress) -> None:
     (etc / "machine-id").write_text("")
     conf = etc / "initramfs-tools" / "conf.d"
     conf.mkdir(parents=True, exist_ok=True)
-    (conf / "ecslite").write_text("FSTYPE=ext4\n")
+    # MODULES=list: only what these guests need early, so the initrd is small and the emulated
+    # boot does not probe hundreds of modules ("dep" would pick the build host's disk drivers).
+    # The root disk is virtio; the config drive is an IDE cdrom, and it must exist when
+    # cloud-init's ds-identify runs (a systemd generator), or cloud-init disables itself.
+    (conf / "ecslite").write_text("FSTYPE=ext4\nMODULES=list\n")
+    with (etc / "initramfs-tools" / "modules").open("a") as fh:
+        fh.write("virtio_pci\nvirtio_blk\next4\nata_piix\nsr_mod\ncdrom\nisofs\n")
     (etc / "cloud" / "cloud.cfg.d" / "90_ecslite.cfg").write_text(CLOUD_CFG)
     # No NIC by default (the guests need none); keep ifupdown from waiting for one.
     (etc / "network" / "interfaces").write_text(
