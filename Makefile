@@ -1,13 +1,16 @@
 # Two commands do all the set-up on a fresh machine:
 #   make serve   install into .venv and start the service with the demo tenant
-#   make test    install into .venv and run the whole test suite
+#   make test    install into .venv and run the whole test suite (SQLite, then PostgreSQL)
+#   make bench   benchmarks against moto; prints tables, writes bench/results/ (docs/performance.md)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 DATA ?= ./ecslite-data
+# The PostgreSQL server the second pass runs against (each test creates its own database).
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install serve test lint
+.PHONY: install serve test test-sqlite test-postgres lint bench
 
 $(BIN)/ecslite: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,11 +23,18 @@ install: $(BIN)/ecslite
 serve: install
 	$(BIN)/ecslite serve --demo --data-dir $(DATA) --port $(PORT)
 
-test: install
-	$(BIN)/ruff check ecslite tests examples
-	$(BIN)/mypy ecslite
-	$(BIN)/pytest -q
-
 lint: install
 	$(BIN)/ruff check ecslite tests examples
 	$(BIN)/mypy ecslite
+
+test-sqlite: install
+	$(BIN)/pytest -q
+
+test-postgres: install
+	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q tests/api tests/e2e
+
+test: lint test-sqlite test-postgres
+
+bench: install
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +20,8 @@ class Settings(BaseSettings):
     enable_admin: bool = False
     region: str = "eu-de"
     runner_threads: int = 4
+    # Bind this process's job runner to one hypervisor host (scale-out with several hosts).
+    host_id: str | None = None
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
@@ -29,6 +32,15 @@ class Settings(BaseSettings):
     qemu_powerdown_timeout: float = 60.0
     cloud_init_timeout: float = 600.0  # how long a reinstall waits for cloud-init to finish
     image_cache: Path = Path("/var/cache/ecslite/images")
+    # Finished jobs stay queryable this long (the public cloud keeps them about a day).
+    job_retention_days: float = Field(default=30.0, gt=0)
+    # X-Client-Token idempotency is honoured at least this long.
+    client_token_retention_hours: float = Field(default=168.0, ge=24)
+    housekeeping_interval: float = 600.0
+    # Authentication: token lifetime (IAM's default is 24 h) and the X-Sdk-Date tolerance.
+    token_ttl_seconds: float = 24 * 3600
+    max_clock_skew_seconds: float = 15 * 60
+    max_body_bytes: int = 64 * 1024
 
     def resolved_database_url(self) -> str:
         if self.database_url:

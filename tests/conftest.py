@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecslite.api.app import create_app
+from ecslite.auth.httpx_auth import SdkHmacAuth
 from ecslite.bootstrap import build
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import apply_seed
-from tests.support import TERMINAL, poll
+from tests.support import TERMINAL, fresh_postgres_database, poll
 
 
 class Api:
@@ -25,6 +27,7 @@ class Api:
         self.client = client
         self.demo = demo
         self.demo_db = data_dir / "ecslite.db"
+        self.database_url = ""
         self.project = demo["project_id"]
 
     def reinstall(self, server_id: str, body: dict[str, Any] | None = None, **fields: Any) -> Any:
@@ -58,28 +61,50 @@ class Api:
         assert resp.status_code == 201, resp.text
 
 
-def _make_api(tmp_path: Path, **settings: Any) -> Iterator[Api]:
-    s = Settings(data_dir=tmp_path / "data", enable_admin=True, poll_interval=0.05, **settings)
-    container = build(s)
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: SQLite in the test's directory, or a new PostgreSQL database
+    when ECSLITE_TEST_DATABASE_URL names a PostgreSQL server (CI runs the suite both ways)."""
+    server = os.environ.get("ECSLITE_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'data' / 'ecslite.db'}"
+        return
+    with fresh_postgres_database(server) as url:
+        yield url
+
+
+def _make_api(tmp_path: Path, database_url: str, **settings: Any) -> Iterator[Api]:
+    s = Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        enable_admin=True,
+        poll_interval=0.05,
+        **settings,
+    )
+    container = build(s, upgrade_schema=True)
     box = SecretBox.from_file(s.data_dir / "master.key")
     demo, doc = ensure_demo(s.data_dir, "http://testserver")
     apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
     app = create_app(container, secret_box=box, enable_admin=True, reset_seeds=[doc])
-    container.runner.start()
+    container.start_runner()
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
-            yield Api(client, demo, s.data_dir)
+            # Every request is signed like the official SDK signs it.
+            client.auth = SdkHmacAuth(demo["access_key"], demo["secret_key"], demo["project_id"])
+            api = Api(client, demo, s.data_dir)
+            api.database_url = database_url
+            yield api
     finally:
         container.close()
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
+def api(tmp_path: Path, database_url: str) -> Iterator[Api]:
     """The app with the demo tenant, sim driver without delay."""
-    yield from _make_api(tmp_path)
+    yield from _make_api(tmp_path, database_url)
 
 
 @pytest.fixture
-def slow_api(tmp_path: Path) -> Iterator[Api]:
+def slow_api(tmp_path: Path, database_url: str) -> Iterator[Api]:
     """The same, with every sim step taking 0.2 s so jobs can be watched while they run."""
-    yield from _make_api(tmp_path, sim_delay=0.2)
+    yield from _make_api(tmp_path, database_url, sim_delay=0.2)

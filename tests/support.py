@@ -9,11 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 TERMINAL = ("SUCCESS", "FAIL")
 
@@ -36,22 +40,99 @@ def poll(fn: Callable[[], Any], *, until: Callable[[Any], bool], timeout: float 
         time.sleep(0.02)
 
 
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """Create a uniquely named database on ``server_url``; drop it afterwards."""
+    name = f"ecslite_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def migrate(database_url: str) -> None:
+    """Run ``ecslite db upgrade`` as an operator would before starting shared-store processes."""
+    subprocess.run(
+        [sys.executable, "-m", "ecslite", "db", "upgrade", "--database-url", database_url],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def write_fleet_seed(path: Path, count: int) -> dict[str, Any]:
+    """Write a seed with one tenant and ``count`` stopped servers (system + data disk each)."""
+    import yaml
+
+    ids: dict[str, Any] = {
+        "domain": uuid.uuid4().hex,
+        "user": uuid.uuid4().hex,
+        "project": uuid.uuid4().hex,
+        "ak": "FLEET" + uuid.uuid4().hex[:15].upper(),
+        "sk": uuid.uuid4().hex + uuid.uuid4().hex,
+        "image": str(uuid.uuid4()),
+        "servers": [str(uuid.uuid4()) for _ in range(count)],
+    }
+    doc = {
+        "domains": [{"id": ids["domain"], "name": "fleet"}],
+        "users": [{"id": ids["user"], "name": "fleet-user", "domain_id": ids["domain"]}],
+        "projects": [{"id": ids["project"], "name": "eu-de_fleet", "domain_id": ids["domain"]}],
+        "access_keys": [{"access_key": ids["ak"], "secret_key": ids["sk"], "user_id": ids["user"]}],
+        "images": [{"id": ids["image"], "name": "Debian 12"}],
+        "servers": [
+            {
+                "id": sid,
+                "project_id": ids["project"],
+                "user_id": ids["user"],
+                "name": f"s{i}",
+                "image_id": ids["image"],
+                "status": "SHUTOFF",
+                "system_disk": {"id": str(uuid.uuid4())},
+                "data_disks": [{"id": str(uuid.uuid4())}],
+            }
+            for i, sid in enumerate(ids["servers"])
+        ],
+    }
+    path.write_text(yaml.safe_dump(doc))
+    return ids
+
+
+def fleet_client(svc: Service, ids: dict[str, Any]) -> httpx.Client:
+    from ecslite.auth.httpx_auth import SdkHmacAuth
+
+    auth = SdkHmacAuth(ids["ak"], ids["sk"], ids["project"])
+    return httpx.Client(base_url=svc.endpoint, auth=auth, timeout=30)
+
+
 class Service:
     """A real ``ecslite serve`` process on a free loopback port."""
 
     def __init__(
-        self, data_dir: Path, *extra: str, port: int | None = None, demo: bool = True
+        self,
+        data_dir: Path,
+        *extra: str,
+        port: int | None = None,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+        demo: bool = True,
     ) -> None:
+        self.env = env or {}
         self.data_dir = data_dir
+        self.database_url = database_url
         self.extra = extra
         self.demo_tenant = demo
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / f"service-{self.port}.log"
+        self.log_path = data_dir.parent / f"service-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Service:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         cmd = [
             sys.executable,
@@ -65,7 +146,13 @@ class Service:
             str(self.port),
             *self.extra,
         ]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        if self.database_url:
+            if not self.database_url.startswith("sqlite"):
+                migrate(self.database_url)
+            cmd += ["--database-url", self.database_url]
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+        )
         poll(self._ready, until=bool, timeout=60)
         return self
 
@@ -82,6 +169,14 @@ class Service:
     @property
     def demo(self) -> dict[str, Any]:
         return dict(json.loads((self.data_dir / "demo.json").read_text()))
+
+    def http(self) -> httpx.Client:
+        """A client signed with the demo tenant's access key, as the official SDK signs."""
+        from ecslite.auth.httpx_auth import SdkHmacAuth
+
+        demo = self.demo
+        auth = SdkHmacAuth(demo["access_key"], demo["secret_key"], demo["project_id"])
+        return httpx.Client(base_url=self.endpoint, auth=auth, timeout=10)
 
     def kill(self) -> None:
         """SIGKILL the process, as a crash would."""

@@ -7,16 +7,37 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from ecslite import __version__
 from ecslite.api.errors import install_error_handlers
-from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers
+from ecslite.api.guard import AuthGuard
+from ecslite.api.openapi import install_openapi
+from ecslite.api.principal import project_scope
+from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers, tokens
+from ecslite.auth.authenticator import Authenticator
 from ecslite.bootstrap import Container
+from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
 
 log = logging.getLogger("ecslite.access")
+
+ADMIN_PREFIX = "/_ecslite/admin"
+_PUBLIC_PATHS = frozenset(
+    {"/v3/auth/tokens", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+
+
+def _public(enable_admin: bool) -> Callable[[str], bool]:
+    """Paths served without credentials: login, API docs, and the admin API when enabled."""
+
+    def public(path: str) -> bool:
+        if path in _PUBLIC_PATHS:
+            return True
+        return enable_admin and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
+
+    return public
 
 
 def create_app(
@@ -34,11 +55,32 @@ def create_app(
     app.state.container = container
     app.state.secret_box = secret_box
     app.state.reset_seeds = list(reset_seeds)
+    settings = container.settings
+    authenticator = Authenticator(
+        uow_factory=container.uow_factory,
+        box=secret_box,
+        clock=container.clock,
+        max_skew_seconds=settings.max_clock_skew_seconds,
+    )
+    app.state.authenticator = authenticator
     install_error_handlers(app)
-    for r in (reinstall.router, jobs.router, servers.router, keypairs.router, console.router):
-        app.include_router(r)
+    install_openapi(app)
+    # Every ECS route acts in the project of its URL; the credential must cover it.
+    ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
+    for r in (reinstall.router, servers.router, keypairs.router, console.router):
+        app.include_router(r, dependencies=ecs_scope)
+    app.include_router(
+        jobs.router, dependencies=[Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
+    )
+    app.include_router(tokens.router)
     if enable_admin:
         app.include_router(admin.router)
+    app.add_middleware(
+        AuthGuard,
+        authenticator=authenticator,
+        public=_public(enable_admin),
+        max_body=settings.max_body_bytes,
+    )
 
     @app.middleware("http")
     async def _request_log(

@@ -9,6 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from ecslite.domain import errors
+from ecslite.services.idempotency import ClientToken
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -17,6 +18,11 @@ MAX_BODY_BYTES = 64 * 1024
 
 async def parse_body(request: Request, model: type[M]) -> M:
     """Return the body as ``model``: empty → Common.0002; not JSON or wrong shape → Ecs.0005."""
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise errors.EcsError(
+            errors.UNSUPPORTED_MEDIA, f"Got {ctype[:64]!r}; send Content-Type: application/json."
+        )
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise errors.EcsError(errors.PAYLOAD_TOO_LARGE, f"The limit is {MAX_BODY_BYTES} bytes.")
@@ -34,3 +40,14 @@ async def parse_body(request: Request, model: type[M]) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise errors.EcsError(errors.INVALID_PARAMETER, f"{where}: {first['msg']}.") from None
+
+
+async def client_token(request: Request) -> ClientToken | None:
+    """The request's ``X-Client-Token`` with a keyed fingerprint of what it asks for."""
+    raw = request.headers.get("x-client-token")
+    if raw is None:
+        return None
+    body = await request.body()
+    box = request.app.state.secret_box
+    what = b"\n".join([request.method.encode(), request.url.path.encode(), body])
+    return ClientToken.parse(raw, box.fingerprint(what))

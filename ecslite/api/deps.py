@@ -14,4 +14,4 @@ def container(request: Request) -> Container:
 
 
 def principal(request: Request, project_id: str) -> Principal:
-    return resolve_principal(request, project_id, container(request).uow_factory)
+    return resolve_principal(request, project_id)

@@ -15,7 +15,9 @@ log = logging.getLogger("ecslite.api")
 
 
 def error_response(exc: errors.EcsError, request_id: str | None = None) -> JSONResponse:
-    headers = {"X-Request-Id": request_id} if request_id else None
+    headers = {"X-Request-Id": request_id} if request_id else {}
+    if exc.http_status == 401:
+        headers["WWW-Authenticate"] = 'SDK-HMAC-SHA256, Keystone uri="/v3"'
     return JSONResponse(
         status_code=exc.http_status,
         content={"error": {"code": exc.code, "message": exc.message}},

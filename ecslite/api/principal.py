@@ -1,39 +1,46 @@
 """Who is calling: the one seam where a request's principal is resolved.
 
-Authentication is not enforced yet. A request is attributed to the project in its path; when it
-carries an SDK signature (``Authorization: SDK-HMAC-SHA256 Access=AK, ...``) whose access key
-is known, the key's user is the caller, otherwise the project's first user is.
+``AuthGuard`` (api/guard.py) authenticates every non-public request and leaves an ``Identity``
+in the request state. ``project_scope`` — a dependency on every ECS router — binds it to the
+project in the URL: the credential must cover that project (the token's scope, or the SDK's
+``X-Project-Id``, or for AK/SK without that header a project of the key's account), otherwise
+the documented mismatch error. Routes then call ``resolve_principal``.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from fastapi import Request
 
-from ecslite.store.uow import UowFactory
+from ecslite.auth.authenticator import Authenticator, Identity, Principal
+from ecslite.domain import errors
 
-_ACCESS = re.compile(r"Access=([A-Za-z0-9]+)")
-
-
-@dataclass(frozen=True)
-class Principal:
-    project_id: str
-    user_id: str | None
-    domain_id: str | None
+__all__ = ["Principal", "project_scope", "resolve_principal"]
 
 
-def resolve_principal(request: Request, project_id: str, uow_factory: UowFactory) -> Principal:
-    auth = request.headers.get("authorization", "")
-    match = _ACCESS.search(auth)
-    with uow_factory(write=False) as uow:
-        project = uow.catalog.project(project_id)
-        if project is None:
-            return Principal(project_id=project_id, user_id=None, domain_id=None)
-        user = uow.catalog.user_for_access_key(match.group(1)) if match else None
-        if user is None or user.domain_id != project.domain_id:
-            user = uow.catalog.first_user_of_domain(project.domain_id)
-    return Principal(
-        project_id=project_id, user_id=user.id if user else None, domain_id=project.domain_id
-    )
+def project_scope(mismatch: errors.ErrorSpec) -> Callable[[Request], None]:
+    """Return a dependency that sets ``request.state.principal`` or raises ``mismatch``."""
+
+    def dependency(request: Request) -> None:
+        identity: Identity | None = getattr(request.state, "identity", None)
+        if identity is None:
+            raise errors.EcsError(errors.UNAUTHORIZED)
+        project_id = request.path_params.get("project_id")
+        if project_id is None:
+            raise errors.EcsError(errors.FORBIDDEN)
+        authenticator: Authenticator = request.app.state.authenticator
+        principal = authenticator.scope(identity, project_id)
+        if principal is None:
+            raise errors.EcsError(mismatch)
+        request.state.principal = principal
+
+    return dependency
+
+
+def resolve_principal(request: Request, project_id: str) -> Principal:
+    """Return the principal ``project_scope`` bound to this request's project."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None or principal.project_id != project_id:
+        raise errors.EcsError(errors.UNAUTHORIZED)
+    return principal

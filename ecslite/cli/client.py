@@ -13,9 +13,15 @@ from typing import Any
 
 import httpx
 
+from ecslite.auth.httpx_auth import SdkHmacAuth, TokenAuth
+
 
 class Target:
-    """Where to send requests: explicit flags, ``ECSLITE_*`` variables, or DIR/demo.json."""
+    """Where to send requests and as whom: explicit flags, ``ECSLITE_*`` variables, or
+    DIR/demo.json. Requests are signed with the access key (AK/SK, as the official SDK does);
+    ``ECSLITE_AUTH_TOKEN`` sends an IAM token instead. The secret key is never a flag, so it
+    does not show up in process listings: it comes from ``ECSLITE_SECRET_KEY`` or demo.json.
+    """
 
     def __init__(self, args: argparse.Namespace) -> None:
         info: dict[str, Any] = {}
@@ -36,7 +42,22 @@ class Target:
                 "error: no endpoint/project: pass --endpoint and --project-id, set ECSLITE_ENDPOINT and "
                 "ECSLITE_PROJECT_ID, or point --data-dir at a directory with demo.json"
             )
-        self.http = httpx.Client(base_url=self.endpoint, timeout=30)
+        token = os.environ.get("ECSLITE_AUTH_TOKEN")
+        access_key = args.access_key or os.environ.get("ECSLITE_ACCESS_KEY")
+        secret_key = os.environ.get("ECSLITE_SECRET_KEY")
+        if access_key is None and secret_key is None:
+            access_key, secret_key = info.get("access_key"), info.get("secret_key")
+        auth: httpx.Auth
+        if token:
+            auth = TokenAuth(token)
+        elif access_key and secret_key:
+            auth = SdkHmacAuth(access_key, secret_key, self.project_id)
+        else:
+            raise SystemExit(
+                "error: no credentials: set ECSLITE_ACCESS_KEY and ECSLITE_SECRET_KEY (or "
+                "ECSLITE_AUTH_TOKEN), or point --data-dir at a directory with demo.json"
+            )
+        self.http = httpx.Client(base_url=self.endpoint, timeout=30, auth=auth)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
@@ -57,7 +78,8 @@ class Target:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="service URL, e.g. http://127.0.0.1:8080")
     p.add_argument("--project-id")
-    p.add_argument("--data-dir", help="read endpoint and project from DIR/demo.json")
+    p.add_argument("--data-dir", help="read endpoint, project and keys from DIR/demo.json")
+    p.add_argument("--access-key", help="access key (AK); its secret comes from ECSLITE_SECRET_KEY")
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecslite import __version__
-from ecslite.cli import client, images, serve
+from ecslite.cli import client, credentials, images, serve, worker
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ecslite {__version__}")
     sub = parser.add_subparsers(dest="cmd", required=True)
     serve.add_parser(sub)
+    worker.add_parser(sub)
     s = sub.add_parser("seed", help="load a declarative seed file into the store (idempotent)")
     s.add_argument("--data-dir", type=Path, default=None)
     s.add_argument("--database-url", default=None)
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--database-url", default=None)
     up.set_defaults(func=_db_upgrade)
     client.add_parsers(sub)
+    credentials.add_parsers(sub)
     images.add_parsers(sub)
     return parser
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from ecslite.api.app import create_app
-from ecslite.bootstrap import build
+from ecslite.bootstrap import Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--seed", type=Path, action="append", default=[], help="seed file to load (repeatable)"
     )
+    p.add_argument("--no-runner", action="store_true", help="serve the API only; workers run jobs")
+    p.add_argument("--host-id", default=None, help="bind this process's job runner to one host")
     p.set_defaults(func=run)
 
 
@@ -58,6 +60,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "database_url": getattr(args, "database_url", None),
             "driver": getattr(args, "driver", None),
             "sim_delay": getattr(args, "sim_delay", None),
+            "runner_threads": getattr(args, "threads", None),
+            "host_id": getattr(args, "host_id", None),
         }.items()
         if v is not None
     }
@@ -69,19 +73,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     logs.configure(settings.log_level)
-    container = build(settings)
+    try:
+        container = build(settings)
+    except SchemaOutOfDate as exc:
+        log.error("%s", exc)
+        return 2
     box = SecretBox.from_file(settings.data_dir / "master.key")
     endpoint = f"http://{settings.host}:{settings.port}"
-    seeds: list[SeedDocument] = []
-    info = None
-    if args.demo:
-        info, doc = ensure_demo(settings.data_dir, endpoint)
-        seeds.append(doc)
-    seeds.extend(load_seed_file(path) for path in args.seed)
-    for doc in seeds:
-        added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
-        if added:
-            log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
+    info, seeds = _load_seeds(args, settings, container, box, endpoint)
     if settings.driver != "sim":
         if info is not None:
             from ecslite.images.debian import BuildError
@@ -112,12 +111,18 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(
         container, secret_box=box, enable_admin=settings.enable_admin, reset_seeds=seeds
     )
-    container.runner.start()
+    if not args.no_runner:
+        container.start_runner()
     _banner(endpoint, settings, info)
     try:
         uvicorn.Server(
             uvicorn.Config(
-                app, host=settings.host, port=settings.port, log_config=None, access_log=False
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+                h11_max_incomplete_event_size=64 * 1024,
             )
         ).run()
     finally:
@@ -144,6 +149,31 @@ def _demo_image(settings: Settings, info: dict[str, object]) -> None:
         )
 
 
+def _load_seeds(
+    args: argparse.Namespace,
+    settings: Settings,
+    container: Container,
+    box: SecretBox,
+    endpoint: str,
+) -> tuple[dict[str, object] | None, list[SeedDocument]]:
+    """Apply the demo tenant and seed files; return the demo info and the seeds to keep.
+
+    Only the admin reset reloads seeds, so they are kept only when it is enabled: a parsed
+    10,000-server seed holds about 135 MB that would otherwise stay for the process's life.
+    """
+    seeds: list[SeedDocument] = []
+    info = None
+    if args.demo:
+        info, doc = ensure_demo(settings.data_dir, endpoint)
+        seeds.append(doc)
+    seeds.extend(load_seed_file(path) for path in args.seed)
+    for doc in seeds:
+        added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
+        if added:
+            log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
+    return info, seeds if settings.enable_admin else []
+
+
 def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -> None:
     lines = [
         f"ecslite listening on {endpoint} (driver={settings.driver}, data={settings.data_dir})"
@@ -154,14 +184,16 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
         assert isinstance(servers, dict)
         lines += [
             f"Demo tenant: {settings.data_dir / 'demo.json'} (ids, keys; private key in demo-key.pem)",
-            "Try it:",
-            f"  curl -s {endpoint}/v1/{pid}/cloudservers/detail",
-            f"  curl -s -X POST {endpoint}/v2/{pid}/cloudservers/{servers['stopped']}/reinstallos \\",
-            "       -H 'Content-Type: application/json' \\",
-            f'       -d \'{{"os-reinstall": {{"keyname": "demo-key", "userid": "{info["user_id"]}"}}}}\'',
-            f"  curl -s {endpoint}/v1/{pid}/jobs/<job_id>",
+            "Every ECS call needs credentials (see docs/auth.md). Try it:",
             f"  ecslite reinstall {servers['stopped']} --data-dir {settings.data_dir} "
-            f"--keyname demo-key --userid {info['user_id']} --watch",
-            "With the official SDK: see examples/sdk_reinstall.py (reads demo.json).",
+            f"--keyname demo-key --userid {info['user_id']} --watch   # signs with demo.json's AK/SK",
+            "  # or get a token (user, domain, password and project name are in demo.json):",
+            f"  curl -si -X POST {endpoint}/v3/auth/tokens -H 'Content-Type: application/json' -d "
+            f'\'{{"auth":{{"identity":{{"methods":["password"],"password":{{"user":'
+            f'{{"name":"{info["user_name"]}","password":"<password>","domain":'
+            f'{{"name":"{info["domain_name"]}"}}}}}}}},"scope":{{"project":'
+            f'{{"name":"{info["project_name"]}"}}}}}}}}\' | grep -i x-subject-token',
+            f"  curl -s -H 'X-Auth-Token: <token>' {endpoint}/v1/{pid}/cloudservers/detail",
+            "With the official SDK: BasicCredentials(access_key, secret_key, project_id) from demo.json.",
         ]
     print("\n".join(lines), flush=True)

@@ -61,9 +61,18 @@ KEYPAIR_NOT_FOUND = _e(
 )
 BATCH_FAILED = _e("Ecs.0611", 400, "Batch operation failed.")
 BAD_ENCRYPTION_KEY = _e("Ecs.0912", 400, "Invalid disk encryption key.")
+CLIENT_TOKEN_CONFLICT = _e(
+    "Ecs.0005", 409, "X-Client-Token was already used for a different request."
+)
 EMPTY_BODY = _e("Common.0002", 400, "The request body cannot be left blank.")
 JOB_NOT_FOUND = _e("Common.0011", 400, "Failed to query system tasks.")
-UNAUTHORIZED = _e("Common.0013", 401, "Invalid token.")
+# One answer for every authentication failure: it must not tell which check failed.
+UNAUTHORIZED = _e(
+    "Common.0013",
+    401,
+    "Invalid token. The request is not authenticated: sign it with an access key "
+    "(SDK-HMAC-SHA256) or send a valid X-Auth-Token.",
+)
 PROJECT_MISMATCH_COMMON = _e(
     "Common.0018", 400, "The project ID in the URL is different from that in the token."
 )
@@ -76,6 +85,7 @@ PAYLOAD_TOO_LARGE = _e("Ecs.0005", 413, "The request body is too large.")
 UNSUPPORTED_MEDIA = _e(
     "Ecs.0005", 415, "The request body must be JSON (Content-Type: application/json)."
 )
+HEADERS_TOO_LARGE = _e("Ecs.0005", 431, "The request headers are too large.")
 INTERNAL = _e(
     "Ecs.0002", 500, "A system exception occurred. Try again later or contact customer service."
 )

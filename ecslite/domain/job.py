@@ -52,6 +52,7 @@ class Job:
     server_id: str | None
     params: dict[str, Any]
     created: str
+    host_id: str | None = None
     phase: Phase = Phase.FORWARD
     begin_time: str | None = None
     end_time: str | None = None

@@ -108,14 +108,21 @@ class ReinstallHandler:
     def act(self, env: StepEnv) -> None:
         server, p, name = env.server, env.params, env.sub.job_type
         assert server is not None
-        with env.uow_factory(write=False) as uow:
-            old = uow.volumes.get(p["old_volume_id"])
-            new = uow.volumes.get(p["new_volume_id"])
-            image = uow.catalog.image(p["image_id"])
-            pending = uow.servers.boot_config(server.id, pending=True)
         if name == STOP:
             env.driver.stop_server(server)
-        elif name == DETACH:
+            return
+        # Each step reads only what it acts on: the step count multiplies every statement.
+        old = new = image = pending = None
+        with env.uow_factory(write=False) as uow:
+            if name in (DETACH, DELETE_OLD):
+                old = uow.volumes.get(p["old_volume_id"])
+            elif name == CREATE:
+                image = uow.catalog.image(p["image_id"])
+            elif name == ATTACH:
+                new = uow.volumes.get(p["new_volume_id"])
+            elif name in (INJECT, START):
+                pending = uow.servers.boot_config(server.id, pending=True)
+        if name == DETACH:
             if old is not None and old.server_id == server.id:
                 env.driver.detach_disk(server, old)
         elif name == CREATE:

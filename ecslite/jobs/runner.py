@@ -16,6 +16,7 @@ from ecslite.domain import errors
 from ecslite.domain.clock import Clock
 from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
 from ecslite.drivers.base import Driver, DriverError
+from ecslite.jobs import failpoints
 from ecslite.jobs.steps import JobHandler, LostOwnership, StepEnv, StepFailed
 from ecslite.store.uow import UnitOfWork, UowFactory
 
@@ -37,6 +38,7 @@ class JobRunner:
         lease_seconds: float = 15.0,
         poll_interval: float = 0.5,
         take_fault: FaultSource | None = None,
+        host_id: str | None = None,
     ) -> None:
         self._uow = uow_factory
         self._driver = driver
@@ -46,6 +48,7 @@ class JobRunner:
         self._lease = lease_seconds
         self._poll = poll_interval
         self._take_fault = take_fault
+        self._host_id = host_id
         self.owner = f"runner-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Condition()
         self._pending_wakes = 0
@@ -123,7 +126,10 @@ class JobRunner:
     def _claim(self) -> str | None:
         with self._uow() as uow:
             job_id = uow.jobs.claim_next(
-                owner=self.owner, now=self._clock.now(), lease_seconds=self._lease
+                owner=self.owner,
+                now=self._clock.now(),
+                lease_seconds=self._lease,
+                host_id=self._host_id,
             )
             uow.commit()
         return job_id
@@ -224,7 +230,9 @@ class JobRunner:
                 )
                 if fault is not None:
                     raise StepFailed(fault[0], fault[1])
+            failpoints.hit(f"before_act:{env.sub.job_type}")
             handler.act(env)
+            failpoints.hit(f"after_act:{env.sub.job_type}")
         except DriverError as exc:
             raise StepFailed(exc.code, exc.message) from exc
         except (StepFailed, LostOwnership):
@@ -243,6 +251,7 @@ class JobRunner:
                 env.sub.id, status=JobStatus.SUCCESS, end_time=self._clock.iso()
             )
             uow.commit()
+        failpoints.hit(f"after_record:{env.sub.job_type}")
         log.info("step succeeded job_id=%s step=%s", env.job.id, env.sub.job_type)
 
     def _fail_sub_job(self, env: StepEnv, failure: StepFailed, handler: JobHandler) -> bool:
@@ -273,6 +282,7 @@ class JobRunner:
                 )
             uow.commit()
         if env.job.job_type is JobType.REINSTALL:
+            failpoints.hit(f"rollback:{env.sub.job_type}")
             self._fail_job(self._reload(env.job.id), env.sub, failure, handler)
             return True
         return handler.on_failure(env, failure)

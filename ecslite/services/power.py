@@ -9,6 +9,7 @@ from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs.power import START, STOP
+from ecslite.services.idempotency import ClientToken, accept_once, remember, replay
 from ecslite.store.uow import UowFactory
 
 
@@ -20,6 +21,7 @@ def accept_power_action(
     uow_factory: UowFactory,
     clock: Clock,
     hard: bool = False,
+    client_token: ClientToken | None = None,
 ) -> str:
     """Return the id of a batch job; refuse the whole batch if any server cannot take part.
 
@@ -32,10 +34,31 @@ def accept_power_action(
         raise errors.EcsError(errors.INVALID_PARAMETER, "servers must not repeat a server id.")
     if len(server_ids) > 1000:
         raise errors.EcsError(errors.INVALID_PARAMETER, "servers may list at most 1000 servers.")
+    return accept_once(
+        uow_factory,
+        project_id,
+        client_token,
+        lambda: _accept(project_id, server_ids, stop, uow_factory, clock, client_token, hard),
+    )
+
+
+def _accept(
+    project_id: str,
+    server_ids: Sequence[str],
+    stop: bool,
+    uow_factory: UowFactory,
+    clock: Clock,
+    client_token: ClientToken | None,
+    hard: bool = False,
+) -> str:
     job_id = new_job_id()
     step = STOP if stop else START
     task = TaskState.POWERING_OFF if stop else TaskState.POWERING_ON
+    hosts: set[str] = set()
     with uow_factory() as uow:
+        earlier = replay(uow, project_id, client_token)
+        if earlier is not None:
+            return earlier
         subs = []
         for i, sid in enumerate(server_ids):
             server = uow.servers.get(sid, project_id)
@@ -46,6 +69,7 @@ def accept_power_action(
                     errors.BAD_SERVER_STATE,
                     f"Server {sid} is {server.status}; it cannot be {'stopped' if stop else 'started'} now.",
                 )
+            hosts.add(server.host_id)
             ok = uow.servers.cas(
                 sid,
                 expected={"task_state": None, "version": server.version},
@@ -77,10 +101,13 @@ def accept_power_action(
                 job_type=JobType.BATCH_STOP if stop else JobType.BATCH_START,
                 status=JobStatus.INIT,
                 server_id=None,
+                # A batch spanning hosts is run by any worker (a sim-only situation today).
+                host_id=hosts.pop() if len(hosts) == 1 else None,
                 params={"hard": True} if stop and hard else {},
                 created=clock.iso(),
                 sub_jobs=tuple(subs),
             )
         )
+        remember(uow, project_id, client_token, job_id, clock.now())
         uow.commit()
     return job_id

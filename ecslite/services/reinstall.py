@@ -11,6 +11,7 @@ from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.reinstall import Encryption
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs.reinstall import step_names
+from ecslite.services.idempotency import ClientToken, accept_once, remember, replay
 from ecslite.store.uow import UowFactory
 
 
@@ -27,15 +28,26 @@ class ReinstallCommand:
     byol: bool
     encryption: Encryption | None
     stop_first: bool
+    client_token: ClientToken | None = None
 
 
 def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
+    """Return the id of a new reinstall job, or of the one this request's client token made."""
+    return accept_once(
+        uow_factory, cmd.project_id, cmd.client_token, lambda: _accept(cmd, uow_factory, clock)
+    )
+
+
+def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str:
     """Return the id of a new reinstall job.
 
     Post: the server is in REBUILD (task_state ``rebuilding``) owned by the job, and the job
     with its sub-jobs exists, both from one transaction; or an ``EcsError`` and nothing changed.
     """
     with uow_factory() as uow:
+        earlier = replay(uow, cmd.project_id, cmd.client_token)
+        if earlier is not None:
+            return earlier
         server = uow.servers.get(cmd.server_id, cmd.project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND)
@@ -143,10 +155,12 @@ def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: C
                 job_type=JobType.REINSTALL,
                 status=JobStatus.INIT,
                 server_id=server.id,
+                host_id=server.host_id,
                 params=params,
                 created=clock.iso(),
                 sub_jobs=subs,
             )
         )
+        remember(uow, cmd.project_id, cmd.client_token, job_id, clock.now())
         uow.commit()
     return job_id

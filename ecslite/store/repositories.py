@@ -17,6 +17,8 @@ from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
 from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState, Volume
 from ecslite.store import tables as t
 
+JOBS_CHANNEL = "ecslite_jobs"
+
 
 def _conds(table: Any, expected: Mapping[str, Any]) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
@@ -265,6 +267,7 @@ class JobRepo:
                 job_type=job.job_type.value,
                 status=job.status.value,
                 server_id=job.server_id,
+                host_id=job.host_id,
                 phase=job.phase.value,
                 params=job.params,
                 created=job.created,
@@ -285,6 +288,9 @@ class JobRepo:
                     for s in job.sub_jobs
                 ],
             )
+        if self._c.dialect.name == "postgresql":
+            # Delivered at commit: idle workers wake at once instead of at their next poll.
+            self._c.execute(select(func.pg_notify(JOBS_CHANNEL, job.id)))
 
     def get(self, job_id: str, project_id: str | None = None) -> Job | None:
         q = select(t.jobs).where(t.jobs.c.id == job_id)
@@ -304,6 +310,7 @@ class JobRepo:
             server_id=row.server_id,
             params=dict(row.params or {}),
             created=row.created,
+            host_id=row.host_id,
             phase=Phase(row.phase),
             begin_time=row.begin_time,
             end_time=row.end_time,
@@ -312,10 +319,17 @@ class JobRepo:
             sub_jobs=tuple(_sub_job(s) for s in subs),
         )
 
-    def claim_next(self, *, owner: str, now: float, lease_seconds: float) -> str | None:
-        """Lease the oldest unfinished job whose lease is free or expired; return its id."""
+    def claim_next(
+        self, *, owner: str, now: float, lease_seconds: float, host_id: str | None = None
+    ) -> str | None:
+        """Lease the oldest unfinished job whose lease is free or expired; return its id.
+
+        A worker bound to ``host_id`` takes only that host's jobs and jobs bound to no host.
+        """
         free = or_(t.jobs.c.lease_expires.is_(None), t.jobs.c.lease_expires < now)
         runnable = and_(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]), free)
+        if host_id is not None:
+            runnable = and_(runnable, or_(t.jobs.c.host_id.is_(None), t.jobs.c.host_id == host_id))
         q = select(t.jobs.c.id).where(runnable).order_by(t.jobs.c.created, t.jobs.c.id).limit(1)
         if self._c.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
@@ -363,6 +377,16 @@ class JobRepo:
     def update_sub_job(self, sub_id: str, **values: Any) -> None:
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
         self._c.execute(update(t.sub_jobs).where(t.sub_jobs.c.id == sub_id).values(**vals))
+
+    def purge_finished(self, *, ended_before: str) -> int:
+        """Delete SUCCESS/FAIL jobs (and their sub-jobs) that ended before the ISO time."""
+        old = select(t.jobs.c.id).where(
+            t.jobs.c.status.in_([JobStatus.SUCCESS.value, JobStatus.FAIL.value]),
+            t.jobs.c.end_time < ended_before,
+        )
+        self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(old)))
+        res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(old)))
+        return int(res.rowcount)
 
     def count_unfinished(self) -> int:
         return int(
@@ -514,3 +538,35 @@ class FaultRepo:
 
     def clear(self) -> None:
         self._c.execute(delete(t.sim_faults))
+
+
+class ClientTokenRepo:
+    """Idempotency tokens: which job a (project, X-Client-Token) pair created."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def get(self, project_id: str, token: str) -> tuple[str, str] | None:
+        row = self._c.execute(
+            select(t.client_tokens.c.fingerprint, t.client_tokens.c.job_id).where(
+                t.client_tokens.c.project_id == project_id, t.client_tokens.c.token == token
+            )
+        ).first()
+        return (row.fingerprint, row.job_id) if row else None
+
+    def add(
+        self, *, project_id: str, token: str, fingerprint: str, job_id: str, now: float
+    ) -> None:
+        self._c.execute(
+            insert(t.client_tokens).values(
+                project_id=project_id,
+                token=token,
+                fingerprint=fingerprint,
+                job_id=job_id,
+                created_at=now,
+            )
+        )
+
+    def purge(self, *, before: float) -> int:
+        res = self._c.execute(delete(t.client_tokens).where(t.client_tokens.c.created_at < before))
+        return int(res.rowcount)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from cryptography.fernet import Fernet
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        self._key = key
 
     @classmethod
     def from_file(cls, path: Path) -> SecretBox:
@@ -21,6 +24,11 @@ class SecretBox:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
         return cls(path.read_bytes().strip())
+
+    def fingerprint(self, data: bytes) -> str:
+        """Return a keyed digest of ``data``: comparable, but not reversible or guessable offline."""
+        key = hashlib.sha256(b"ecslite-fingerprint:" + self._key).digest()
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
 
     def seal(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())

@@ -133,11 +133,13 @@ def apply_seed(
     with uow_factory() as uow:
         c = uow.conn
 
-        def put(table: Any, key: dict[str, Any], values: dict[str, Any], kind: str) -> None:
+        def put(table: Any, key: dict[str, Any], values: dict[str, Any], kind: str) -> bool:
             conds = [table.c[k] == v for k, v in key.items()]
-            if c.execute(select(table).where(*conds)).first() is None:
-                c.execute(insert(table).values(**key, **values))
-                added[kind] = added.get(kind, 0) + 1
+            if c.execute(select(table).where(*conds)).first() is not None:
+                return False
+            c.execute(insert(table).values(**key, **values))
+            added[kind] = added.get(kind, 0) + 1
+            return True
 
         for d in doc.domains:
             put(t.domains, {"id": d.id}, {"name": d.name}, "domains")
@@ -185,7 +187,7 @@ def apply_seed(
                 "kms_keys",
             )
         for s in doc.servers:
-            put(
+            new_server = put(
                 t.servers,
                 {"id": s.id},
                 {
@@ -211,6 +213,10 @@ def apply_seed(
                 [(s.system_disk, 0, "/dev/vda")] if s.system_disk else []
             )
             disks += [(d, None, _DEVICES[i]) for i, d in enumerate(s.data_disks)]
+            if not new_server:
+                # The server's disks are its own from here on: a reinstall replaces the seeded
+                # system disk, and seeding again must not bring the old one back.
+                continue
             for disk, boot_index, default_device in disks:
                 assert disk is not None
                 put(
@@ -255,6 +261,7 @@ def wipe(uow_factory: UowFactory) -> None:
         t.keypairs,
         t.kms_keys,
         t.images,
+        t.auth_tokens,
         t.access_keys,
         t.projects,
         t.users,

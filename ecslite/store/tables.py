@@ -142,6 +142,8 @@ jobs = Table(
     Column("job_type", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("server_id", String(64)),
+    # The hypervisor host a worker must run on to execute this job; NULL: any worker.
+    Column("host_id", String(64)),
     Column("phase", String(16), nullable=False, default="forward"),  # forward | rollback
     Column("params", JSON, nullable=False),
     Column("created", String(32), nullable=False),
@@ -180,4 +182,28 @@ sim_faults = Table(
     Column("remaining", Integer, nullable=False),
     Column("error_code", String(64), nullable=False),
     Column("message", Text, nullable=False),
+)
+
+auth_tokens = Table(
+    "auth_tokens",
+    metadata,
+    # SHA-256 of the token: the token itself is never stored.
+    Column("token_digest", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
+    Column("project_id", String(64), ForeignKey("projects.id"), nullable=False),
+    Column("issued_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_auth_tokens_expires", "expires_at"),
+)
+
+client_tokens = Table(
+    "client_tokens",
+    metadata,
+    # X-Client-Token idempotency: the same token with the same request returns the same job.
+    Column("project_id", String(64), primary_key=True),
+    Column("token", String(64), primary_key=True),
+    # Keyed HMAC of the request (a body may hold a password: never a plain hash of it).
+    Column("fingerprint", String(64), nullable=False),
+    Column("job_id", String(64), nullable=False),
+    Column("created_at", Float, nullable=False, index=True),
 )

@@ -7,7 +7,16 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
-from ecslite.store.repositories import CatalogRepo, FaultRepo, JobRepo, ServerRepo, VolumeRepo
+from ecslite.store.engine import write_lock
+from ecslite.store.identity import IdentityRepo
+from ecslite.store.repositories import (
+    CatalogRepo,
+    ClientTokenRepo,
+    FaultRepo,
+    JobRepo,
+    ServerRepo,
+    VolumeRepo,
+)
 
 
 class UnitOfWork:
@@ -16,20 +25,32 @@ class UnitOfWork:
     jobs: JobRepo
     catalog: CatalogRepo
     faults: FaultRepo
+    client_tokens: ClientTokenRepo
+    identity: IdentityRepo
     conn: Connection
 
     def __init__(self, engine: Engine, *, write: bool) -> None:
         self._engine = engine.execution_options(ecslite_write=True) if write else engine
+        self._lock = write_lock(engine) if write else None
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
-        self.conn = self._engine.connect()
-        self._tx = self.conn.begin()
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            self.conn = self._engine.connect()
+            self._tx = self.conn.begin()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         self.servers = ServerRepo(self.conn)
         self.volumes = VolumeRepo(self.conn)
         self.jobs = JobRepo(self.conn)
         self.catalog = CatalogRepo(self.conn)
         self.faults = FaultRepo(self.conn)
+        self.client_tokens = ClientTokenRepo(self.conn)
+        self.identity = IdentityRepo(self.conn)
         return self
 
     def commit(self) -> None:
@@ -46,7 +67,11 @@ class UnitOfWork:
             if not self._committed and self._tx.is_active:
                 self._tx.rollback()
         finally:
-            self.conn.close()
+            try:
+                self.conn.close()
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
 
 
 UowFactory = Callable[..., UnitOfWork]

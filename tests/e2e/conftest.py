@@ -9,8 +9,8 @@ from tests.support import Service
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    svc = Service(tmp_path / "data").start()
+def service(tmp_path: Path, database_url: str) -> Iterator[Service]:
+    svc = Service(tmp_path / "data", database_url=database_url).start()
     try:
         yield svc
     finally:

@@ -15,13 +15,15 @@ from tests.support import TERMINAL, Service, poll
 
 
 def _job(svc: Service, job_id: str) -> dict[str, Any]:
-    resp = httpx.get(f"{svc.endpoint}/v1/{svc.demo['project_id']}/jobs/{job_id}", timeout=5)
+    with svc.http() as http:
+        resp = http.get(f"/v1/{svc.demo['project_id']}/jobs/{job_id}")
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
 
 
 def _server(svc: Service, sid: str) -> dict[str, Any]:
-    resp = httpx.get(f"{svc.endpoint}/v1/{svc.demo['project_id']}/cloudservers/{sid}", timeout=5)
+    with svc.http() as http:
+        resp = http.get(f"/v1/{svc.demo['project_id']}/cloudservers/{sid}")
     assert resp.status_code == 200, resp.text
     return dict(resp.json()["server"])
 
@@ -29,18 +31,17 @@ def _server(svc: Service, sid: str) -> dict[str, Any]:
 def _reinstall(svc: Service, sid: str, **fields: Any) -> httpx.Response:
     demo = svc.demo
     body = fields or {"keyname": demo["keypair"]["name"], "userid": demo["user_id"]}
-    return httpx.post(
-        f"{svc.endpoint}/v2/{demo['project_id']}/cloudservers/{sid}/reinstallos",
-        json={"os-reinstall": body},
-        timeout=10,
-    )
+    with svc.http() as http:
+        return http.post(
+            f"/v2/{demo['project_id']}/cloudservers/{sid}/reinstallos", json={"os-reinstall": body}
+        )
 
 
 @pytest.mark.parametrize("kill_after_steps", [0, 2, 4])
 def test_sigkill_mid_job_then_restart_finishes_the_job(
-    tmp_path: Path, kill_after_steps: int
+    tmp_path: Path, database_url: str, kill_after_steps: int
 ) -> None:
-    svc = Service(tmp_path / "data", "--sim-delay", "0.4").start()
+    svc = Service(tmp_path / "data", "--sim-delay", "0.4", database_url=database_url).start()
     sid = svc.demo["servers"]["running"]
     try:
         job_id = _reinstall(svc, sid, adminpass="!QAZxsw2", mode="withStopServer").json()["job_id"]
@@ -55,7 +56,7 @@ def test_sigkill_mid_job_then_restart_finishes_the_job(
     finally:
         svc.kill()
 
-    restarted = Service(tmp_path / "data", port=svc.port).start()
+    restarted = Service(tmp_path / "data", port=svc.port, database_url=database_url).start()
     try:
         job = poll(
             lambda: _job(restarted, job_id), until=lambda j: j["status"] in TERMINAL, timeout=60
@@ -69,7 +70,8 @@ def test_sigkill_mid_job_then_restart_finishes_the_job(
             v for v in server["os-extended-volumes:volumes_attached"] if v["bootIndex"] == "0"
         ]
         assert len(system) == 1
-        assert "recovery resumed_jobs=1" in restarted.log()
+        if database_url.startswith("sqlite"):
+            assert "recovery resumed_jobs=1" in restarted.log()
     finally:
         restarted.stop()
 

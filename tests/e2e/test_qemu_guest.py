@@ -43,6 +43,7 @@ from huaweicloudsdkecs.v2 import (
 )
 from passlib.hash import sha512_crypt
 
+from ecslite.auth.httpx_auth import SdkHmacAuth
 from ecslite.services.keypairs import generate_keypair
 from examples.sdk_reinstall import client_for, wait_for_job
 from tests.support import Service, poll
@@ -131,7 +132,7 @@ def _kill_guests(data_dir: Path) -> None:
 
 @pytest.fixture
 def guest_service(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
 ) -> Iterator[tuple[Service, dict[str, Any]]]:
     data_dir = tmp_path / "data"
     t = _tenant(tmp_path)
@@ -141,7 +142,16 @@ def guest_service(
     _cli("image", "build", "debian-12", "--id", t["image_id"], "--data-dir", str(data_dir))
     monkeypatch.setenv("ECSLITE_CLOUD_INIT_TIMEOUT", "360")
     monkeypatch.setenv("ECSLITE_QEMU_POWERDOWN_TIMEOUT", "30")
-    svc = Service(data_dir, "--driver", "qemu", "--enable-admin", "--seed", str(seed), demo=False)
+    svc = Service(
+        data_dir,
+        "--driver",
+        "qemu",
+        "--enable-admin",
+        "--seed",
+        str(seed),
+        database_url=database_url,
+        demo=False,
+    )
     try:
         svc.start()
         t["endpoint"] = svc.endpoint
@@ -299,6 +309,7 @@ def test_encrypted_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
     nova = httpx.post(
         f"{svc.endpoint}/v2.1/{t['project_id']}/servers/{sid}/action",
         json={"os-getConsoleOutput": {"length": 400}},
+        auth=SdkHmacAuth(t["access_key"], t["secret_key"], t["project_id"]),
         timeout=10,
     )
     assert nova.status_code == 200 and "SYSTEM-MARKER-ABSENT" in nova.json()["output"]

@@ -125,3 +125,29 @@ def test_password_hash_is_sha512_crypt_and_verifies() -> None:
     assert h.startswith("$6$") and "!QAZxsw2" not in h
     assert sha512_crypt.verify("!QAZxsw2", h)
     assert hash_password("!QAZxsw2") != h  # salted
+
+
+def test_seeding_again_does_not_resurrect_a_replaced_system_disk(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from ecslite.bootstrap import build
+    from ecslite.config import Settings
+    from ecslite.demo import ensure_demo
+    from ecslite.store.secretbox import SecretBox
+    from ecslite.store.seeding import apply_seed
+
+    assert isinstance(tmp_path, Path)
+    container = build(Settings(data_dir=tmp_path))
+    demo, doc = ensure_demo(tmp_path, "http://x")
+    box = SecretBox.from_file(tmp_path / "mk")
+    apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
+    sid = demo["servers"]["stopped"]
+    with container.uow_factory() as uow:
+        old = uow.volumes.system_disk(sid)
+        assert old is not None
+        uow.volumes.delete(old.id)  # as a reinstall's deleteOldSystemDisk does
+        uow.commit()
+    assert apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock) == {}
+    with container.uow_factory(write=False) as uow:
+        assert uow.volumes.get(old.id) is None
+    container.close()

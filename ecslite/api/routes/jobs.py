@@ -7,13 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ecslite.api.deps import container, principal
+from ecslite.api.schemas import JobModel
 from ecslite.api.views import job_view
 from ecslite.domain import errors
 
 router = APIRouter()
 
 
-@router.get("/v1/{project_id}/jobs/{job_id}")
+@router.get(
+    "/v1/{project_id}/jobs/{job_id}", response_model=None, responses={200: {"model": JobModel}}
+)
 def show_job(project_id: str, job_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
     with container(request).uow_factory(write=False) as uow:

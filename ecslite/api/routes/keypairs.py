@@ -10,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.openapi import json_body
 from ecslite.api.principal import Principal
+from ecslite.api.schemas import KeypairCreatedEnvelope, KeypairDetailEnvelope, KeypairList
 from ecslite.api.views import keypair_detail, keypair_summary
 from ecslite.domain import errors
 from ecslite.services.keypairs import create_keypair
@@ -35,7 +37,9 @@ class CreateKeypairBody(BaseModel):
     keypair: KeypairOption
 
 
-@router.get("/v2.1/{project_id}/os-keypairs")
+@router.get(
+    "/v2.1/{project_id}/os-keypairs", response_model=None, responses={200: {"model": KeypairList}}
+)
 def list_keypairs(project_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
     if who.user_id is None:
@@ -47,12 +51,9 @@ def list_keypairs(project_id: str, request: Request) -> dict[str, Any]:
 
 @router.post(
     "/v2.1/{project_id}/os-keypairs",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": CreateKeypairBody.model_json_schema()}},
-        }
-    },
+    response_model=None,
+    responses={200: {"model": KeypairCreatedEnvelope}},
+    openapi_extra=json_body(CreateKeypairBody),
 )
 async def create(project_id: str, request: Request) -> dict[str, Any]:
     body = await parse_body(request, CreateKeypairBody)
@@ -85,7 +86,11 @@ def _create(request: Request, project_id: str, opt: KeypairOption) -> dict[str, 
     return {"keypair": out}
 
 
-@router.get("/v2.1/{project_id}/os-keypairs/{keypair_name}")
+@router.get(
+    "/v2.1/{project_id}/os-keypairs/{keypair_name}",
+    response_model=None,
+    responses={200: {"model": KeypairDetailEnvelope}},
+)
 def show_keypair(project_id: str, keypair_name: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
     with container(request).uow_factory(write=False) as uow:

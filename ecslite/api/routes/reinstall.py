@@ -8,11 +8,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from ecslite.api.body import parse_body
+from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.openapi import json_body
 from ecslite.cloudinit.payload import hash_password
 from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain.reinstall import check_credentials, decode_user_data, parse_encryption
+from ecslite.services.idempotency import ClientToken
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 
 router = APIRouter()
@@ -46,19 +48,19 @@ class JobAccepted(BaseModel):
 @router.post(
     "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
     response_model=JobAccepted,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ReinstallBody.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_body(ReinstallBody),
 )
 async def reinstall_server(project_id: str, server_id: str, request: Request) -> JobAccepted:
     body = await parse_body(request, ReinstallBody)
-    return await run_in_threadpool(_accept, request, project_id, server_id, body.os_reinstall)
+    token = await client_token(request)
+    return await run_in_threadpool(
+        _accept, request, project_id, server_id, body.os_reinstall, token
+    )
 
 
-def _accept(request: Request, project_id: str, server_id: str, req: OsReinstall) -> JobAccepted:
+def _accept(
+    request: Request, project_id: str, server_id: str, req: OsReinstall, token: ClientToken | None
+) -> JobAccepted:
     meta = req.metadata or ReinstallMetadata()
     user_data = decode_user_data(meta.user_data) if meta.user_data is not None else None
     if user_data is not None:
@@ -84,6 +86,7 @@ def _accept(request: Request, project_id: str, server_id: str, req: OsReinstall)
         byol=(meta.byol == "true"),
         encryption=encryption,
         stop_first=req.mode == "withStopServer",
+        client_token=token,
     )
     job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
     c.runner.wake()

@@ -8,11 +8,14 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from ecslite.api.body import parse_body
+from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.openapi import json_body
+from ecslite.api.schemas import ServerEnvelope, ServerList
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
 from ecslite.domain.server import Server
+from ecslite.services.idempotency import ClientToken
 from ecslite.services.power import accept_power_action
 from ecslite.store.uow import UnitOfWork
 
@@ -30,11 +33,16 @@ def _details(uow: UnitOfWork, servers: list[Server]) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/v1/{project_id}/cloudservers/detail")
+@router.get(
+    "/v1/{project_id}/cloudservers/detail",
+    response_model=None,
+    responses={200: {"model": ServerList}},
+)
 def list_servers_details(
     project_id: str,
     request: Request,
-    offset: int = Query(default=1, ge=0),
+    # Bounded: a page number past any fleet would overflow the row offset.
+    offset: int = Query(default=1, ge=0, le=1_000_000),
     limit: int = Query(default=25, ge=1, le=1000),
     status: str | None = None,
     name: str | None = None,
@@ -48,7 +56,11 @@ def list_servers_details(
         return {"count": total, "servers": _details(uow, servers)}
 
 
-@router.get("/v1/{project_id}/cloudservers/{server_id}")
+@router.get(
+    "/v1/{project_id}/cloudservers/{server_id}",
+    response_model=None,
+    responses={200: {"model": ServerEnvelope}},
+)
 def show_server(project_id: str, server_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
     with container(request).uow_factory(write=False) as uow:
@@ -83,12 +95,7 @@ class JobAccepted(BaseModel):
 @router.post(
     "/v1/{project_id}/cloudservers/action",
     response_model=JobAccepted,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ServerAction.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_body(ServerAction),
 )
 async def batch_action(project_id: str, request: Request) -> JobAccepted:
     body = await parse_body(request, ServerAction)
@@ -102,13 +109,19 @@ async def batch_action(project_id: str, request: Request) -> JobAccepted:
     assert option is not None
     ids = [s.id for s in option.servers]
     hard = body.os_stop is not None and body.os_stop.type == "HARD"
+    token = await client_token(request)
     return await run_in_threadpool(
-        _accept, request, project_id, ids, body.os_stop is not None, hard
+        _accept, request, project_id, ids, body.os_stop is not None, token, hard
     )
 
 
 def _accept(
-    request: Request, project_id: str, ids: list[str], stop: bool, hard: bool = False
+    request: Request,
+    project_id: str,
+    ids: list[str],
+    stop: bool,
+    token: ClientToken | None,
+    hard: bool = False,
 ) -> JobAccepted:
     c = container(request)
     who = principal(request, project_id)
@@ -119,6 +132,7 @@ def _accept(
         hard=hard,
         uow_factory=c.uow_factory,
         clock=c.clock,
+        client_token=token,
     )
     c.runner.wake()
     return JobAccepted(job_id=job_id)

@@ -1,0 +1,149 @@
+"""ASGI middleware in front of every route: cap the body size, then authenticate.
+
+It runs before any route code, so no route can forget it. The body is read once here (at most
+``max_body`` bytes; a larger ``Content-Length`` is refused before a byte is read), hashed for the
+signature check, and replayed to the app. Only the paths in ``public`` skip authentication.
+Refusals use the API's error envelope; the 401 never says which check failed (the reason is
+logged without any secret).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ecslite.api.errors import error_response
+from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest
+from ecslite.domain import errors
+
+log = logging.getLogger("ecslite.auth")
+
+# No legitimate ECS request comes near this; the HTTP server admits up to 64 KiB so that
+# anything between gets an answer in the API's own error format.
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class AuthGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        public: Callable[[str], bool],
+        max_body: int,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.public = public
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            await self._refuse(
+                scope,
+                send,
+                errors.EcsError(
+                    errors.HEADERS_TOO_LARGE, f"The limit is {MAX_HEADER_BYTES} bytes."
+                ),
+            )
+            return
+        headers = [(k.decode("latin-1").lower(), _text(v)) for k, v in scope["headers"]]
+        length = next((v for k, v in headers if k == "content-length"), None)
+        try:
+            if length is not None and int(length) > self.max_body:
+                raise _TooLarge
+            body = await self._read_body(receive)
+        except _TooLarge:
+            await self._refuse(
+                scope,
+                send,
+                errors.EcsError(errors.PAYLOAD_TOO_LARGE, f"The limit is {self.max_body} bytes."),
+            )
+            return
+        except ValueError:
+            await self._refuse(
+                scope,
+                send,
+                errors.EcsError(errors.INVALID_PARAMETER, "Content-Length is not a number."),
+            )
+            return
+        path: str = scope["path"]
+        if not self.public(path):
+            raw = scope.get("raw_path") or quote(path).encode("ascii")
+            req = IncomingRequest(
+                method=scope["method"],
+                raw_path=raw.split(b"?", 1)[0].decode("latin-1"),
+                query_string=scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                body=body,
+            )
+            try:
+                identity = await run_in_threadpool(self.authenticator.authenticate, req)
+            except AuthError as exc:
+                log.warning(
+                    "auth refused reason=%r access_key=%s method=%s path=%s",
+                    exc.reason,
+                    exc.access_key or "-",
+                    scope["method"],
+                    path,
+                )
+                await self._refuse(scope, send, errors.EcsError(errors.UNAUTHORIZED))
+                return
+            scope.setdefault("state", {})["identity"] = identity
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # client went away; the app sees an empty body and answers nobody
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _refuse(self, scope: Scope, send: Send, exc: errors.EcsError) -> None:
+        request_id = scope.get("state", {}).get("request_id")
+        await error_response(exc, request_id)(scope, _no_receive, send)
+
+
+def _text(value: bytes) -> str:
+    # The SDK sends header values as UTF-8 and signs the decoded text.
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,140 @@
+"""POST /v3/auth/tokens: Keystone v3 password login, project-scoped (IAM-compatible subset).
+
+The token travels only in the ``X-Subject-Token`` response header; the body describes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.concurrency import run_in_threadpool
+
+from ecslite.api.body import parse_body
+from ecslite.api.deps import container
+from ecslite.api.openapi import json_body
+from ecslite.auth.authenticator import AuthError, utc_iso
+from ecslite.auth.keystone import IssuedToken, PasswordLogin, issue_token
+from ecslite.domain import errors
+
+log = logging.getLogger("ecslite.auth")
+router = APIRouter()
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class DomainRef(_Loose):
+    id: StrictStr | None = None
+    name: StrictStr | None = None
+
+
+class UserRef(_Loose):
+    id: StrictStr | None = None
+    name: StrictStr | None = None
+    password: StrictStr = Field(repr=False)
+    domain: DomainRef | None = None
+
+
+class PasswordMethod(_Loose):
+    user: UserRef
+
+
+class IdentityRef(_Loose):
+    methods: list[Literal["password"]] = Field(min_length=1)
+    password: PasswordMethod
+
+
+class ProjectRef(_Loose):
+    id: StrictStr | None = None
+    name: StrictStr | None = None
+    domain: DomainRef | None = None
+
+
+class ScopeRef(_Loose):
+    project: ProjectRef | None = None
+
+
+class AuthRef(_Loose):
+    identity: IdentityRef
+    scope: ScopeRef | None = None
+
+
+class TokenRequest(_Loose):
+    auth: AuthRef
+
+
+@router.post(
+    "/v3/auth/tokens",
+    status_code=201,
+    openapi_extra=json_body(TokenRequest),
+)
+async def create_token(request: Request) -> JSONResponse:
+    body = await parse_body(request, TokenRequest)
+    user = body.auth.identity.password.user
+    project = body.auth.scope.project if body.auth.scope else None
+    login = PasswordLogin(
+        password=user.password,
+        user_id=user.id,
+        user_name=user.name,
+        user_domain_id=user.domain.id if user.domain else None,
+        user_domain_name=user.domain.name if user.domain else None,
+        project_id=project.id if project else None,
+        project_name=project.name if project else None,
+    )
+    c = container(request)
+    try:
+        issued = await run_in_threadpool(
+            issue_token,
+            login,
+            uow_factory=c.uow_factory,
+            clock=c.clock,
+            ttl_seconds=c.settings.token_ttl_seconds,
+        )
+    except AuthError as exc:
+        log.warning("token refused reason=%r user=%s", exc.reason, user.name or user.id)
+        raise errors.EcsError(errors.UNAUTHORIZED) from None
+    log.info("token issued user_id=%s project_id=%s", issued.user.id, issued.project.id)
+    return JSONResponse(
+        status_code=201,
+        content=_token_body(issued, str(request.base_url).rstrip("/"), c.settings.region),
+        headers={"X-Subject-Token": issued.token},
+    )
+
+
+def _token_body(t: IssuedToken, base_url: str, region: str) -> dict[str, Any]:
+    domain = {"id": t.domain.id, "name": t.domain.name}
+    return {
+        "token": {
+            "methods": ["password"],
+            "issued_at": utc_iso(t.issued_at),
+            "expires_at": utc_iso(t.expires_at),
+            "user": {"id": t.user.id, "name": t.user.name, "domain": domain},
+            "project": {
+                "id": t.project.id,
+                "name": t.project.name,
+                "domain": {"id": t.project_domain.id, "name": t.project_domain.name},
+            },
+            "roles": [],
+            "catalog": [
+                {
+                    "id": "ecs",
+                    "type": "ecs",
+                    "name": "ecs",
+                    "endpoints": [
+                        {
+                            "id": f"ecs-{t.project.region}",
+                            "interface": "public",
+                            "region": t.project.region or region,
+                            "region_id": t.project.region or region,
+                            "url": f"{base_url}/v1/{t.project.id}",
+                        }
+                    ],
+                }
+            ],
+        }
+    }

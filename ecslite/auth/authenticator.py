@@ -1,0 +1,202 @@
+"""Resolve a request's credentials into an ``Identity``, and an identity plus a URL into a
+``Principal``.
+
+Two kinds of credentials are accepted:
+
+- an ``Authorization: SDK-HMAC-SHA256 ...`` signature made with an access key's secret (what the
+  official SDKs send), optionally naming a project in ``X-Project-Id``;
+- an ``X-Auth-Token`` issued by ``POST /v3/auth/tokens``, scoped to one project.
+
+Every refusal raises ``AuthError`` whose ``reason`` is for the service log only: callers answer
+every refusal with the same 401 so a client learns nothing about which check failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ecslite.auth import signature as sig
+from ecslite.domain.clock import Clock
+from ecslite.store.secretbox import SecretBox
+from ecslite.store.uow import UowFactory
+
+DEFAULT_MAX_SKEW_SECONDS = 15 * 60
+# HMAC key used when the access key is unknown, so that case costs the same work as a bad signature.
+_DUMMY_SECRET = "ecslite-unknown-access-key"
+
+
+class AuthError(Exception):
+    """Credentials missing or invalid; ``reason`` is for the log, never for the client."""
+
+    def __init__(self, reason: str, *, access_key: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.access_key = access_key
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated caller. ``project_id`` is the project the credential is bound to
+    (token scope, or the SDK's ``X-Project-Id``); None when an AK/SK request names none."""
+
+    user_id: str
+    domain_id: str
+    project_id: str | None
+    method: str  # "aksk" | "token"
+    access_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller acting inside one project (the project in the URL)."""
+
+    project_id: str
+    user_id: str
+    domain_id: str
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """What the verifier needs from an HTTP request, independent of the web framework."""
+
+    method: str
+    raw_path: str
+    query_string: str
+    headers: Sequence[tuple[str, str]]  # lower-case names, in arrival order
+    body: bytes
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Authenticator:
+    def __init__(
+        self,
+        *,
+        uow_factory: UowFactory,
+        box: SecretBox,
+        clock: Clock,
+        max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._box = box
+        self._clock = clock
+        self._max_skew = max_skew_seconds
+
+    def authenticate(self, req: IncomingRequest) -> Identity:
+        """Return who sent ``req``; raise ``AuthError`` for missing or invalid credentials."""
+        values: dict[str, list[str]] = {}
+        for name, value in req.headers:
+            values.setdefault(name, []).append(value)
+        authorization = values.get("authorization")
+        if authorization:
+            return self._signed(req, values)
+        token = values.get("x-auth-token")
+        if token:
+            if len(token) != 1:
+                raise AuthError("several X-Auth-Token headers")
+            return self._token(token[0])
+        raise AuthError("no credentials")
+
+    def _signed(self, req: IncomingRequest, values: dict[str, list[str]]) -> Identity:
+        if len(values["authorization"]) != 1:
+            raise AuthError("several Authorization headers")
+        parsed = sig.parse_authorization(values["authorization"][0])
+        if parsed is None:
+            raise AuthError("malformed Authorization header")
+        ak = parsed.access_key
+        if any(h not in parsed.signed_headers for h in sig.REQUIRED_SIGNED):
+            raise AuthError("host and x-sdk-date must be signed", access_key=ak)
+        headers: dict[str, str] = {}
+        for name in parsed.signed_headers:
+            got = values.get(name)
+            if got is None or len(got) != 1:
+                raise AuthError(f"signed header {name} missing or repeated", access_key=ak)
+            headers[name] = got[0]
+        sdk_date = headers["x-sdk-date"].strip()
+        when = sig.parse_date(sdk_date)
+        if when is None:
+            raise AuthError("malformed X-Sdk-Date", access_key=ak)
+        skew = abs(self._clock.now() - when.timestamp())
+        if skew > self._max_skew:
+            raise AuthError(f"X-Sdk-Date skewed by {skew:.0f}s", access_key=ak)
+        body_hash = sig.payload_hash(req.body)
+        declared = values.get("x-sdk-content-sha256")
+        # The SDK lets a client declare the payload hash (or UNSIGNED-PAYLOAD for non-JSON
+        # bodies). Every body this API takes is JSON, so a declared hash must be the real one:
+        # an unsigned payload would let a body be changed after signing.
+        if req.body and declared is not None and declared != [body_hash]:
+            raise AuthError("X-Sdk-Content-Sha256 does not match the body", access_key=ak)
+        canonical = sig.canonical_request(
+            method=req.method,
+            raw_path=req.raw_path,
+            query_string=req.query_string,
+            headers=headers,
+            signed_headers=parsed.signed_headers,
+            body_hash=body_hash,
+        )
+        to_sign = sig.string_to_sign(sdk_date, canonical)
+        with self._uow_factory(write=False) as uow:
+            stored = uow.identity.access_key(ak)
+            project = None
+            project_header = values.get("x-project-id")
+            if stored is not None and project_header:
+                project = uow.catalog.project(project_header[0].strip())
+        secret = self._box.open(stored.secret_sealed) if stored else _DUMMY_SECRET
+        expected = sig.compute_signature(secret, to_sign)
+        if not hmac.compare_digest(expected, parsed.signature):
+            raise AuthError(
+                "unknown access key" if stored is None else "signature mismatch", access_key=ak
+            )
+        assert stored is not None
+        if project_header is not None:
+            if len(project_header) != 1 or project is None:
+                raise AuthError("X-Project-Id names no project", access_key=ak)
+            if project.domain_id != stored.user.domain_id:
+                raise AuthError("X-Project-Id is outside the key's account", access_key=ak)
+        return Identity(
+            user_id=stored.user.id,
+            domain_id=stored.user.domain_id,
+            project_id=project.id if project else None,
+            method="aksk",
+            access_key=ak,
+        )
+
+    def _token(self, token: str) -> Identity:
+        with self._uow_factory(write=False) as uow:
+            stored = uow.identity.token(token_digest(token.strip()))
+        if stored is None:
+            raise AuthError("unknown token")
+        if stored.expires_at <= self._clock.now():
+            raise AuthError("expired token")
+        return Identity(
+            user_id=stored.user.id,
+            domain_id=stored.user.domain_id,
+            project_id=stored.project_id,
+            method="token",
+        )
+
+    def scope(self, identity: Identity, project_id: str) -> Principal | None:
+        """Return the principal acting in ``project_id``, or None if the credential does not
+        cover that project (another account's project, or one that does not exist)."""
+        if identity.project_id is not None:
+            if identity.project_id != project_id:
+                return None
+        else:
+            with self._uow_factory(write=False) as uow:
+                project = uow.catalog.project(project_id)
+            if project is None or project.domain_id != identity.domain_id:
+                return None
+        return Principal(
+            project_id=project_id, user_id=identity.user_id, domain_id=identity.domain_id
+        )
+
+
+def utc_iso(ts: float) -> str:
+    """Keystone's timestamp format: ``2026-11-27T15:10:26.000000Z``."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,131 @@
+"""Password login that issues project-scoped tokens, as Keystone v3 / IAM do.
+
+Tokens are random (256 bits); only their SHA-256 digest is stored. A failed login costs the same
+argon2 verification whether or not the user exists, and every failure is the same ``AuthError``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ecslite.auth.authenticator import AuthError, token_digest
+from ecslite.domain import errors
+from ecslite.domain.clock import Clock
+from ecslite.domain.resources import Project, User
+from ecslite.store.identity import Domain, IdentityRepo
+from ecslite.store.uow import UowFactory
+
+DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600
+_HASHER = PasswordHasher()
+# Verified against when the user is unknown, so that path takes as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class PasswordLogin:
+    """``auth.identity.password.user`` and ``auth.scope.project`` of a token request."""
+
+    password: str
+    user_id: str | None = None
+    user_name: str | None = None
+    user_domain_id: str | None = None
+    user_domain_name: str | None = None
+    project_id: str | None = None
+    project_name: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    issued_at: float
+    expires_at: float
+    user: User
+    domain: Domain
+    project: Project
+    project_domain: Domain
+
+
+def issue_token(
+    login: PasswordLogin, *, uow_factory: UowFactory, clock: Clock, ttl_seconds: float
+) -> IssuedToken:
+    """Check the password and scope; return a new token. Raises ``AuthError`` on any mismatch,
+    ``EcsError`` (Ecs.0005) when the request does not say who or which project."""
+    if login.user_id is None and login.user_name is None:
+        raise errors.EcsError(errors.INVALID_PARAMETER, "user.id or user.name is required.")
+    if login.user_id is None and login.user_domain_id is None and login.user_domain_name is None:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "user.domain (id or name) is required with user.name."
+        )
+    if login.project_id is None and login.project_name is None:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            "scope.project (id or name) is required: only project-scoped tokens are issued.",
+        )
+    with uow_factory(write=False) as uow:
+        ident = uow.identity
+        user = _find_user(login, ident)
+        stored_hash = ident.password_hash(user.id) if user else None
+        domain = ident.domain(domain_id=user.domain_id) if user else None
+        project = None
+        if user is not None:
+            if login.project_id is not None:
+                project = uow.catalog.project(login.project_id)
+            else:
+                assert login.project_name is not None
+                project = ident.project_by_name(user.domain_id, login.project_name)
+    if not _password_ok(stored_hash, login.password) or user is None or domain is None:
+        raise AuthError("wrong user or password")
+    if project is None or project.domain_id != user.domain_id:
+        raise AuthError("scope project not in the user's account")
+    now = clock.now()
+    token = secrets.token_urlsafe(32)
+    issued = IssuedToken(
+        token=token,
+        issued_at=now,
+        expires_at=now + ttl_seconds,
+        user=user,
+        domain=domain,
+        project=project,
+        project_domain=domain,
+    )
+    with uow_factory() as uow:
+        uow.identity.purge_tokens(expired_before=now)
+        uow.identity.add_token(
+            digest=token_digest(token),
+            user_id=user.id,
+            project_id=project.id,
+            issued_at=issued.issued_at,
+            expires_at=issued.expires_at,
+        )
+        uow.commit()
+    return issued
+
+
+def _find_user(login: PasswordLogin, ident: IdentityRepo) -> User | None:
+    domain = None
+    if login.user_domain_id is not None or login.user_domain_name is not None:
+        domain = ident.domain(domain_id=login.user_domain_id, name=login.user_domain_name)
+        if domain is None:
+            return None
+    if login.user_id is not None:
+        user = ident.user(login.user_id)
+        if user is None or (domain is not None and user.domain_id != domain.id):
+            return None
+        if login.user_name is not None and user.name != login.user_name:
+            return None
+        return user
+    assert login.user_name is not None and domain is not None
+    return ident.user_by_name(domain.id, login.user_name)
+
+
+def _password_ok(stored_hash: str | None, password: str) -> bool:
+    try:
+        return (
+            bool(_HASHER.verify(stored_hash or _DUMMY_HASH, password)) and stored_hash is not None
+        )
+    except (VerificationError, InvalidHashError):
+        return False

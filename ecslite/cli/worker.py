@@ -1,0 +1,60 @@
+"""``ecslite worker``: run jobs from a shared database, without serving the API."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from ecslite.bootstrap import SchemaOutOfDate, build
+from ecslite.cli import logs
+from ecslite.cli.serve import settings_from
+
+log = logging.getLogger("ecslite")
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("worker", help="execute jobs from a shared (PostgreSQL) database")
+    p.add_argument(
+        "--database-url", default=None, help="SQLAlchemy URL, e.g. postgresql+psycopg://..."
+    )
+    p.add_argument("--data-dir", type=Path, default=None, help="local state (driver files)")
+    p.add_argument("--driver", choices=["sim"], default=None)
+    p.add_argument("--sim-delay", type=float, default=None)
+    p.add_argument("--threads", type=int, default=None, help="jobs run at once (default 4)")
+    p.add_argument("--host-id", default=None, help="run only jobs for servers placed on this host")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    logs.configure(settings.log_level)
+    try:
+        container = build(settings)
+    except SchemaOutOfDate as exc:
+        log.error("%s", exc)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker stopping signal=%d", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    container.start_runner()
+    log.info(
+        "worker started owner=%s threads=%d host_id=%s store=%s",
+        container.runner.owner,
+        settings.runner_threads,
+        settings.host_id,
+        container.engine.dialect.name,
+    )
+    try:
+        stop.wait()
+    finally:
+        container.close()
+    return 0

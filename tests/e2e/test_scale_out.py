@@ -1,0 +1,168 @@
+"""Scale-out on PostgreSQL: 2 API processes and 3 workers share one database; a worker is
+SIGKILLed mid-run and every reinstall still finishes exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from ecslite.auth.httpx_auth import SdkHmacAuth
+from tests.support import Service, fresh_postgres_database, migrate, poll, write_fleet_seed
+
+PG_SERVER = os.environ.get(
+    "ECSLITE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SERVERS = 500
+
+
+def _postgres_available() -> bool:
+    if not PG_SERVER.startswith("postgresql"):
+        return False
+    try:
+        engine = create_engine(PG_SERVER)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+pytestmark = pytest.mark.skipif(
+    not _postgres_available(),
+    reason="runs in the PostgreSQL pass of `make test` (ECSLITE_TEST_DATABASE_URL names the server)",
+)
+
+
+class Worker:
+    def __init__(self, database_url: str, data_dir: Path, log: Path) -> None:
+        env = {**os.environ, "ECSLITE_LEASE_SECONDS": "3"}
+        cmd = [
+            sys.executable,
+            "-m",
+            "ecslite",
+            "worker",
+            "--database-url",
+            database_url,
+            "--data-dir",
+            str(data_dir),
+            "--sim-delay",
+            "0.05",
+            "--threads",
+            "4",
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env)  # noqa: SIM115
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[str]:
+    with fresh_postgres_database(PG_SERVER) as url:
+        migrate(url)
+        yield url
+
+
+def test_two_apis_three_workers_one_killed_all_reinstalls_succeed_once(
+    tmp_path: Path, database: str
+) -> None:
+    data = tmp_path / "data"
+    seed = tmp_path / "seed.yaml"
+    ids = write_fleet_seed(seed, SERVERS)
+    apis = [Service(data, "--seed", str(seed), "--no-runner", database_url=database).start()]
+    apis.append(Service(data, "--no-runner", database_url=database).start())
+    workers = [Worker(database, data, tmp_path / f"worker-{i}.log") for i in range(3)]
+    auth = SdkHmacAuth(ids["ak"], ids["sk"], ids["project"])
+    clients = [httpx.Client(base_url=a.endpoint, auth=auth, timeout=30) for a in apis]
+    project = ids["project"]
+    try:
+
+        def submit(i: int) -> str:
+            sid = ids["servers"][i]
+            resp = clients[i % 2].post(
+                f"/v2/{project}/cloudservers/{sid}/reinstallos",
+                json={"os-reinstall": {"adminpass": "Scale-Out-1"}},
+            )
+            assert resp.status_code == 200, resp.text
+            return str(resp.json()["job_id"])
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            job_ids = list(pool.map(submit, range(SERVERS)))
+        assert len(set(job_ids)) == SERVERS
+
+        engine = create_engine(database)
+
+        def finished() -> int:
+            with engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        text("SELECT count(*) FROM jobs WHERE status IN ('SUCCESS','FAIL')")
+                    ).scalar_one()
+                )
+
+        poll(finished, until=lambda n: n >= 100, timeout=300)
+        workers[0].kill()  # mid-run: it holds leases on jobs that others must take over
+        poll(finished, until=lambda n: n == SERVERS, timeout=600)
+
+        def rows(sql: str) -> list[Any]:
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql), {"p": project}).all())
+
+        statuses = dict(
+            rows("SELECT status, count(*) FROM jobs WHERE project_id = :p GROUP BY status")
+        )
+        sub_rows = rows(
+            "SELECT s.job_id, count(*), count(DISTINCT s.seq), sum(CASE WHEN s.status = 'SUCCESS' THEN 1 ELSE 0 END)"
+            " FROM sub_jobs s JOIN jobs j ON j.id = s.job_id WHERE j.project_id = :p GROUP BY s.job_id"
+        )
+        system = dict(
+            rows("SELECT server_id, id FROM volumes WHERE boot_index = 0 AND project_id = :p")
+        )
+        volumes = rows("SELECT count(*) FROM volumes WHERE project_id = :p")[0][0]
+        params = rows("SELECT server_id, params FROM jobs WHERE project_id = :p")
+        servers = dict(
+            rows(
+                "SELECT vm_state || '/' || coalesce(task_state, '-'), count(*) FROM servers WHERE project_id = :p GROUP BY 1"
+            )
+        )
+        engine.dispose()
+
+        assert statuses == {"SUCCESS": SERVERS}
+        assert len(sub_rows) == SERVERS
+        assert all(total == distinct == ok == 7 for _, total, distinct, ok in sub_rows)
+        # Exactly one system disk per server, the one its job created; old disks released; no
+        # duplicate volume from a step that ran twice.
+        assert len(system) == SERVERS and volumes == 2 * SERVERS
+        assert all(system[sid] == p["new_volume_id"] for sid, p in params)
+        assert servers == {"active/-": SERVERS}
+        served = [
+            w
+            for w in workers[1:]
+            if "job finished" in (tmp_path / f"worker-{workers.index(w)}.log").read_text()
+        ]
+        assert len(served) == 2  # both survivors took part
+    finally:
+        for c in clients:
+            c.close()
+        for w in workers:
+            w.stop()
+        for a in apis:
+            a.stop()
