@@ -78,10 +78,33 @@ class Container:
         self.engine.dispose()
 
 
-def make_driver(settings: Settings) -> Driver:
+def make_driver(settings: Settings, uow_factory: UowFactory | None = None) -> Driver:
     if settings.driver == "sim":
         return SimDriver(delay=settings.sim_delay)
-    raise ValueError(f"Unknown driver {settings.driver!r}; available: sim")
+    if settings.driver == "qemu":
+        from ecslite.drivers.qemu import QemuDriver, QemuOptions
+        from ecslite.store.kms import KeyStore
+        from ecslite.store.secretbox import SecretBox
+
+        keys = None
+        if uow_factory is not None:
+            keys = KeyStore(
+                settings.data_dir / "kms",
+                box=SecretBox.from_file(settings.data_dir / "master.key"),
+                uow_factory=uow_factory,
+            )
+        return QemuDriver(
+            settings.data_dir,
+            QemuOptions(
+                accel=settings.qemu_accel,
+                vcpus=settings.qemu_vcpus,
+                memory_mb=settings.qemu_memory_mb,
+                powerdown_timeout=settings.qemu_powerdown_timeout,
+                cloud_init_timeout=settings.cloud_init_timeout,
+            ),
+            data_keys=keys,
+        )
+    raise ValueError(f"Unknown driver {settings.driver!r}; available: sim, qemu")
 
 
 def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Container:
@@ -106,7 +129,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         )
     factory = uow_factory(engine)
     clock = Clock()
-    driver = make_driver(settings)
+    driver = make_driver(settings, factory)
 
     def take_fault(step: str, server_id: str) -> tuple[str, str] | None:
         # Almost always there is no fault: look first without taking the write lock.
@@ -130,7 +153,8 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         threads=settings.runner_threads,
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
-        take_fault=take_fault if settings.driver == "sim" else None,
+        # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
+        take_fault=take_fault if settings.driver == "sim" or settings.enable_admin else None,
         host_id=settings.host_id,
     )
     return Container(

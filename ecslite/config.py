@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
+    # qemu driver
+    qemu_accel: str = "auto"  # auto (probe KVM, fall back to TCG) | kvm | tcg
+    qemu_vcpus: int = 2
+    qemu_memory_mb: int = 1024
+    qemu_powerdown_timeout: float = 60.0
+    cloud_init_timeout: float = 600.0  # how long a reinstall waits for cloud-init to finish
+    image_cache: Path = Path("/var/cache/ecslite/images")
     # Finished jobs stay queryable this long (the public cloud keeps them about a day).
     job_retention_days: float = Field(default=30.0, gt=0)
     # X-Client-Token idempotency is honoured at least this long.

@@ -119,11 +119,13 @@ class Service:
         port: int | None = None,
         database_url: str | None = None,
         env: dict[str, str] | None = None,
+        demo: bool = True,
     ) -> None:
         self.env = env or {}
         self.data_dir = data_dir
         self.database_url = database_url
         self.extra = extra
+        self.demo_tenant = demo
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir.parent / f"service-{self.port}.log"
@@ -137,7 +139,7 @@ class Service:
             "-m",
             "ecslite",
             "serve",
-            "--demo",
+            *(["--demo"] if self.demo_tenant else []),
             "--data-dir",
             str(self.data_dir),
             "--port",

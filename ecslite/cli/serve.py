@@ -29,7 +29,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--database-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)"
     )
-    p.add_argument("--driver", choices=["sim"], default=None)
+    p.add_argument(
+        "--driver",
+        choices=["sim", "qemu"],
+        default=None,
+        help="sim: no VMs (default); qemu: real disks and QEMU guests (see README)",
+    )
     p.add_argument(
         "--demo", action="store_true", help="load the demo tenant and write DIR/demo.json"
     )
@@ -76,6 +81,25 @@ def run(args: argparse.Namespace) -> int:
     box = SecretBox.from_file(settings.data_dir / "master.key")
     endpoint = f"http://{settings.host}:{settings.port}"
     info, seeds = _load_seeds(args, settings, container, box, endpoint)
+    if settings.driver != "sim":
+        if info is not None:
+            from ecslite.images.debian import BuildError
+
+            try:
+                _demo_image(settings, info)
+            except BuildError as exc:
+                container.close()
+                print(f"ecslite serve --demo: cannot prepare the guest image: {exc}", flush=True)
+                return 1
+        from ecslite.services.provision import provision
+
+        report = provision(container.uow_factory, container.driver)
+        log.info(
+            "provision disks=%d started=%d problems=%d",
+            report.disks,
+            report.started,
+            len(report.problems),
+        )
     if container.engine.dialect.name == "sqlite":
         # One process owns an SQLite store, so leases left by a previous (killed) process are
         # stale: free them now rather than waiting for them to expire.
@@ -104,6 +128,25 @@ def run(args: argparse.Namespace) -> int:
     finally:
         container.close()
     return 0
+
+
+def _demo_image(settings: Settings, info: dict[str, object]) -> None:
+    """Give the demo's images real files: the cached Debian 12 build (built now if absent)."""
+    from ecslite.images.debian import build_debian12
+    from ecslite.images.store import ImageStore
+
+    built = build_debian12(settings.image_cache, progress=lambda m: log.info("image build %s", m))
+    store = ImageStore(settings.data_dir / "images")
+    images = info["images"]
+    assert isinstance(images, dict)
+    for image_id in images.values():
+        store.add(
+            image_id,
+            name="Debian 12",
+            disk=built / "disk.qcow2",
+            kernel=built / "vmlinuz",
+            initrd=built / "initrd.img",
+        )
 
 
 def _load_seeds(

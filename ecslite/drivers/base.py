@@ -35,8 +35,12 @@ class DiskSpec:
 class Driver(Protocol):
     name: str
 
-    def stop_server(self, server: Server) -> None:
-        """Power the guest off. Post: the guest is not running (succeeds if already off)."""
+    def stop_server(self, server: Server, *, hard: bool = False) -> None:
+        """Power the guest off. Post: the guest is not running (succeeds if already off).
+
+        Soft by default (ACPI power button, then forced after a timeout); ``hard`` powers off
+        at once, for a guest whose disk is about to be discarded.
+        """
 
     def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
         """Boot the guest from its attached disks. Post: running (succeeds if already on)."""
@@ -56,4 +60,25 @@ class Driver(Protocol):
         """Detach ``volume`` from ``server``. Post: not attached (no-op if already detached)."""
 
     def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
-        """Write the next-boot cloud-init data. Post: the next boot applies ``boot_config``."""
+        """Write the next-boot cloud-init data. Post: the next boot applies ``boot_config``.
+
+        An empty ``boot_config`` writes the server's baseline data instead (its own id as the
+        instance-id, no keys, no user data), as a cloud's metadata service always answers.
+        """
+
+    def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
+        """Wait until the guest's cloud-init finished the boot begun by the last start.
+
+        Post: cloud-init reported it finished, without errors, for that boot (not an earlier
+        one). Raises DriverError with a reason a user can act on when it reports errors, the
+        guest stops first, or ``timeout`` seconds (driver default when None) pass.
+        """
+
+    def console_output(self, server: Server, length: int | None) -> str:
+        """Return the last ``length`` lines the guest printed (all recent output when None)."""
+
+    def ensure_volume(self, volume: Volume, image: Image | None) -> None:
+        """Give an existing volume record its backing storage (from ``image`` if a system disk).
+
+        Post: the disk exists; an existing disk is left unchanged.
+        """

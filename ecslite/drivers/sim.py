@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
 from ecslite.drivers.base import DiskSpec
 
@@ -29,7 +30,7 @@ class SimDriver:
         if self.delay > 0:
             self._closing.wait(self.delay)
 
-    def stop_server(self, server: Server) -> None:
+    def stop_server(self, server: Server, *, hard: bool = False) -> None:
         self._take_time()
 
     def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
@@ -51,3 +52,12 @@ class SimDriver:
 
     def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
         self._take_time()
+
+    def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
+        self._take_time()
+
+    def console_output(self, server: Server, length: int | None) -> str:
+        return ""
+
+    def ensure_volume(self, volume: Volume, image: Image | None) -> None:
+        return None

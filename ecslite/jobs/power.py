@@ -30,7 +30,8 @@ class PowerHandler:
         assert env.server is not None
         if env.sub.job_type == STOP:
             if env.server.vm_state is not VmState.STOPPED:
-                env.driver.stop_server(env.server)
+                # HARD: power off at once (QEMU quit) instead of the ACPI button.
+                env.driver.stop_server(env.server, hard=bool(env.params.get("hard")))
         else:
             with env.uow_factory(write=False) as uow:
                 boot = uow.servers.boot_config(env.server.id)

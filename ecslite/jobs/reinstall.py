@@ -1,13 +1,16 @@
 """The reinstall job: replace a server's system disk with a new one made from its image.
 
 Steps (sub-jobs, in order): [stopServer] → detachSystemDisk → createSystemDisk →
-attachSystemDisk → injectCloudInit → deleteOldSystemDisk → startServer.
+attachSystemDisk → injectCloudInit → startServer → verifyCloudInit → deleteOldSystemDisk.
 
-The old system disk is kept until the new one is attached and seeded. A failure before
-``deleteOldSystemDisk`` rolls back: the new disk is removed and the old one re-attached, so the
-server is back where it was (SHUTOFF). A later failure, or a rollback that itself fails, leaves
-the server in the reinstall-failed state (ERROR), from which a new reinstall is accepted; any
-disk not yet deleted stays recorded, so nothing is orphaned.
+The old system disk is kept until the guest has booted the new one and its cloud-init reported
+it finished (``verifyCloudInit``; a no-op for the sim driver). A failure before
+``deleteOldSystemDisk`` rolls back: the guest is stopped if it was started, the new disk is
+removed, the old one re-attached and its seed restored, so the server is back on its old disk
+(SHUTOFF, data intact). Only a rollback that itself fails leaves the server in the
+reinstall-failed state (ERROR, old disk retained and recorded), from which a new reinstall is
+accepted. If deleting the old disk fails, the server runs its verified new system; the old
+disk stays recorded (detached) so nothing is orphaned, and the job reports FAIL with the reason.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ ATTACH = "attachSystemDisk"
 INJECT = "injectCloudInit"
 DELETE_OLD = "deleteOldSystemDisk"
 START = "startServer"
+VERIFY = "verifyCloudInit"
 
 STEP_TASK_STATE = {
     STOP: TaskState.REBUILDING,
@@ -39,13 +43,14 @@ STEP_TASK_STATE = {
     INJECT: TaskState.REBUILD_SPAWNING,
     DELETE_OLD: TaskState.REBUILD_SPAWNING,
     START: TaskState.REBUILD_SPAWNING,
+    VERIFY: TaskState.REBUILD_SPAWNING,
 }
-# A failure at or after this step cannot be undone by putting the old disk back.
+# From this step on the new system is verified: a failure no longer puts the old disk back.
 POINT_OF_NO_RETURN = DELETE_OLD
 
 
 def step_names(*, stop_first: bool) -> list[str]:
-    steps = [DETACH, CREATE, ATTACH, INJECT, DELETE_OLD, START]
+    steps = [DETACH, CREATE, ATTACH, INJECT, START, VERIFY, DELETE_OLD]
     return [STOP, *steps] if stop_first else steps
 
 
@@ -74,6 +79,26 @@ def _owned(uow: UnitOfWork, env: StepEnv, values: dict[str, Any]) -> None:
     )
     if not ok:
         raise LostOwnership(env.job.id)
+
+
+def _finalize(uow: UnitOfWork, env: StepEnv) -> None:
+    """Release the server on its new system: ACTIVE, new boot config, no fault."""
+    server_id = env.job.server_id
+    assert server_id is not None
+    pending = uow.servers.boot_config(server_id, pending=True)
+    _owned(
+        uow,
+        env,
+        {
+            "vm_state": VmState.ACTIVE,
+            "task_state": None,
+            "current_job_id": None,
+            "fault": None,
+            "boot_config": pending,
+            "pending_boot_config": None,
+            "key_name": env.params.get("key_name"),
+        },
+    )
 
 
 class ReinstallHandler:
@@ -109,11 +134,12 @@ class ReinstallHandler:
             env.driver.attach_disk(server, vol, device=p["device"], boot_index=0)
         elif name == INJECT:
             env.driver.write_seed(server, pending or {})
-        elif name == DELETE_OLD:
-            if old is not None:
-                env.driver.delete_disk(old)
         elif name == START:
             env.driver.start_server(server, pending)
+        elif name == VERIFY:
+            env.driver.verify_boot(server)
+        elif name == DELETE_OLD and old is not None:
+            env.driver.delete_disk(old)
 
     def record(self, uow: UnitOfWork, env: StepEnv) -> None:
         p, name = env.params, env.sub.job_type
@@ -130,34 +156,27 @@ class ReinstallHandler:
             uow.volumes.set_attachment(
                 p["new_volume_id"], server_id=server_id, device=p["device"], boot_index=0
             )
+        elif name == START:
+            _owned(uow, env, {"vm_state": VmState.ACTIVE})
         elif name == DELETE_OLD:
             uow.volumes.delete(p["old_volume_id"])
-        elif name == START:
-            assert server_id is not None
-            pending = uow.servers.boot_config(server_id, pending=True)
-            _owned(
-                uow,
-                env,
-                {
-                    "vm_state": VmState.ACTIVE,
-                    "task_state": None,
-                    "current_job_id": None,
-                    "fault": None,
-                    "boot_config": pending,
-                    "pending_boot_config": None,
-                    "key_name": p.get("key_name"),
-                },
-            )
+            _finalize(uow, env)
 
     def on_failure(self, env: StepEnv, error: StepFailed) -> bool:
         done = {s.job_type for s in env.job.sub_jobs if s.status is JobStatus.SUCCESS}
-        if DELETE_OLD in done or env.sub.job_type in (DELETE_OLD, START):
-            old_kept = DELETE_OLD not in done
-            self._mark_failed(
-                env, error.reason, retained=env.params["old_volume_id"] if old_kept else None
-            )
+        if env.sub.job_type == DELETE_OLD:
+            # The new system is verified and running; only the clean-up failed. Keep the old
+            # disk recorded (detached) so it is not orphaned, and say so in the job.
+            with env.uow_factory() as uow:
+                _finalize(uow, env)
+                uow.commit()
             return True
         try:
+            if START in done or env.sub.job_type in (START, VERIFY):
+                # The guest runs the new disk, which is about to be discarded: no need to wait
+                # for an orderly shutdown (a guest still booting ignores the ACPI button).
+                assert env.server is not None
+                env.driver.stop_server(env.server, hard=True)
             self._roll_back(
                 env,
                 stop_done=STOP in done or STOP not in {s.job_type for s in env.job.sub_jobs},
@@ -187,8 +206,9 @@ class ReinstallHandler:
             uow.commit()
         if old is not None and old.server_id != server.id:
             env.driver.attach_disk(server, old, device=p["device"], boot_index=0)
-        if seeded and boot:
-            env.driver.write_seed(server, boot)
+        if seeded:
+            # Put back the old disk's seed (or none), so its next boot is not a new instance.
+            env.driver.write_seed(server, boot or {})
         original = VmState(p["original_vm_state"])
         restored = original if (original is VmState.ERROR or not stop_done) else VmState.STOPPED
         with env.uow_factory() as uow:

@@ -20,6 +20,7 @@ def accept_power_action(
     stop: bool,
     uow_factory: UowFactory,
     clock: Clock,
+    hard: bool = False,
     client_token: ClientToken | None = None,
 ) -> str:
     """Return the id of a batch job; refuse the whole batch if any server cannot take part.
@@ -37,7 +38,7 @@ def accept_power_action(
         uow_factory,
         project_id,
         client_token,
-        lambda: _accept(project_id, server_ids, stop, uow_factory, clock, client_token),
+        lambda: _accept(project_id, server_ids, stop, uow_factory, clock, client_token, hard),
     )
 
 
@@ -48,6 +49,7 @@ def _accept(
     uow_factory: UowFactory,
     clock: Clock,
     client_token: ClientToken | None,
+    hard: bool = False,
 ) -> str:
     job_id = new_job_id()
     step = STOP if stop else START
@@ -101,7 +103,7 @@ def _accept(
                 server_id=None,
                 # A batch spanning hosts is run by any worker (a sim-only situation today).
                 host_id=hosts.pop() if len(hosts) == 1 else None,
-                params={},
+                params={"hard": True} if stop and hard else {},
                 created=clock.iso(),
                 sub_jobs=tuple(subs),
             )

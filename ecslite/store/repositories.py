@@ -107,6 +107,11 @@ class ServerRepo:
         ).all()
         return [_server(r) for r in rows], int(total)
 
+    def list_all(self) -> Sequence[Server]:
+        """Every server of every project (for host-side reconciliation, not the API)."""
+        rows = self._c.execute(select(t.servers).order_by(t.servers.c.id)).all()
+        return [_server(r) for r in rows]
+
     def boot_config(self, server_id: str, *, pending: bool = False) -> dict[str, Any] | None:
         col = t.servers.c.pending_boot_config if pending else t.servers.c.boot_config
         value = self._c.execute(select(col).where(t.servers.c.id == server_id)).scalar_one_or_none()
@@ -188,6 +193,11 @@ class VolumeRepo:
         rows = self._c.execute(
             select(t.volumes).where(t.volumes.c.project_id == project_id).order_by(t.volumes.c.id)
         ).all()
+        return [_volume(r) for r in rows]
+
+    def list_all(self) -> list[Volume]:
+        """Every volume of every project (for host-side reconciliation, not the API)."""
+        rows = self._c.execute(select(t.volumes).order_by(t.volumes.c.id)).all()
         return [_volume(r) for r in rows]
 
     def add(self, v: Volume) -> bool:

@@ -17,8 +17,9 @@ STEPS = [
     "createSystemDisk",
     "attachSystemDisk",
     "injectCloudInit",
-    "deleteOldSystemDisk",
     "startServer",
+    "verifyCloudInit",
+    "deleteOldSystemDisk",
 ]
 
 
@@ -214,24 +215,32 @@ def test_failed_stop_leaves_the_running_server_running(api: Api) -> None:
     assert server["status"] == "ACTIVE" and server["OS-EXT-STS:task_state"] is None
 
 
-def test_failure_after_the_old_disk_is_released_leaves_a_retryable_error_state(api: Api) -> None:
+def test_guest_failure_after_start_puts_the_server_back_on_its_old_disk(api: Api) -> None:
     sid = api.demo["servers"]["stopped"]
-    _, data_before = _disks(api.server(sid))
-    api.inject("startServer", sid, error_code="Ecs.0002", message="guest did not boot (injected)")
+    before = api.server(sid)
+    rows_before = _volume_rows(api)
+    api.inject("verifyCloudInit", sid, error_code="Ecs.0002", message="cloud-init timed out (injected)")
     job = api.wait(api.reinstall(sid, **api.key_login()).json()["job_id"])
-    assert job["status"] == "FAIL"
-    server = api.server(sid)
-    assert server["status"] == "ERROR"
-    assert "guest did not boot" in server["fault"]["message"]
-    new_system, data_after = _disks(server)
-    assert data_after == data_before
-    # Stop/start are refused in this state, a new reinstall is accepted and repairs it.
-    resp = api.client.post(
-        f"/v1/{api.project}/cloudservers/action", json={"os-start": {"servers": [{"id": sid}]}}
+    assert job["status"] == "FAIL" and "cloud-init timed out" in job["fail_reason"]
+    after = api.server(sid)
+    assert after["status"] == "SHUTOFF" and after["fault"] is None
+    assert (
+        after["os-extended-volumes:volumes_attached"]
+        == before["os-extended-volumes:volumes_attached"]
     )
-    assert resp.status_code == 400 and resp.json()["error"]["code"] == "Ecs.0100"
-    job2 = api.wait(api.reinstall(sid, **api.key_login()).json()["job_id"])
-    assert job2["status"] == "SUCCESS"
-    repaired = api.server(sid)
-    assert repaired["status"] == "ACTIVE" and repaired["fault"] is None
-    assert _disks(repaired)[0]["id"] != new_system["id"]
+    assert _volume_rows(api).keys() == rows_before.keys()  # the new disk is gone, nothing orphaned
+    assert api.wait(api.reinstall(sid, **api.key_login()).json()["job_id"])["status"] == "SUCCESS"
+
+
+def test_failed_clean_up_keeps_the_verified_new_system_and_records_the_old_disk(api: Api) -> None:
+    sid = api.demo["servers"]["stopped"]
+    old_system, data_before = _disks(api.server(sid))
+    api.inject("deleteOldSystemDisk", sid, error_code="Ecs.0002", message="delete failed (injected)")
+    job = api.wait(api.reinstall(sid, **api.key_login()).json()["job_id"])
+    assert job["status"] == "FAIL" and "delete failed" in job["fail_reason"]
+    server = api.server(sid)
+    assert server["status"] == "ACTIVE" and server["fault"] is None
+    new_system, data_after = _disks(server)
+    assert new_system["id"] != old_system["id"] and data_after == data_before
+    rows = _volume_rows(api)
+    assert rows[old_system["id"]]["server_id"] is None  # retained, detached, not orphaned

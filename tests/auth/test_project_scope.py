@@ -52,6 +52,10 @@ ROUTES: dict[tuple[str, str], Body] = {
     },
     ("GET", "/v2.1/{project_id}/os-keypairs/{keypair_name}"): None,
     ("DELETE", "/v2.1/{project_id}/os-keypairs/{keypair_name}"): None,
+    ("GET", "/v1/{project_id}/cloudservers/{server_id}/console-output"): None,
+    ("POST", "/v2.1/{project_id}/servers/{server_id}/action"): lambda r: {
+        "os-getConsoleOutput": {"length": 10}
+    },
 }
 UNAUTHENTICATED_PREFIXES = ("/_ecslite/admin", "/v3/auth/tokens", "/docs", "/redoc", "/openapi")
 MISMATCH = {"/v1/{project_id}/jobs/{job_id}": "Common.0018"}

@@ -112,7 +112,7 @@ def test_cli_reinstall_watch_shows_steps_until_success(service: Service) -> None
         timeout=60,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "step 6/6 startServer" in out.stdout and "SUCCESS" in out.stdout.splitlines()[-1]
+    assert "step 7/7 deleteOldSystemDisk" in out.stdout and "SUCCESS" in out.stdout.splitlines()[-1]
     job_id = out.stdout.split()[1]
     shown = subprocess.run(
         [

@@ -147,7 +147,7 @@ def test_two_apis_three_workers_one_killed_all_reinstalls_succeed_once(
 
         assert statuses == {"SUCCESS": SERVERS}
         assert len(sub_rows) == SERVERS
-        assert all(total == distinct == ok == 6 for _, total, distinct, ok in sub_rows)
+        assert all(total == distinct == ok == 7 for _, total, distinct, ok in sub_rows)
         # Exactly one system disk per server, the one its job created; old disks released; no
         # duplicate volume from a step that ran twice.
         assert len(system) == SERVERS and volumes == 2 * SERVERS

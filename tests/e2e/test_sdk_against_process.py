@@ -39,7 +39,7 @@ def test_sdk_reinstalls_stopped_server_with_key_pair(service: Service) -> None:
     job = reinstall(client, sid, option)
     assert job.status == "SUCCESS", job
     assert job.entities.server_id == sid
-    assert job.entities.sub_jobs_total == len(job.entities.sub_jobs) == 6
+    assert job.entities.sub_jobs_total == len(job.entities.sub_jobs) == 7
     assert all(s.status == "SUCCESS" for s in job.entities.sub_jobs)
     after = client.show_server(ShowServerRequest(server_id=sid)).server
     assert after.status == "ACTIVE" and after.key_name == demo["keypair"]["name"]

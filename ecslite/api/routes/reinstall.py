@@ -12,6 +12,7 @@ from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import container, principal
 from ecslite.api.openapi import json_body
 from ecslite.cloudinit.payload import hash_password
+from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain.reinstall import check_credentials, decode_user_data, parse_encryption
 from ecslite.services.idempotency import ClientToken
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
@@ -62,6 +63,8 @@ def _accept(
 ) -> JobAccepted:
     meta = req.metadata or ReinstallMetadata()
     user_data = decode_user_data(meta.user_data) if meta.user_data is not None else None
+    if user_data is not None:
+        check_user_data(user_data)
     check_credentials(
         adminpass=req.adminpass,
         keyname=req.keyname,

@@ -108,14 +108,20 @@ async def batch_action(project_id: str, request: Request) -> JobAccepted:
     option = body.os_stop or body.os_start
     assert option is not None
     ids = [s.id for s in option.servers]
+    hard = body.os_stop is not None and body.os_stop.type == "HARD"
     token = await client_token(request)
     return await run_in_threadpool(
-        _accept, request, project_id, ids, body.os_stop is not None, token
+        _accept, request, project_id, ids, body.os_stop is not None, token, hard
     )
 
 
 def _accept(
-    request: Request, project_id: str, ids: list[str], stop: bool, token: ClientToken | None
+    request: Request,
+    project_id: str,
+    ids: list[str],
+    stop: bool,
+    token: ClientToken | None,
+    hard: bool = False,
 ) -> JobAccepted:
     c = container(request)
     who = principal(request, project_id)
@@ -123,6 +129,7 @@ def _accept(
         project_id=who.project_id,
         server_ids=ids,
         stop=stop,
+        hard=hard,
         uow_factory=c.uow_factory,
         clock=c.clock,
         client_token=token,

@@ -1,0 +1,179 @@
+"""``ecslite image build|import|list``: put guest images into the data dir's image store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from ecslite.cli import serve
+from ecslite.config import Settings
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    img = sub.add_parser("image", help="guest images for the qemu driver")
+    isub = img.add_subparsers(dest="image_cmd", required=True)
+
+    b = isub.add_parser(
+        "build",
+        help="build a small cloud-init image from distribution packages (needs root; cached)",
+    )
+    b.add_argument("distro", choices=["debian-12"])
+    b.add_argument("--name", default="Debian 12 (cloud-init)")
+    b.add_argument("--id", dest="image_id", default=None, help="image id (default: new uuid)")
+    b.add_argument("--data-dir", type=Path, default=None)
+    b.add_argument("--cache-dir", type=Path, default=None, help="default /var/cache/ecslite/images")
+    b.add_argument("--mirror", default=None, help="Debian mirror URL")
+    b.add_argument("--force", action="store_true", help="rebuild even if cached")
+    b.add_argument("--no-import", action="store_true", help="only build the cached image")
+    b.set_defaults(func=_build)
+
+    i = isub.add_parser("import", help="register a cloud image file (qcow2 or raw)")
+    i.add_argument("file", type=Path)
+    i.add_argument("--name", required=True)
+    i.add_argument("--id", dest="image_id", default=None, help="image id (default: new uuid)")
+    i.add_argument("--cloud-init", action=argparse.BooleanOptionalAction, default=True)
+    i.add_argument("--kernel", type=Path, default=None, help="for direct kernel boot")
+    i.add_argument("--initrd", type=Path, default=None)
+    i.add_argument("--cmdline", default=None, help="kernel command line (with --kernel)")
+    i.add_argument("--data-dir", type=Path, default=None)
+    i.set_defaults(func=_import)
+
+    ls = isub.add_parser("list", help="images in the data dir's image store")
+    ls.add_argument("--data-dir", type=Path, default=None)
+    ls.set_defaults(func=_list)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from ecslite.images.debian import DEFAULT_MIRROR, BuildError, build_debian12
+
+    settings = serve.settings_from(args)
+    cache = args.cache_dir or settings.image_cache
+    try:
+        built = build_debian12(
+            cache,
+            mirror=args.mirror or DEFAULT_MIRROR,
+            progress=lambda m: print(m, flush=True),
+            force=args.force,
+        )
+    except BuildError as exc:
+        print(f"ecslite image build: {exc}", file=sys.stderr)
+        return 1
+    if args.no_import:
+        print(built)
+        return 0
+    manifest = json.loads((built / "manifest.json").read_text())
+    image_id = register(
+        settings,
+        image_id=args.image_id,
+        name=args.name,
+        disk=built / "disk.qcow2",
+        kernel=built / "vmlinuz",
+        initrd=built / "initrd.img",
+        cmdline=manifest.get("cmdline"),
+        cloud_init=True,
+    )
+    print(f"image {image_id} ({args.name}) ready in {settings.data_dir / 'images' / image_id}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    settings = serve.settings_from(args)
+    if not args.file.exists():
+        print(f"ecslite image import: {args.file} does not exist", file=sys.stderr)
+        return 1
+    if args.initrd is not None and args.kernel is None:
+        print("ecslite image import: --initrd needs --kernel", file=sys.stderr)
+        return 1
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.data_dir) as tmp:
+        disk = args.file
+        fmt = _format(disk)
+        if fmt != "qcow2":
+            # Overlays need a qcow2 base; convert once at import, never at reinstall time.
+            disk = Path(tmp) / "disk.qcow2"
+            subprocess.run(
+                ["qemu-img", "convert", "-f", fmt, "-O", "qcow2", str(args.file), str(disk)],
+                check=True,
+            )
+        image_id = register(
+            settings,
+            image_id=args.image_id,
+            name=args.name,
+            disk=disk,
+            kernel=args.kernel,
+            initrd=args.initrd,
+            cmdline=args.cmdline,
+            cloud_init=args.cloud_init,
+        )
+    print(f"image {image_id} ({args.name}) imported")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from ecslite.images.store import ImageStore
+
+    settings = serve.settings_from(args)
+    root = settings.data_dir / "images"
+    store = ImageStore(root)
+    for d in sorted(root.iterdir()) if root.exists() else []:
+        files = store.get(d.name)
+        if files is None:
+            continue
+        meta = json.loads((d / "image.json").read_text())
+        boot = "kernel" if files.direct_boot else "bios"
+        print(f"{d.name}  {meta['name']}  cloud_init={meta['cloud_init']}  boot={boot}")
+    return 0
+
+
+def _format(path: Path) -> str:
+    out = subprocess.run(
+        ["qemu-img", "info", "--output=json", str(path)], capture_output=True, text=True, check=True
+    )
+    return str(json.loads(out.stdout)["format"])
+
+
+def register(
+    settings: Settings,
+    *,
+    image_id: str | None,
+    name: str,
+    disk: Path,
+    kernel: Path | None,
+    initrd: Path | None,
+    cmdline: str | None,
+    cloud_init: bool,
+) -> str:
+    """Add the files to the image store and the image to the catalogue (both idempotent)."""
+    from ecslite.bootstrap import build
+    from ecslite.images.store import ImageStore
+    from ecslite.store.secretbox import SecretBox
+    from ecslite.store.seeding import ImageSeed, SeedDocument, apply_seed
+
+    image_id = image_id or str(uuid.uuid4())
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ImageStore(data_dir / "images").add(
+        image_id,
+        name=name,
+        disk=disk,
+        kernel=kernel,
+        initrd=initrd,
+        cloud_init=cloud_init,
+        cmdline=cmdline,
+    )
+    container = build(settings)
+    try:
+        apply_seed(
+            SeedDocument(images=[ImageSeed(id=image_id, name=name, cloud_init=cloud_init)]),
+            uow_factory=container.uow_factory,
+            box=SecretBox.from_file(data_dir / "master.key"),
+            clock=container.clock,
+        )
+    finally:
+        container.close()
+    return image_id

@@ -1,0 +1,374 @@
+"""The qemu driver: real disks and guests under the data dir.
+
+Layout::
+
+    volumes/<volume_id>.qcow2          every disk (system disks are overlays on an image base)
+    volumes/<volume_id>.dek            an encrypted disk's data key, wrapped by its CMK (JSON)
+    servers/<server_id>/attachments.json   which volumes the guest boots with, by device
+    servers/<server_id>/seed.iso       the next boot's cloud-init config drive
+    servers/<server_id>/serial.log     the guest's serial console (appended across boots)
+    servers/<server_id>/boot.json      where in serial.log the current boot starts
+    servers/<server_id>/qemu.pid
+
+QMP sockets live in a short private temp dir (AF_UNIX paths are limited to 108 bytes).
+
+An encrypted system disk is a LUKS qcow2 overlay. Its data key exists in plaintext only in a
+0600 file in the private runtime dir for the moment qemu-img or QEMU reads it, then is removed;
+at rest there is only the wrapped key (``.dek``), which opens only with the project's CMK.
+
+Attach and detach only edit ``attachments.json`` (changes take effect at the next boot; the
+control plane changes disks only on a stopped server). A data disk is never opened by this
+driver except by the guest's QEMU: a reinstall touches only system-disk files.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ecslite.cloudinit.configdrive import LABEL, render_config_drive
+from ecslite.cloudinit.iso import write_iso
+from ecslite.domain.resources import Image
+from ecslite.domain.server import Server, Volume
+from ecslite.drivers.base import DiskSpec, DriverError
+from ecslite.drivers.qemu import console, disks, vm
+from ecslite.images.store import ImageFiles, ImageStore
+
+
+@dataclass(frozen=True)
+class QemuOptions:
+    accel: str = "auto"  # auto | kvm | tcg
+    vcpus: int = 2
+    memory_mb: int = 1024
+    powerdown_timeout: float = 60.0
+    cloud_init_timeout: float = 600.0
+
+
+class DataKeys(Protocol):
+    """Envelope encryption of per-disk data keys (ecslite's KMS store implements it)."""
+
+    def generate_data_key(self, *, cmk_id: str, project_id: str) -> tuple[bytes, bytes]: ...
+
+    def decrypt(self, wrapped: bytes, *, cmk_id: str, project_id: str) -> bytes: ...
+
+
+def _write_json(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+class QemuDriver:
+    name = "qemu"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        options: QemuOptions | None = None,
+        *,
+        data_keys: DataKeys | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.options = options or QemuOptions()
+        self.data_keys = data_keys
+        self.images = ImageStore(data_dir / "images")
+        self.volumes_dir = data_dir / "volumes"
+        self.servers_dir = data_dir / "servers"
+        self.volumes_dir.mkdir(parents=True, exist_ok=True)
+        self.servers_dir.mkdir(parents=True, exist_ok=True)
+        self._closing = threading.Event()
+
+    def close(self) -> None:
+        """Stop waiting on guests; the guests themselves keep running (like libvirt's)."""
+        self._closing.set()
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def disk_path(self, volume_id: str) -> Path:
+        return self.volumes_dir / f"{volume_id}.qcow2"
+
+    def key_path(self, volume_id: str) -> Path:
+        return self.volumes_dir / f"{volume_id}.dek"
+
+    def _data_key(self, volume: Volume) -> bytes:
+        """Return the volume's plaintext data key, creating and wrapping one on first use."""
+        if self.data_keys is None:
+            raise DriverError("Ecs.0912", "Disk encryption is not configured on this host.")
+        path = self.key_path(volume.id)
+        try:
+            if path.exists():
+                rec = json.loads(path.read_text())
+                return self.data_keys.decrypt(
+                    base64.b64decode(rec["wrapped"]),
+                    cmk_id=rec["cmk_id"],
+                    project_id=rec["project_id"],
+                )
+            if not volume.cmk_id:
+                raise DriverError("Ecs.0912", "An encrypted disk needs a CMK.")
+            plain, wrapped = self.data_keys.generate_data_key(
+                cmk_id=volume.cmk_id, project_id=volume.project_id
+            )
+        except DriverError:
+            raise
+        except Exception as exc:  # the KMS store's refusal, translated at the boundary
+            raise DriverError("Ecs.0912", f"Invalid disk encryption key: {exc}") from exc
+        rec = {
+            "cmk_id": volume.cmk_id,
+            "project_id": volume.project_id,
+            "wrapped": base64.b64encode(wrapped).decode(),
+        }
+        _write_json(path, rec)
+        return plain
+
+    @contextlib.contextmanager
+    def _secret_files(self, keys: dict[str, bytes]) -> Iterator[dict[str, Path]]:
+        """Write each data key (hex) to a 0600 file for QEMU to read; remove them after."""
+        runtime = vm.runtime_dir(self.data_dir)
+        paths: dict[str, Path] = {}
+        try:
+            for volume_id, key in keys.items():
+                path = runtime / f"{volume_id}.{secrets.token_hex(4)}.secret"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(key.hex())
+                paths[volume_id] = path
+            yield paths
+        finally:
+            for path in paths.values():
+                path.unlink(missing_ok=True)
+
+    def server_dir(self, server_id: str) -> Path:
+        d = self.servers_dir / server_id
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def vm_name(self, server_id: str) -> str:
+        return f"ecslite-{server_id}"
+
+    def _attachments(self, server_id: str) -> list[dict[str, Any]]:
+        path = self.server_dir(server_id) / "attachments.json"
+        if not path.exists():
+            return []
+        disks_: list[dict[str, Any]] = json.loads(path.read_text())["disks"]
+        return disks_
+
+    def _save_attachments(self, server_id: str, entries: list[dict[str, Any]]) -> None:
+        _write_json(self.server_dir(server_id) / "attachments.json", {"disks": entries})
+
+    def is_running(self, server_id: str) -> bool:
+        return vm.running_pid(self.server_dir(server_id), self.vm_name(server_id)) is not None
+
+    # -- the Driver protocol -----------------------------------------------------------------
+
+    def stop_server(self, server: Server, *, hard: bool = False) -> None:
+        vm.shutdown(
+            self.server_dir(server.id),
+            self.vm_name(server.id),
+            qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
+            timeout=0 if hard else self.options.powerdown_timeout,
+        )
+
+    def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
+        workdir = self.server_dir(server.id)
+        name = self.vm_name(server.id)
+        if vm.running_pid(workdir, name) is not None:
+            return
+        attached = self._attachments(server.id)
+        system = next((a for a in attached if a["boot_index"] == 0), None)
+        if system is None:
+            raise DriverError("Ecs.0105", "The server has no system disk attached.")
+        files = self.images.get(system["image_id"]) if system.get("image_id") else None
+        seed = workdir / "seed.iso"
+        if not seed.exists():
+            self.write_seed(server, boot_config or {})
+        keys: dict[str, bytes] = {}
+        for a in attached:
+            if not self.disk_path(a["volume_id"]).exists():
+                raise DriverError("Ecs.0002", f"Disk {a['volume_id']} is missing on the host.")
+            if self.key_path(a["volume_id"]).exists():
+                keys[a["volume_id"]] = self._data_key(_stub_volume(a["volume_id"]))
+        with self._secret_files(keys) as secret_files:
+            self._launch(server, attached, secret_files, files)
+
+    def _launch(
+        self,
+        server: Server,
+        attached: list[dict[str, Any]],
+        secret_files: dict[str, Path],
+        files: ImageFiles | None,
+    ) -> None:
+        workdir = self.server_dir(server.id)
+        seed = workdir / "seed.iso"
+        attachments = [
+            vm.DiskAttachment(
+                volume_id=a["volume_id"],
+                path=self.disk_path(a["volume_id"]),
+                device=a["device"],
+                boot_index=a["boot_index"],
+                secret_file=secret_files.get(a["volume_id"]),
+            )
+            for a in attached
+        ]
+        spec = vm.VmSpec(
+            name=self.vm_name(server.id),
+            workdir=workdir,
+            disks=attachments,
+            seed_iso=seed,
+            kernel=files.kernel if files else None,
+            initrd=files.initrd if files else None,
+            cmdline=files.cmdline if files else "",
+            accel=self._accel(),
+            vcpus=self.options.vcpus,
+            memory_mb=self.options.memory_mb,
+            qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
+        )
+        log = spec.serial_log
+        offset = log.stat().st_size if log.exists() else 0
+        # Written before launch: verify_boot must never read an earlier boot's output.
+        _write_json(workdir / "boot.json", {"serial_offset": offset, "started": time.time()})
+        vm.launch(spec)
+
+    def create_disk_from_image(self, spec: DiskSpec) -> None:
+        path = self.disk_path(spec.volume.id)
+        if path.exists():
+            return
+        files = self.images.get(spec.image.id)
+        if files is None:
+            raise DriverError(
+                "Ecs.0031",
+                f"Image {spec.image.id} has no disk in this host's image store; "
+                "add it with `ecslite image import` or `ecslite image build`.",
+            )
+        disks.check_base(files.disk)
+        if not spec.volume.encrypted:
+            disks.create_overlay(path, base=files.disk, size_gb=spec.volume.size_gb)
+            return
+        key = self._data_key(spec.volume)
+        try:
+            with self._secret_files({spec.volume.id: key}) as secret:
+                disks.create_overlay(
+                    path,
+                    base=files.disk,
+                    size_gb=spec.volume.size_gb,
+                    secret_file=secret[spec.volume.id],
+                )
+        except BaseException:
+            self.key_path(spec.volume.id).unlink(missing_ok=True)  # no partial state
+            raise
+
+    def delete_disk(self, volume: Volume) -> None:
+        self.disk_path(volume.id).unlink(missing_ok=True)
+        self.key_path(volume.id).unlink(missing_ok=True)
+
+    def attach_disk(
+        self, server: Server, volume: Volume, *, device: str, boot_index: int | None
+    ) -> None:
+        entries = self._attachments(server.id)
+        if any(e["volume_id"] == volume.id for e in entries):
+            return
+        if self.is_running(server.id):
+            raise DriverError("Ecs.0100", "Stop the server before changing its disks.")
+        entries = [e for e in entries if e["device"] != device]
+        entries.append(
+            {
+                "volume_id": volume.id,
+                "device": device,
+                "boot_index": boot_index,
+                "image_id": volume.image_id,
+            }
+        )
+        self._save_attachments(server.id, entries)
+
+    def detach_disk(self, server: Server, volume: Volume) -> None:
+        entries = self._attachments(server.id)
+        if not any(e["volume_id"] == volume.id for e in entries):
+            return
+        if self.is_running(server.id):
+            raise DriverError("Ecs.0100", "Stop the server before changing its disks.")
+        self._save_attachments(server.id, [e for e in entries if e["volume_id"] != volume.id])
+
+    def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
+        seed = self.server_dir(server.id) / "seed.iso"
+        if not boot_config:
+            # Without any data source the image's cloud-init disables itself (ds-identify), and
+            # nothing would say the guest came up: give it the server's baseline identity.
+            boot_config = {"instance_id": f"i-{server.id}", "public_keys": []}
+        files = render_config_drive(boot_config, hostname=_hostname(server.name))
+        write_iso(files, label=LABEL, path=seed)
+
+    def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
+        workdir = self.server_dir(server.id)
+        try:
+            offset = int(json.loads((workdir / "boot.json").read_text())["serial_offset"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise DriverError("Ecs.0002", "The server was not started by this host.") from exc
+        limit = self.options.cloud_init_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        log = workdir / "serial.log"
+        while True:
+            text = console.read_from(log, offset)
+            result = console.verdict(text)
+            if result.finished:
+                if result.errors:
+                    raise DriverError(
+                        "Ecs.0002",
+                        "cloud-init finished with errors (see the console output): "
+                        + " | ".join(result.errors[:3])[:500],
+                    )
+                return
+            if not self.is_running(server.id):
+                raise DriverError(
+                    "Ecs.0002",
+                    "The guest stopped before cloud-init finished; see the console output.",
+                )
+            if time.monotonic() > deadline:
+                last = [ln for ln in text.splitlines() if ln.strip()][-1:] or ["(no output)"]
+                raise DriverError(
+                    "Ecs.0002",
+                    f"cloud-init did not finish within {limit:.0f} s; the guest's last console "
+                    f"line was: {last[0][:200]}",
+                )
+            time.sleep(0.5)
+
+    def console_output(self, server: Server, length: int | None) -> str:
+        return console.tail(self.server_dir(server.id) / "serial.log", length)
+
+    def ensure_volume(self, volume: Volume, image: Image | None) -> None:
+        if self.disk_path(volume.id).exists():
+            return
+        if volume.image_id is not None and image is not None:
+            self.create_disk_from_image(DiskSpec(volume=volume, image=image))
+        else:
+            disks.create_blank(self.disk_path(volume.id), size_gb=volume.size_gb)
+
+    def stray_disks(self, known_volume_ids: set[str]) -> list[Path]:
+        """Disk files under the data dir that no volume record names (should be none)."""
+        return sorted(
+            p
+            for p in self.volumes_dir.glob("*.qcow2")
+            if not p.name.startswith(".") and p.stem not in known_volume_ids
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _accel(self) -> str:
+        return vm.detect_accel() if self.options.accel == "auto" else self.options.accel
+
+
+def _stub_volume(volume_id: str) -> Volume:
+    """A volume reference for reading an existing wrapped key (which names its own CMK)."""
+    return Volume(id=volume_id, project_id="", size_gb=0, volume_type="", status="")
+
+
+def _hostname(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c == "-" else "-" for c in name.lower()).strip("-")
+    return cleaned[:63] or "ecs"

@@ -1,0 +1,151 @@
+"""One contract, every driver: the post-conditions in ecslite/drivers/base.py, observed.
+
+The qemu driver runs here without booting a guest (disks, attachments, seeds); booting is
+covered by tests/e2e/test_qemu_guest.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ecslite.domain.resources import Image
+from ecslite.domain.server import Server, VmState, Volume
+from ecslite.drivers.base import DiskSpec, Driver, DriverError
+from ecslite.drivers.qemu import QemuDriver
+from ecslite.drivers.sim import SimDriver
+
+HAVE_QEMU_IMG = shutil.which("qemu-img") is not None
+
+IMAGE = Image(
+    id="img-1", name="tiny", status="active", cloud_init=True, os_type="Linux", min_disk_gb=1
+)
+SERVER = Server(
+    id="srv-1",
+    project_id="p",
+    user_id="u",
+    name="web 1",
+    image_id="img-1",
+    vm_state=VmState.STOPPED,
+    task_state=None,
+    created="",
+    updated="",
+)
+
+
+def _vol(vid: str, *, system: bool) -> Volume:
+    return Volume(
+        id=vid,
+        project_id="p",
+        size_gb=1,
+        volume_type="SSD",
+        status="in-use",
+        image_id="img-1" if system else None,
+        boot_index=0 if system else None,
+        device="/dev/vda" if system else "/dev/vdb",
+    )
+
+
+@pytest.fixture(params=["sim", "qemu"])
+def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
+    if request.param == "sim":
+        yield SimDriver()
+        return
+    if not HAVE_QEMU_IMG:
+        pytest.skip("qemu-img is not installed (apt-get install qemu-utils)")
+    d = QemuDriver(tmp_path / "data")
+    base = tmp_path / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
+    d.images.add("img-1", name="tiny", disk=base)
+    yield d
+
+
+def test_disk_lifecycle_is_idempotent(driver: Driver) -> None:
+    sys_vol = _vol("sys-1", system=True)
+    spec = DiskSpec(volume=sys_vol, image=IMAGE)
+    driver.create_disk_from_image(spec)
+    driver.create_disk_from_image(spec)
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    driver.detach_disk(SERVER, sys_vol)
+    driver.detach_disk(SERVER, sys_vol)
+    driver.delete_disk(sys_vol)
+    driver.delete_disk(sys_vol)
+    driver.write_seed(SERVER, {})
+    assert driver.console_output(SERVER, 10) == ""
+
+
+@pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
+def test_qemu_system_disk_is_an_overlay_and_data_disks_are_untouched(tmp_path: Path) -> None:
+    d = QemuDriver(tmp_path / "data")
+    base = tmp_path / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
+    d.images.add("img-1", name="tiny", disk=base)
+    data = _vol("data-1", system=False)
+    d.ensure_volume(data, None)
+    data_sha = hashlib.sha256(d.disk_path("data-1").read_bytes()).hexdigest()
+    old, new = _vol("sys-old", system=True), _vol("sys-new", system=True)
+    d.ensure_volume(old, IMAGE)
+    for v in (old, data):
+        d.attach_disk(SERVER, v, device=v.device or "", boot_index=v.boot_index)
+
+    d.detach_disk(SERVER, old)
+    d.create_disk_from_image(DiskSpec(volume=new, image=IMAGE))
+    d.attach_disk(SERVER, new, device="/dev/vda", boot_index=0)
+    d.write_seed(SERVER, {"instance_id": "i-1", "public_keys": [], "user_data": None})
+    d.delete_disk(old)
+
+    info = json.loads(
+        subprocess.run(
+            ["qemu-img", "info", "--output=json", str(d.disk_path("sys-new"))],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    assert info["backing-filename"] == str((d.images.get("img-1") or pytest.fail()).disk.resolve())
+    assert info["virtual-size"] == 1024**3
+    attached = json.loads((d.server_dir("srv-1") / "attachments.json").read_text())["disks"]
+    assert {(a["volume_id"], a["device"]) for a in attached} == {
+        ("sys-new", "/dev/vda"),
+        ("data-1", "/dev/vdb"),
+    }
+    assert hashlib.sha256(d.disk_path("data-1").read_bytes()).hexdigest() == data_sha
+    assert not d.disk_path("sys-old").exists()
+    assert (d.server_dir("srv-1") / "seed.iso").exists()
+    seed = d.server_dir("srv-1") / "seed.iso"
+    before = seed.read_bytes()
+    d.write_seed(SERVER, {})  # the baseline: the server's own identity, no keys
+    assert seed.exists() and seed.read_bytes() != before
+
+
+@pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
+def test_qemu_refuses_a_damaged_base_and_leaves_no_disk(tmp_path: Path) -> None:
+    d = QemuDriver(tmp_path / "data")
+    bad = tmp_path / "bad.qcow2"
+    bad.write_bytes(b"QFI\xfb" + b"\0" * 4096)  # a qcow2 magic with a garbage header
+    d.images.add("img-1", name="broken", disk=bad)
+    with pytest.raises(DriverError) as err:
+        d.create_disk_from_image(DiskSpec(volume=_vol("sys-1", system=True), image=IMAGE))
+    assert err.value.code == "Ecs.0031"
+    assert list((tmp_path / "data" / "volumes").iterdir()) == []
+
+
+@pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
+def test_qemu_image_missing_from_the_store_is_reported(tmp_path: Path) -> None:
+    d = QemuDriver(tmp_path / "data")
+    with pytest.raises(DriverError) as err:
+        d.create_disk_from_image(DiskSpec(volume=_vol("sys-1", system=True), image=IMAGE))
+    assert "ecslite image import" in err.value.message
+
+
+def test_qemu_start_without_a_system_disk_is_refused(tmp_path: Path) -> None:
+    d = QemuDriver(tmp_path / "data")
+    with pytest.raises(DriverError) as err:
+        d.start_server(SERVER, None)
+    assert err.value.code == "Ecs.0105"

@@ -1,0 +1,65 @@
+"""A guest that fails verification is powered off at once and the server goes back to its old
+disk and old cloud-init data; the driver sees exactly that sequence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ecslite.domain.job import JobStatus
+from ecslite.domain.server import Server, VmState, Volume
+from ecslite.drivers.base import DriverError
+from ecslite.drivers.sim import SimDriver
+from tests.unit.test_rollback_failure import _reinstall, _run, _setup
+
+
+class GuestNeverFinishes(SimDriver):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
+        self.calls.append("start")
+
+    def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
+        self.calls.append("verify")
+        raise DriverError("Ecs.0002", "cloud-init did not finish within 600 s")
+
+    def stop_server(self, server: Server, *, hard: bool = False) -> None:
+        self.calls.append(f"stop hard={hard}")
+
+    def attach_disk(
+        self, server: Server, volume: Volume, *, device: str, boot_index: int | None
+    ) -> None:
+        self.calls.append(f"attach {volume.id}")
+
+    def delete_disk(self, volume: Volume) -> None:
+        self.calls.append(f"delete {volume.id}")
+
+    def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
+        self.calls.append("seed " + ("new" if boot_config.get("password_hash") else "old"))
+
+
+def test_failed_verification_rolls_back_to_the_old_disk(tmp_path: Path) -> None:
+    driver = GuestNeverFinishes()
+    container, runner, demo = _setup(tmp_path, driver)
+    sid = demo["servers"]["stopped"]
+    with container.uow_factory(write=False) as uow:
+        old = uow.volumes.system_disk(sid)
+    assert old is not None
+
+    job_id = _reinstall(container, demo)
+    _run(container, runner)
+
+    with container.uow_factory(write=False) as uow:
+        job = uow.jobs.get(job_id)
+        server = uow.servers.get(sid)
+        system = uow.volumes.system_disk(sid)
+    assert job is not None and job.status is JobStatus.FAIL
+    assert job.fail_reason == "cloud-init did not finish within 600 s"
+    assert server is not None and server.vm_state is VmState.STOPPED and server.fault is None
+    assert system is not None and system.id == old.id
+    new_id = job.params["new_volume_id"]
+    after_verify = driver.calls[driver.calls.index("verify") + 1 :]
+    assert after_verify == ["stop hard=True", f"delete {new_id}", f"attach {old.id}", "seed old"]
+    container.close()
