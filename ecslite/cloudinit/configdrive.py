@@ -54,9 +54,7 @@ def render_config_drive(boot_config: dict[str, Any], *, hostname: str) -> dict[s
         "availability_zone": "az1",
         "launch_index": 0,
         "meta": {},
-        "public_keys": {
-            (key_name if i == 0 else f"{key_name}-{i}"): k for i, k in enumerate(keys)
-        },
+        "public_keys": {(key_name if i == 0 else f"{key_name}-{i}"): k for i, k in enumerate(keys)},
     }
     files = {
         META_DATA: _json(meta),

@@ -184,8 +184,14 @@ def _configure(root: Path, step: Progress) -> None:
     _run(["chroot", str(root), "update-initramfs", "-u", "-k", "all"], step)
     for key in (etc / "ssh").glob("ssh_host_*"):
         key.unlink()
-    for sub in ("var/lib/cloud", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
-                "usr/share/locale", "var/cache/apt"):
+    for sub in (
+        "var/lib/cloud",
+        "var/lib/apt/lists",
+        "usr/share/doc",
+        "usr/share/man",
+        "usr/share/locale",
+        "var/cache/apt",
+    ):
         d = root / sub
         if d.exists():
             shutil.rmtree(d)
@@ -203,9 +209,18 @@ def _run(cmd: list[str], step: Progress) -> None:
         line = line.rstrip()
         tail = [*tail[-19:], line]
         # debootstrap prints one "I: ..." line per phase/package: enough to show it is alive.
-        if line.startswith(("I: Retrieving Release", "I: Validating Packages", "I: Base system",
-                            "I: Installing core", "I: Configuring", "I: Unpacking the base",
-                            "W:", "E:")):
+        if line.startswith(
+            (
+                "I: Retrieving Release",
+                "I: Validating Packages",
+                "I: Base system",
+                "I: Installing core",
+                "I: Configuring",
+                "I: Unpacking the base",
+                "W:",
+                "E:",
+            )
+        ):
             step(f"  {line}")
     if proc.wait() != 0:
         raise BuildError(f"{cmd[0]} failed (exit {proc.returncode}):\n" + "\n".join(tail))

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from ecslite.domain.server import TaskState, VmState
-from ecslite.jobs.steps import LostOwnership, StepEnv, StepFailed
+from ecslite.jobs.steps import StepEnv, StepFailed, write_owned_server
 from ecslite.store.uow import UnitOfWork
 
 STOP = "stopServer"
 START = "startServer"
 
 
-def _owned(uow: UnitOfWork, env: StepEnv, values: dict[str, object]) -> None:
-    assert env.sub.server_id is not None
-    ok = uow.servers.cas(
-        env.sub.server_id,
-        expected={"current_job_id": env.job.id},
-        values={**values, "updated": env.clock.iso(millis=False)},
-    )
-    if not ok:
-        raise LostOwnership(env.job.id)
-
-
 class PowerHandler:
     def on_sub_job_start(self, uow: UnitOfWork, env: StepEnv) -> None:
         task = TaskState.POWERING_OFF if env.sub.job_type == STOP else TaskState.POWERING_ON
-        _owned(uow, env, {"task_state": task})
+        write_owned_server(uow, env, {"task_state": task})
 
     def act(self, env: StepEnv) -> None:
         assert env.server is not None
@@ -40,10 +29,12 @@ class PowerHandler:
 
     def record(self, uow: UnitOfWork, env: StepEnv) -> None:
         vm_state = VmState.STOPPED if env.sub.job_type == STOP else VmState.ACTIVE
-        _owned(uow, env, {"vm_state": vm_state, "task_state": None, "current_job_id": None})
+        write_owned_server(
+            uow, env, {"vm_state": vm_state, "task_state": None, "current_job_id": None}
+        )
 
     def on_failure(self, env: StepEnv, error: StepFailed) -> bool:
         with env.uow_factory() as uow:
-            _owned(uow, env, {"task_state": None, "current_job_id": None})
+            write_owned_server(uow, env, {"task_state": None, "current_job_id": None})
             uow.commit()
         return False

@@ -21,7 +21,7 @@ from typing import Any
 from ecslite.domain.job import JobStatus
 from ecslite.domain.server import REINSTALL_FAILED_FAULT, TaskState, VmState, Volume
 from ecslite.drivers.base import DiskSpec, DriverError
-from ecslite.jobs.steps import LostOwnership, StepEnv, StepFailed
+from ecslite.jobs.steps import StepEnv, StepFailed, write_owned_server
 from ecslite.store.uow import UnitOfWork
 
 log = logging.getLogger("ecslite.jobs.reinstall")
@@ -69,24 +69,12 @@ def _new_volume(env: StepEnv) -> Volume:
     )
 
 
-def _owned(uow: UnitOfWork, env: StepEnv, values: dict[str, Any]) -> None:
-    """Write server ``values`` only while this job still owns the server."""
-    assert env.job.server_id is not None
-    ok = uow.servers.cas(
-        env.job.server_id,
-        expected={"current_job_id": env.job.id},
-        values={**values, "updated": env.clock.iso(millis=False)},
-    )
-    if not ok:
-        raise LostOwnership(env.job.id)
-
-
 def _finalize(uow: UnitOfWork, env: StepEnv) -> None:
     """Release the server on its new system: ACTIVE, new boot config, no fault."""
     server_id = env.job.server_id
     assert server_id is not None
     pending = uow.servers.boot_config(server_id, pending=True)
-    _owned(
+    write_owned_server(
         uow,
         env,
         {
@@ -103,7 +91,7 @@ def _finalize(uow: UnitOfWork, env: StepEnv) -> None:
 
 class ReinstallHandler:
     def on_sub_job_start(self, uow: UnitOfWork, env: StepEnv) -> None:
-        _owned(uow, env, {"task_state": STEP_TASK_STATE[env.sub.job_type]})
+        write_owned_server(uow, env, {"task_state": STEP_TASK_STATE[env.sub.job_type]})
 
     def act(self, env: StepEnv) -> None:
         server, p, name = env.server, env.params, env.sub.job_type
@@ -145,7 +133,7 @@ class ReinstallHandler:
         p, name = env.params, env.sub.job_type
         server_id = env.job.server_id
         if name == STOP:
-            _owned(uow, env, {"vm_state": VmState.STOPPED})
+            write_owned_server(uow, env, {"vm_state": VmState.STOPPED})
         elif name == DETACH:
             uow.volumes.set_attachment(
                 p["old_volume_id"], server_id=None, device=None, boot_index=None
@@ -157,7 +145,7 @@ class ReinstallHandler:
                 p["new_volume_id"], server_id=server_id, device=p["device"], boot_index=0
             )
         elif name == START:
-            _owned(uow, env, {"vm_state": VmState.ACTIVE})
+            write_owned_server(uow, env, {"vm_state": VmState.ACTIVE})
         elif name == DELETE_OLD:
             uow.volumes.delete(p["old_volume_id"])
             _finalize(uow, env)
@@ -216,7 +204,7 @@ class ReinstallHandler:
                 uow.volumes.set_attachment(
                     old.id, server_id=server.id, device=p["device"], boot_index=0
                 )
-            _owned(
+            write_owned_server(
                 uow,
                 env,
                 {
@@ -239,7 +227,7 @@ class ReinstallHandler:
         if retained is not None:
             fault["retained_volume_id"] = retained
         with env.uow_factory() as uow:
-            _owned(
+            write_owned_server(
                 uow,
                 env,
                 {

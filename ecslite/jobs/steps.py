@@ -59,3 +59,16 @@ class JobHandler(Protocol):
     def on_failure(self, env: StepEnv, error: StepFailed) -> bool:
         """Compensate after ``env.sub`` failed; return True when the whole job must stop."""
         ...
+
+
+def write_owned_server(uow: UnitOfWork, env: StepEnv, values: dict[str, Any]) -> None:
+    """Write the step's server ``values`` only while this job still owns the server."""
+    server_id = env.sub.server_id or env.job.server_id
+    assert server_id is not None
+    ok = uow.servers.cas(
+        server_id,
+        expected={"current_job_id": env.job.id},
+        values={**values, "updated": env.clock.iso(millis=False)},
+    )
+    if not ok:
+        raise LostOwnership(env.job.id)

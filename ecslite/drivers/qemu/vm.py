@@ -85,7 +85,12 @@ def command_line(spec: VmSpec) -> list[str]:
         if d.secret_file is not None:
             argv += ["-object", f"secret,id=sec{i},file={d.secret_file},format=raw"]
             drive += f",encrypt.key-secret=sec{i}"
-        argv += ["-drive", drive, "-device", f"virtio-blk-pci,drive=disk{i},serial={d.volume_id[:20]}"]
+        argv += [
+            "-drive",
+            drive,
+            "-device",
+            f"virtio-blk-pci,drive=disk{i},serial={d.volume_id[:20]}",
+        ]
         if d.boot_index == 0 and spec.kernel is None:
             argv[-1] += ",bootindex=0"
     if spec.seed_iso is not None:
@@ -183,9 +188,7 @@ def detect_accel() -> str:
     """
     if not os.access("/dev/kvm", os.R_OK | os.W_OK) or shutil.which(QEMU) is None:
         return "tcg"
-    script = (
-        b'{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n{"execute":"quit"}\n'
-    )
+    script = b'{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n{"execute":"quit"}\n'
     try:
         proc = subprocess.run(
             # The same CPU model a guest gets: with the default model some hosts pass this
