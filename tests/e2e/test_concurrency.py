@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import TERMINAL, Service, fleet_client, poll, write_fleet_seed
 
-FLEET = 200
+FLEET = 210
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_fifty_simultaneous_reinstalls_of_one_server_make_one_job(
 def test_a_burst_over_the_fleet_all_succeeds(fleet: tuple[Service, dict[str, Any]]) -> None:
     svc, ids = fleet
     project = ids["project"]
-    targets = ids["servers"][10 : 10 + 190]
+    targets = ids["servers"][10 : 10 + 200]
     clients = [fleet_client(svc, ids) for _ in range(20)]
     body = {"os-reinstall": {"adminpass": "Fleet-Wide-1"}}
 
