@@ -70,14 +70,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def run(args: argparse.Namespace) -> int:
+def build_from(args: argparse.Namespace) -> tuple[Settings, Container] | None:
+    """Configure logging and build the object graph; None (logged) on an out-of-date schema."""
     settings = settings_from(args)
     logs.configure(settings.log_level)
     try:
-        container = build(settings)
+        return settings, build(settings)
     except SchemaOutOfDate as exc:
         log.error("%s", exc)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    built = build_from(args)
+    if built is None:
         return 2
+    settings, container = built
     box = SecretBox.from_file(settings.data_dir / "master.key")
     endpoint = f"http://{settings.host}:{settings.port}"
     info, seeds = _load_seeds(args, settings, container, box, endpoint)

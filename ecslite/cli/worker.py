@@ -9,9 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from ecslite.bootstrap import SchemaOutOfDate, build
-from ecslite.cli import logs
-from ecslite.cli.serve import settings_from
+from ecslite.cli.serve import build_from
 
 log = logging.getLogger("ecslite")
 
@@ -30,13 +28,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    logs.configure(settings.log_level)
-    try:
-        container = build(settings)
-    except SchemaOutOfDate as exc:
-        log.error("%s", exc)
+    built = build_from(args)
+    if built is None:
         return 2
+    settings, container = built
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

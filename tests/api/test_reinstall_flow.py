@@ -219,7 +219,9 @@ def test_guest_failure_after_start_puts_the_server_back_on_its_old_disk(api: Api
     sid = api.demo["servers"]["stopped"]
     before = api.server(sid)
     rows_before = _volume_rows(api)
-    api.inject("verifyCloudInit", sid, error_code="Ecs.0002", message="cloud-init timed out (injected)")
+    api.inject(
+        "verifyCloudInit", sid, error_code="Ecs.0002", message="cloud-init timed out (injected)"
+    )
     job = api.wait(api.reinstall(sid, **api.key_login()).json()["job_id"])
     assert job["status"] == "FAIL" and "cloud-init timed out" in job["fail_reason"]
     after = api.server(sid)
@@ -235,7 +237,9 @@ def test_guest_failure_after_start_puts_the_server_back_on_its_old_disk(api: Api
 def test_failed_clean_up_keeps_the_verified_new_system_and_records_the_old_disk(api: Api) -> None:
     sid = api.demo["servers"]["stopped"]
     old_system, data_before = _disks(api.server(sid))
-    api.inject("deleteOldSystemDisk", sid, error_code="Ecs.0002", message="delete failed (injected)")
+    api.inject(
+        "deleteOldSystemDisk", sid, error_code="Ecs.0002", message="delete failed (injected)"
+    )
     job = api.wait(api.reinstall(sid, **api.key_login()).json()["job_id"])
     assert job["status"] == "FAIL" and "delete failed" in job["fail_reason"]
     server = api.server(sid)

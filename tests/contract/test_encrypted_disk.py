@@ -21,7 +21,9 @@ from ecslite.store.kms import KeyStore, KmsError
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument, apply_seed
 
-IMAGE = Image(id="img-1", name="t", status="active", cloud_init=True, os_type="Linux", min_disk_gb=1)
+IMAGE = Image(
+    id="img-1", name="t", status="active", cloud_init=True, os_type="Linux", min_disk_gb=1
+)
 
 
 @pytest.fixture
@@ -63,25 +65,34 @@ def test_data_keys_open_only_with_their_cmk_and_project(env: tuple[Container, Ke
     assert material.startswith(b"gAAAA")  # sealed (Fernet), never the raw key material
 
 
-@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
-def test_encrypted_system_disk_is_luks_with_a_wrapped_key(
-    env: tuple[Container, KeyStore], tmp_path: Path
-) -> None:
+def _driver_and_volume(
+    env: tuple[Container, KeyStore], tmp_path: Path, volume_id: str, cmk_id: str
+) -> tuple[QemuDriver, Volume]:
+    """A qemu driver with a 64 MiB base image, and an encrypted system volume to create on it."""
     c, kms = env
     d = QemuDriver(c.settings.data_dir, data_keys=kms)
     base = tmp_path / "base.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
     d.images.add("img-1", name="t", disk=base)
     vol = Volume(
-        id="sys-enc",
+        id=volume_id,
         project_id="p",
         size_gb=1,
         volume_type="SSD",
         status="available",
         image_id="img-1",
         encrypted=True,
-        cmk_id="cmk-1",
+        cmk_id=cmk_id,
     )
+    return d, vol
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
+def test_encrypted_system_disk_is_luks_with_a_wrapped_key(
+    env: tuple[Container, KeyStore], tmp_path: Path
+) -> None:
+    c, kms = env
+    d, vol = _driver_and_volume(env, tmp_path, "sys-enc", "cmk-1")
     d.create_disk_from_image(DiskSpec(volume=vol, image=IMAGE))
     info = json.loads(
         subprocess.run(
@@ -108,21 +119,7 @@ def test_encrypted_system_disk_is_luks_with_a_wrapped_key(
 def test_a_disabled_cmk_refuses_the_disk_and_leaves_nothing(
     env: tuple[Container, KeyStore], tmp_path: Path
 ) -> None:
-    c, kms = env
-    d = QemuDriver(c.settings.data_dir, data_keys=kms)
-    base = tmp_path / "base.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
-    d.images.add("img-1", name="t", disk=base)
-    vol = Volume(
-        id="sys-x",
-        project_id="p",
-        size_gb=1,
-        volume_type="SSD",
-        status="available",
-        image_id="img-1",
-        encrypted=True,
-        cmk_id="cmk-off",
-    )
+    d, vol = _driver_and_volume(env, tmp_path, "sys-x", "cmk-off")
     with pytest.raises(DriverError) as err:
         d.create_disk_from_image(DiskSpec(volume=vol, image=IMAGE))
     assert err.value.code == "Ecs.0912"

@@ -38,7 +38,7 @@ def _url(svc: Service) -> str:
         (b"adminpass=x", "application/x-www-form-urlencoded", 415),
         (b"\xff\xfe\xfd{}", "application/json", 400),
         (b"[" * 30000 + b"]" * 30000, "application/json", 400),
-        (b"{\"a\": " * 6000 + b"{}" + b"}" * 6000, "application/json", 400),
+        (b'{"a": ' * 6000 + b"{}" + b"}" * 6000, "application/json", 400),
         (b'{"os-reinstall": {"adminpass": "\\ud800"}}', "application/json", 400),
         (b"\x00" * 100, "application/json", 400),
         (b" ", "application/json", 400),

@@ -235,6 +235,7 @@ def test_encrypted_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
             ),
         )
     )
+
     # The service crashes while the guest boots: the guest keeps running, and the restarted
     # service resumes the job at the verification, which still sees this boot finish.
     def verifying() -> bool:
