@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import create_engine, text
 
 from tests.support import TERMINAL, Service, poll
@@ -57,6 +58,17 @@ def _volumes(database_url: str, project: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def _unfinished_job(database_url: str, sid: str) -> str:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        job_id = conn.execute(
+            text("SELECT id FROM jobs WHERE server_id = :s AND status IN ('INIT', 'RUNNING')"),
+            {"s": sid},
+        ).scalar_one()
+    engine.dispose()
+    return str(job_id)
+
+
 def _crash_and_recover(
     data: Path, database_url: str, sid: str, failpoint: str, *, admin: tuple[str, ...] = ()
 ) -> tuple[Service, str]:
@@ -69,7 +81,12 @@ def _crash_and_recover(
     )
     crashing.start()
     try:
-        job_id = _reinstall(crashing, sid)
+        try:
+            job_id = _reinstall(crashing, sid)
+        except httpx.TransportError:
+            # The runner starts at once and may reach the failpoint before the HTTP answer is
+            # written: the job was committed before the crash, so find it in the store.
+            job_id = _unfinished_job(database_url, sid)
         assert crashing.proc is not None
         code = crashing.proc.wait(60)
         assert code == 137, f"{failpoint}: exit {code}\n{crashing.log()[-2000:]}"
