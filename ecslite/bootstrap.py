@@ -101,6 +101,8 @@ def make_driver(settings: Settings, uow_factory: UowFactory | None = None) -> Dr
                 memory_mb=settings.qemu_memory_mb,
                 powerdown_timeout=settings.qemu_powerdown_timeout,
                 cloud_init_timeout=settings.cloud_init_timeout,
+                silent_timeout=settings.qemu_silent_timeout,
+                ssh_host=settings.qemu_ssh_host,
             ),
             data_keys=keys,
         )

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     qemu_vcpus: int = 2
     qemu_memory_mb: int = 1024
     qemu_powerdown_timeout: float = 60.0
+    # A booting guest that prints nothing at all for this long fails its verification early.
+    qemu_silent_timeout: float = Field(default=60.0, gt=0)
+    # Guests' SSH ports are forwarded to free ports on this host address (loopback by default).
+    qemu_ssh_host: str = "127.0.0.1"
     cloud_init_timeout: float = 600.0  # how long a reinstall waits for cloud-init to finish
     image_cache: Path = Path("/var/cache/ecslite/images")
     # Finished jobs stay queryable this long (the public cloud keeps them about a day).

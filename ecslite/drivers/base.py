@@ -32,6 +32,20 @@ class DiskSpec:
     data_key_wrapped: bytes | None = None
 
 
+@dataclass(frozen=True)
+class GuestNetwork:
+    """How a guest is reached: its fixed IP inside its network and the host's SSH forward."""
+
+    fixed_ip: str
+    mac: str
+    ssh_host: str
+    ssh_port: int
+
+    @property
+    def ssh_forward(self) -> str:
+        return f"{self.ssh_host}:{self.ssh_port}"
+
+
 class Driver(Protocol):
     name: str
 
@@ -76,6 +90,9 @@ class Driver(Protocol):
 
     def console_output(self, server: Server, length: int | None) -> str:
         """Return the last ``length`` lines the guest printed (all recent output when None)."""
+
+    def guest_network(self, server_id: str) -> GuestNetwork | None:
+        """Return how the server's guest is reached, or None when it has no network (yet)."""
 
     def ensure_volume(self, volume: Volume, image: Image | None) -> None:
         """Give an existing volume record its backing storage (from ``image`` if a system disk).

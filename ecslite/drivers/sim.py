@@ -12,7 +12,7 @@ from typing import Any
 
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
-from ecslite.drivers.base import DiskSpec
+from ecslite.drivers.base import DiskSpec, GuestNetwork
 
 
 class SimDriver:
@@ -58,6 +58,9 @@ class SimDriver:
 
     def console_output(self, server: Server, length: int | None) -> str:
         return ""
+
+    def guest_network(self, server_id: str) -> GuestNetwork | None:
+        return None  # no guest to reach
 
     def ensure_volume(self, volume: Volume, image: Image | None) -> None:
         return None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -39,8 +40,8 @@ from ecslite.cloudinit.configdrive import LABEL, render_config_drive
 from ecslite.cloudinit.iso import write_iso
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
-from ecslite.drivers.base import DiskSpec, DriverError
-from ecslite.drivers.qemu import console, disks, vm
+from ecslite.drivers.base import DiskSpec, DriverError, GuestNetwork
+from ecslite.drivers.qemu import accel, console, disks, network, vm
 from ecslite.images.store import ImageFiles, ImageStore
 
 
@@ -51,6 +52,9 @@ class QemuOptions:
     memory_mb: int = 1024
     powerdown_timeout: float = 60.0
     cloud_init_timeout: float = 600.0
+    # A guest that prints nothing at all for this long is not running (see verify_boot).
+    silent_timeout: float = 60.0
+    ssh_host: str = "127.0.0.1"  # where guests' SSH ports are forwarded
 
 
 class DataKeys(Protocol):
@@ -218,6 +222,7 @@ class QemuDriver:
             )
             for a in attached
         ]
+        net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
         spec = vm.VmSpec(
             name=self.vm_name(server.id),
             workdir=workdir,
@@ -230,12 +235,22 @@ class QemuDriver:
             vcpus=self.options.vcpus,
             memory_mb=self.options.memory_mb,
             qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
+            nic=network.nic_argument(net),
         )
         log = spec.serial_log
         offset = log.stat().st_size if log.exists() else 0
         # Written before launch: verify_boot must never read an earlier boot's output.
         _write_json(workdir / "boot.json", {"serial_offset": offset, "started": time.time()})
-        vm.launch(spec)
+        try:
+            vm.launch(spec)
+        except DriverError as exc:
+            if not network.forward_refused(exc.message):
+                raise
+            # Another program took the port between the check and QEMU's bind: move once.
+            net = network.for_launch(
+                workdir, server_id=server.id, ssh_host=self.options.ssh_host
+            )
+            vm.launch(dataclasses.replace(spec, nic=network.nic_argument(net)))
 
     def create_disk_from_image(self, spec: DiskSpec) -> None:
         path = self.disk_path(spec.volume.id)
@@ -308,8 +323,12 @@ class QemuDriver:
     def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
         workdir = self.server_dir(server.id)
         try:
-            offset = int(json.loads((workdir / "boot.json").read_text())["serial_offset"])
-        except (OSError, ValueError, KeyError) as exc:
+            boot = json.loads((workdir / "boot.json").read_text())
+            offset = int(boot["serial_offset"])
+            # Wall clock, written at start: a verification resumed after a restart of the
+            # service counts the silence that came before it.
+            started = float(boot.get("started", time.time()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DriverError("Ecs.0002", "The server was not started by this host.") from exc
         limit = self.options.cloud_init_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
@@ -325,6 +344,9 @@ class QemuDriver:
                         + " | ".join(result.errors[:3])[:500],
                     )
                 return
+            silent_for = time.time() - started
+            if not text and silent_for > self.options.silent_timeout:
+                raise DriverError("Ecs.0002", self._silence_reason(silent_for))
             if not self.is_running(server.id):
                 raise DriverError(
                     "Ecs.0002",
@@ -338,6 +360,19 @@ class QemuDriver:
                     f"line was: {last[0][:200]}",
                 )
             time.sleep(0.5)
+
+    def _silence_reason(self, silent_for: float) -> str:
+        how = "chosen by probing" if self.options.accel == "auto" else "forced by ECSLITE_QEMU_ACCEL"
+        return (
+            f"The guest wrote nothing to its serial console in {silent_for:.0f} s after it "
+            f"started: no accelerator progress (its vCPU does not run) or no kernel output "
+            f"(the image's kernel command line lacks console=ttyS0). This host runs guests "
+            f"under {self._accel()} ({how}); set ECSLITE_QEMU_ACCEL=tcg if KVM does not run "
+            f"guests here, or raise ECSLITE_QEMU_SILENT_TIMEOUT for a very slow host."
+        )
+
+    def guest_network(self, server_id: str) -> GuestNetwork | None:
+        return network.load(self.servers_dir / server_id)
 
     def console_output(self, server: Server, length: int | None) -> str:
         return console.tail(self.server_dir(server.id) / "serial.log", length)
@@ -361,7 +396,9 @@ class QemuDriver:
     # -- helpers -----------------------------------------------------------------------------
 
     def _accel(self) -> str:
-        return vm.detect_accel() if self.options.accel == "auto" else self.options.accel
+        if self.options.accel == "auto":
+            return accel.detect(vm.QEMU).accel
+        return self.options.accel
 
 
 def _stub_volume(volume_id: str) -> Volume:

@@ -9,7 +9,6 @@ line.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
 import signal
@@ -46,6 +45,7 @@ class VmSpec:
     vcpus: int
     memory_mb: int
     qmp_socket: Path
+    nic: str | None = None  # QEMU's -nic value; None: no network
 
     @property
     def pidfile(self) -> Path:
@@ -68,7 +68,7 @@ def command_line(spec: VmSpec) -> list[str]:
         "-m", str(spec.memory_mb),
         "-nodefaults",
         "-display", "none",
-        "-nic", "none",
+        "-nic", spec.nic or "none",
         "-chardev", f"file,id=ser0,path={spec.serial_log},append=on",
         "-serial", "chardev:ser0",
         "-qmp", f"unix:{spec.qmp_socket},server=on,wait=off",
@@ -177,26 +177,3 @@ def _wait_gone(workdir: Path, name: str, timeout: float) -> bool:
             return False
         time.sleep(0.2)
     return True
-
-
-@functools.cache
-def detect_accel() -> str:
-    """Return "kvm" when KVM really runs a vCPU here, else "tcg".
-
-    ``/dev/kvm`` existing is not enough (on some hosts QEMU aborts setting MSRs or hangs), so
-    run QEMU briefly with KVM and ask it over QMP whether the vCPU is running.
-    """
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK) or shutil.which(QEMU) is None:
-        return "tcg"
-    script = b'{"execute":"qmp_capabilities"}\n{"execute":"query-status"}\n{"execute":"quit"}\n'
-    try:
-        proc = subprocess.run(
-            # The same CPU model a guest gets: with the default model some hosts pass this
-            # probe and then abort setting MSRs for "-cpu host".
-            [QEMU, "-accel", "kvm", "-cpu", "host", "-machine", "pc", "-nodefaults",
-             "-display", "none", "-qmp", "stdio"],
-            input=script, capture_output=True, timeout=10, check=False,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return "tcg"
-    return "kvm" if proc.returncode == 0 and b'"running": true' in proc.stdout else "tcg"
