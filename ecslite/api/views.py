@@ -7,11 +7,20 @@ from typing import Any
 from ecslite.domain.job import Job
 from ecslite.domain.resources import Image, Keypair
 from ecslite.domain.server import Server, VmState, Volume
+from ecslite.drivers.base import GuestNetwork
+
+# The id under which a guest's user-mode network is listed in ``addresses``.
+GUEST_NETWORK_ID = "ecslite-user-net"
 
 _POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
 
 
-def server_detail(server: Server, volumes: list[Volume], image: Image | None) -> dict[str, Any]:
+def server_detail(
+    server: Server,
+    volumes: list[Volume],
+    image: Image | None,
+    network: GuestNetwork | None = None,
+) -> dict[str, Any]:
     fault = None
     if server.fault:
         fault = {
@@ -24,6 +33,8 @@ def server_detail(server: Server, volumes: list[Volume], image: Image | None) ->
     if image is not None:
         metadata.setdefault("image_name", image.name)
         metadata.setdefault("os_type", image.os_type)
+    if network is not None:
+        metadata["ssh_forward"] = network.ssh_forward
     return {
         "id": server.id,
         "name": server.name,
@@ -70,7 +81,7 @@ def server_detail(server: Server, volumes: list[Volume], image: Image | None) ->
         "OS-DCF:diskConfig": "MANUAL",
         "OS-SRV-USG:launched_at": server.created,
         "OS-SRV-USG:terminated_at": "",
-        "addresses": {},
+        "addresses": _addresses(server, network),
         "security_groups": [],
         "accessIPv4": "",
         "accessIPv6": "",
@@ -82,6 +93,23 @@ def server_detail(server: Server, volumes: list[Volume], image: Image | None) ->
         "tags": [],
         "sys_tags": [],
         "enterprise_project_id": "0",
+    }
+
+
+def _addresses(server: Server, network: GuestNetwork | None) -> dict[str, Any]:
+    """Huawei's shape: network id -> the server's ports (one fixed IPv4 on the guest's NIC)."""
+    if network is None:
+        return {}
+    return {
+        GUEST_NETWORK_ID: [
+            {
+                "version": "4",
+                "addr": network.fixed_ip,
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": network.mac,
+                "OS-EXT-IPS:port_id": f"port-{server.id[:8]}",
+            }
+        ]
     }
 
 

@@ -75,7 +75,7 @@ class Target:
         return data
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="service URL, e.g. http://127.0.0.1:8080")
     p.add_argument("--project-id")
     p.add_argument("--data-dir", help="read endpoint, project and keys from DIR/demo.json")
@@ -97,14 +97,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--encrypt", metavar="CMK_ID", help="encrypt the new system disk with this CMK")
     p.add_argument("--watch", action="store_true", help="show progress until the job ends")
-    _common(p)
+    common_arguments(p)
     p.set_defaults(func=reinstall)
 
     j = sub.add_parser("jobs", help="inspect jobs")
     jsub = j.add_subparsers(dest="jobs_cmd", required=True)
     show = jsub.add_parser("show", help="print a job as JSON")
     show.add_argument("job_id")
-    _common(show)
+    common_arguments(show)
     show.set_defaults(func=show_job)
 
 

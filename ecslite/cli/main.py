@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecslite import __version__
-from ecslite.cli import client, credentials, images, serve, worker
+from ecslite.cli import client, credentials, guests, images, serve, ssh, worker
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_parsers(sub)
     credentials.add_parsers(sub)
     images.add_parsers(sub)
+    guests.add_parsers(sub)
+    ssh.add_parsers(sub)
     return parser
 
 

@@ -47,6 +47,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--no-runner", action="store_true", help="serve the API only; workers run jobs")
     p.add_argument("--host-id", default=None, help="bind this process's job runner to one host")
+    p.add_argument(
+        "--stop-guests-on-exit",
+        action="store_true",
+        help="qemu driver: power off every guest of the data dir when the service stops "
+        "(by default guests keep running, as a cloud's servers do)",
+    )
     p.set_defaults(func=run)
 
 
@@ -135,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
         ).run()
     finally:
         container.close()
+        if getattr(args, "stop_guests_on_exit", False) and settings.driver == "qemu":
+            from ecslite.drivers.qemu import QemuDriver
+
+            driver = QemuDriver(settings.data_dir)
+            stopped = driver.stop_all_guests(timeout=settings.qemu_powerdown_timeout)
+            log.info("guests stopped on exit count=%d", len(stopped))
     return 0
 
 
@@ -204,4 +216,10 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
             f"  curl -s -H 'X-Auth-Token: <token>' {endpoint}/v1/{pid}/cloudservers/detail",
             "With the official SDK: BasicCredentials(access_key, secret_key, project_id) from demo.json.",
         ]
+    if settings.driver == "qemu":
+        lines.append(
+            "Guests keep running when this service stops (as a cloud's servers do); stop them with"
+            f" `ecslite guests stop --data-dir {settings.data_dir}`, or serve with"
+            " --stop-guests-on-exit. SSH: `ecslite ssh SERVER_ID` (port in metadata.ssh_forward)."
+        )
     print("\n".join(lines), flush=True)

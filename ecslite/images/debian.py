@@ -24,7 +24,9 @@ DEFAULT_CACHE = Path("/var/cache/ecslite/images")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 ROOTFS_SIZE = "1536M"
 # Bump when the recipe changes, so machines with an older cached build rebuild it.
-RECIPE = 2
+# 3: root may log in over SSH with a password (set by adminpass); units a cloud guest does not
+#    need at first boot are masked.
+RECIPE = 3
 PACKAGES = [
     "systemd-sysv",
     "udev",
@@ -174,11 +176,26 @@ def _configure(root: Path, step: Progress) -> None:
     with (etc / "initramfs-tools" / "modules").open("a") as fh:
         fh.write("virtio_pci\nvirtio_blk\next4\nata_piix\nsr_mod\ncdrom\nisofs\n")
     (etc / "cloud" / "cloud.cfg.d" / "90_ecslite.cfg").write_text(CLOUD_CFG)
-    # No NIC by default (the guests need none); keep ifupdown from waiting for one.
+    # Only the loopback here: cloud-init writes the NIC's (static) configuration from the
+    # config drive's network_data.json into interfaces.d at first boot.
     (etc / "network" / "interfaces").write_text(
         "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n"
     )
-    for unit in ("apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer"):
+    # As on the public cloud's Linux images: root logs in with the password set at reinstall
+    # (adminpass) as well as with a key; without it sshd refuses root passwords.
+    sshd_conf = etc / "ssh" / "sshd_config.d"
+    sshd_conf.mkdir(parents=True, exist_ok=True)
+    (sshd_conf / "50-ecslite.conf").write_text("PermitRootLogin yes\nUseDNS no\n")
+    # Timers and checks that only cost time in a short-lived emulated guest's first boot.
+    for unit in (
+        "apt-daily.timer",
+        "apt-daily-upgrade.timer",
+        "e2scrub_all.timer",
+        "e2scrub_reap.service",
+        "dpkg-db-backup.timer",
+        "fstrim.timer",
+        "getty@tty1.service",  # no screen: the serial getty is the console
+    ):
         (etc / "systemd" / "system" / unit).unlink(missing_ok=True)
         (etc / "systemd" / "system" / unit).symlink_to("/dev/null")
     _run(["chroot", str(root), "update-initramfs", "-u", "-k", "all"], step)

@@ -9,6 +9,7 @@ Runs wherever ``qemu-system-x86_64`` is installed (CI installs it and builds the
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,7 +66,10 @@ FINISHED = re.compile(r"Cloud-init v\. \S+ finished at ")
 
 
 def _tenant(tmp_path: Path) -> dict[str, Any]:
-    public_key, _ = generate_keypair()
+    public_key, private_key = generate_keypair()
+    key_file = tmp_path / "e2e-key.pem"
+    key_file.write_text(private_key)
+    key_file.chmod(0o600)
     ids = {k: uuid.uuid4().hex for k in ("project", "domain", "user")}
     return {
         "project_id": ids["project"],
@@ -78,6 +83,7 @@ def _tenant(tmp_path: Path) -> dict[str, Any]:
         "data_id": str(uuid.uuid4()),
         "cmk_id": str(uuid.uuid4()),
         "public_key": public_key,
+        "key_file": key_file,
     }
 
 
@@ -142,6 +148,14 @@ def guest_service(
     _cli("image", "build", "debian-12", "--id", t["image_id"], "--data-dir", str(data_dir))
     monkeypatch.setenv("ECSLITE_CLOUD_INIT_TIMEOUT", "360")
     monkeypatch.setenv("ECSLITE_QEMU_POWERDOWN_TIMEOUT", "30")
+    with _running(data_dir, seed, database_url) as svc:
+        t["endpoint"] = svc.endpoint
+        yield svc, t
+
+
+@contextlib.contextmanager
+def _running(data_dir: Path, seed: Path, database_url: str) -> Iterator[Service]:
+    """Run ``ecslite serve --driver qemu`` on ``data_dir``; stop it and every guest it started."""
     svc = Service(
         data_dir,
         "--driver",
@@ -154,8 +168,7 @@ def guest_service(
     )
     try:
         svc.start()
-        t["endpoint"] = svc.endpoint
-        yield svc, t
+        yield svc
     finally:
         svc.stop()
         _kill_guests(data_dir)
@@ -213,6 +226,49 @@ mount -o ro,noload /dev/vdb /mnt/data && echo "DATA-MARKER=$(cat /mnt/data/marke
 """
 
 
+def _ssh(
+    forward: str,
+    command: str,
+    *,
+    key: Path | None = None,
+    password: str | None = None,
+    expect_ok: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` as root over the guest's forward with the system's ssh client.
+
+    A password reaches ssh through SSH_ASKPASS (never on a command line). The first login
+    after a boot may race sshd's start, so an expected success is retried for a while.
+    """
+    host, _, port = forward.rpartition(":")
+    argv = ["ssh", "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    if key is not None:
+        argv += ["-i", str(key), "-o", "BatchMode=yes", "-o", "PasswordAuthentication=no"]
+    else:
+        askpass = Path(os.environ.get("TMPDIR", "/tmp")) / f"askpass-{uuid.uuid4().hex}"
+        askpass.write_text('#!/bin/sh\necho "$E2E_SSH_PASSWORD"\n')
+        askpass.chmod(0o700)
+        env |= {"SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force",
+                "E2E_SSH_PASSWORD": password or ""}  # fmt: skip
+        argv += ["-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password",
+                 "-o", "NumberOfPasswordPrompts=1"]  # fmt: skip
+    argv += [f"root@{host}", command]
+    try:
+        for _ in range(30):
+            out = subprocess.run(
+                argv, capture_output=True, text=True, timeout=60, env=env,
+                stdin=subprocess.DEVNULL, check=False,
+            )  # fmt: skip
+            if out.returncode == 0 or not expect_ok:
+                return out
+            time.sleep(2)
+        raise AssertionError(f"ssh to {forward} kept failing: {out.stderr[-500:]}")
+    finally:
+        if key is None:
+            askpass.unlink(missing_ok=True)
+
+
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -257,6 +313,13 @@ def test_encrypted_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
     assert root_hash and sha512_crypt.verify("Qemu-e2e-1", root_hash.group(1))
     server = client.show_server(ShowServerRequest(server_id=sid)).server
     assert server.status == "ACTIVE"
+    # The guest is reachable: its fixed IP in addresses, its SSH port forwarded to loopback,
+    # and root logs in with the password given at reinstall.
+    forward = server.metadata["ssh_forward"]
+    assert forward.startswith("127.0.0.1:")
+    assert [a.addr for net in server.addresses.values() for a in net] == ["10.0.2.15"]
+    login = _ssh(forward, "cat /root/marker-system", password="Qemu-e2e-1")
+    assert login.stdout.strip() == "system-marker", login.stderr
     system_before = [
         v.id for v in server.os_extended_volumesvolumes_attached if v.boot_index == "0"
     ]
@@ -317,6 +380,11 @@ def test_encrypted_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
 
     server = client.show_server(ShowServerRequest(server_id=sid)).server
     assert server.status == "ACTIVE" and server.key_name == "e2e-key"
+    # Same forward after the reinstall; the new key logs in, the old password is refused.
+    assert server.metadata["ssh_forward"] == forward
+    assert _ssh(forward, "id -u", key=t["key_file"]).stdout.strip() == "0"
+    refused = _ssh(forward, "id -u", password="Qemu-e2e-1", expect_ok=False)
+    assert refused.returncode != 0 and "Permission denied" in refused.stderr
     system_after = [v.id for v in server.os_extended_volumesvolumes_attached if v.boot_index == "0"]
     assert system_after != system_before
     assert _data_disk_sha256(data_disk, tmp_path) == data_sha
@@ -392,3 +460,42 @@ def _reinstall_request(server_id: str, option: ReinstallServerWithCloudInitOptio
         server_id=server_id,
         body=ReinstallServerWithCloudInitRequestBody(os_reinstall=option),
     )
+
+
+def test_a_silent_guest_fails_the_reinstall_early_and_the_server_keeps_its_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """A guest that never prints (here: a blank image, nothing to boot) fails the reinstall
+    after the silence timeout, not the cloud-init one, and is rolled back like any failure."""
+    data_dir = tmp_path / "data"
+    t = _tenant(tmp_path)
+    blank = tmp_path / "blank.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(blank), "1G"], check=True)
+    _cli("image", "import", str(blank), "--name", "blank", "--id", t["image_id"],
+         "--data-dir", str(data_dir))  # fmt: skip
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(yaml.safe_dump(_seed(t)))
+    monkeypatch.setenv("ECSLITE_QEMU_SILENT_TIMEOUT", "5")
+    monkeypatch.setenv("ECSLITE_CLOUD_INIT_TIMEOUT", "600")
+    monkeypatch.setenv("ECSLITE_QEMU_POWERDOWN_TIMEOUT", "5")
+    with _running(data_dir, seed, database_url) as svc:
+        t["endpoint"] = svc.endpoint
+        client = client_for(t)
+        sid = t["server_id"]
+        resp = client.reinstall_server_with_cloud_init(
+            _reinstall_request(
+                sid, ReinstallServerWithCloudInitOption(keyname="e2e-key", userid=t["user_id"])
+            )
+        )
+        job = wait_for_job(client, resp.job_id, timeout=300)
+        assert job.status == "FAIL", job
+        assert "wrote nothing to its serial console" in job.fail_reason
+        assert "ECSLITE_QEMU_ACCEL" in job.fail_reason
+        server = client.show_server(ShowServerRequest(server_id=sid)).server
+        assert server.status == "SHUTOFF"
+        system = [v.id for v in server.os_extended_volumesvolumes_attached if v.boot_index == "0"]
+        assert system == [t["system_id"]]
+        files = {p.stem for p in (svc.data_dir / "volumes").glob("*.qcow2")}
+        assert files == {t["system_id"], t["data_id"]}
+        guests = _cli("guests", "list", "--data-dir", str(data_dir))
+        assert guests.strip() == ""  # the rollback powered the silent guest off

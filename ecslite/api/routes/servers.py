@@ -15,6 +15,7 @@ from ecslite.api.schemas import ServerEnvelope, ServerList
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
 from ecslite.domain.server import Server
+from ecslite.drivers.base import Driver
 from ecslite.services.idempotency import ClientToken
 from ecslite.services.power import accept_power_action
 from ecslite.store.uow import UnitOfWork
@@ -22,14 +23,16 @@ from ecslite.store.uow import UnitOfWork
 router = APIRouter()
 
 
-def _details(uow: UnitOfWork, servers: list[Server]) -> list[dict[str, Any]]:
+def _details(uow: UnitOfWork, driver: Driver, servers: list[Server]) -> list[dict[str, Any]]:
     volumes = uow.volumes.attached_to([s.id for s in servers])
     images: dict[str, Any] = {}
     out = []
     for s in servers:
         if s.image_id not in images:
             images[s.image_id] = uow.catalog.image(s.image_id)
-        out.append(server_detail(s, volumes[s.id], images[s.image_id]))
+        out.append(
+            server_detail(s, volumes[s.id], images[s.image_id], driver.guest_network(s.id))
+        )
     return out
 
 
@@ -49,11 +52,12 @@ def list_servers_details(
 ) -> dict[str, Any]:
     who = principal(request, project_id)
     page = max(offset, 1)
-    with container(request).uow_factory(write=False) as uow:
+    c = container(request)
+    with c.uow_factory(write=False) as uow:
         servers, total = uow.servers.list(
             who.project_id, limit=limit, offset=(page - 1) * limit, status=status, name=name
         )
-        return {"count": total, "servers": _details(uow, servers)}
+        return {"count": total, "servers": _details(uow, c.driver, servers)}
 
 
 @router.get(
@@ -63,11 +67,12 @@ def list_servers_details(
 )
 def show_server(project_id: str, server_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
-    with container(request).uow_factory(write=False) as uow:
+    c = container(request)
+    with c.uow_factory(write=False) as uow:
         server = uow.servers.get(server_id, who.project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND)
-        return {"server": _details(uow, [server])[0]}
+        return {"server": _details(uow, c.driver, [server])[0]}
 
 
 class ServerRef(BaseModel):

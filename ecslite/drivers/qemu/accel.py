@@ -88,7 +88,8 @@ def probe(
                     return verdict("tcg", f"QEMU with KVM failed: {last[0][:200]}")
                 time.sleep(0.05)
             return verdict(
-                "tcg", f"a probe guest under KVM printed nothing in {timeout:.0f} s (vCPU not running)"
+                "tcg",
+                f"a probe guest under KVM printed nothing in {timeout:.0f} s (vCPU not running)",
             )
         finally:
             if proc.poll() is None:

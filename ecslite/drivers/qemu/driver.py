@@ -32,6 +32,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -170,6 +171,35 @@ class QemuDriver:
 
     def is_running(self, server_id: str) -> bool:
         return vm.running_pid(self.server_dir(server_id), self.vm_name(server_id)) is not None
+
+    def running_guests(self) -> list[str]:
+        """Return the ids of the servers of this data dir whose QEMU process is alive."""
+        return sorted(
+            d.name
+            for d in self.servers_dir.iterdir()
+            if d.is_dir() and vm.running_pid(d, self.vm_name(d.name)) is not None
+        )
+
+    def stop_all_guests(self, *, timeout: float) -> list[str]:
+        """Power off every guest of this data dir (ACPI, forced after ``timeout`` s); return ids.
+
+        Post: no QEMU process of this data dir is running. The guests are powered off in
+        parallel, so this takes about ``timeout`` at most however many there are.
+        """
+        ids = self.running_guests()
+        with ThreadPoolExecutor(max_workers=max(1, len(ids))) as pool:
+            list(
+                pool.map(
+                    lambda sid: vm.shutdown(
+                        self.server_dir(sid),
+                        self.vm_name(sid),
+                        qmp_socket=vm.qmp_socket_path(self.data_dir, sid),
+                        timeout=timeout,
+                    ),
+                    ids,
+                )
+            )
+        return ids
 
     # -- the Driver protocol -----------------------------------------------------------------
 
@@ -317,7 +347,11 @@ class QemuDriver:
             # Without any data source the image's cloud-init disables itself (ds-identify), and
             # nothing would say the guest came up: give it the server's baseline identity.
             boot_config = {"instance_id": f"i-{server.id}", "public_keys": []}
-        files = render_config_drive(boot_config, hostname=_hostname(server.name))
+        files = render_config_drive(
+            boot_config,
+            hostname=_hostname(server.name),
+            network=network.static_config(server.id),
+        )
         write_iso(files, label=LABEL, path=seed)
 
     def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:

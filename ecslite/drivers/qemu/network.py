@@ -18,9 +18,14 @@ import os
 import socket
 from pathlib import Path
 
+from ecslite.cloudinit.configdrive import StaticNetwork
 from ecslite.drivers.base import GuestNetwork
 
 GUEST_IP = "10.0.2.15"
+# QEMU's user-mode network: the virtual gateway and DNS server every guest sees.
+NETMASK = "255.255.255.0"
+GATEWAY = "10.0.2.2"
+DNS = "10.0.2.3"
 _FILE = "network.json"
 
 
@@ -97,12 +102,20 @@ def save(workdir: Path, net: GuestNetwork) -> None:
 
 def nic_argument(net: GuestNetwork) -> str:
     """Return QEMU's ``-nic`` value: virtio NIC, user-mode network, SSH forwarded to the host."""
-    return (
-        f"user,model=virtio-net-pci,mac={net.mac},"
-        f"hostfwd=tcp:{net.ssh_host}:{net.ssh_port}-:22"
-    )
+    return f"user,model=virtio-net-pci,mac={net.mac},hostfwd=tcp:{net.ssh_host}:{net.ssh_port}-:22"
 
 
 def forward_refused(qemu_error: str) -> bool:
     """Tell whether QEMU failed because the host side of the forward could not be bound."""
     return "host forwarding rule" in qemu_error or "hostfwd" in qemu_error
+
+
+def static_config(server_id: str) -> StaticNetwork:
+    """Return the guest's static IPv4 configuration inside its user-mode network.
+
+    Depends only on the server (not on the forward), so the seed can be written before the
+    guest's first start allocates a port.
+    """
+    return StaticNetwork(
+        mac=mac_for(server_id), address=GUEST_IP, netmask=NETMASK, gateway=GATEWAY, dns=DNS
+    )
