@@ -22,7 +22,8 @@ def ssh_command(forward: str, *, key: Path | None, command: list[str]) -> list[s
     argv = ["ssh", "-p", port, "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]  # fmt: skip
     if key is not None:
-        argv += ["-i", str(key), "-o", "IdentitiesOnly=yes"]
+        # With a key, a refused key is an answer, not a cue to ask for the root password.
+        argv += ["-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]
     return [*argv, f"root@{host}", *command]
 
 

@@ -16,8 +16,10 @@ import yaml
 
 from ecslite.cloudinit.configdrive import (
     META_DATA,
+    NETWORK_DATA,
     USER_DATA,
     VENDOR_DATA,
+    StaticNetwork,
     render_config_drive,
 )
 from ecslite.cloudinit.iso import write_iso
@@ -94,3 +96,28 @@ def test_iso_carries_the_files_under_their_real_names(tmp_path: Path) -> None:
             assert out.getvalue() == data, rel
     finally:
         iso.close()
+
+
+def test_a_static_network_is_rendered_as_network_data_matched_by_mac() -> None:
+    net = StaticNetwork(
+        mac="fa:16:3e:00:00:01",
+        address="10.0.2.15",
+        netmask="255.255.255.0",
+        gateway="10.0.2.2",
+        dns="10.0.2.3",
+    )
+    files = render_config_drive(
+        {"instance_id": "i-1", "public_keys": []}, hostname="web", network=net
+    )
+    data = json.loads(files[NETWORK_DATA])
+    assert data["links"][0]["ethernet_mac_address"] == "fa:16:3e:00:00:01"
+    (network,) = data["networks"]
+    assert (network["type"], network["ip_address"], network["link"]) == (
+        "ipv4",
+        "10.0.2.15",
+        data["links"][0]["id"],
+    )
+    assert network["routes"][0]["gateway"] == "10.0.2.2"
+    assert data["services"] == [{"type": "dns", "address": "10.0.2.3"}]
+    # Without a network the drive has no network_data (cloud-init then falls back to DHCP).
+    assert NETWORK_DATA not in render_config_drive({"instance_id": "i-1"}, hostname="web")
