@@ -176,8 +176,13 @@ def main() -> int:
             if r["status"] != "SUCCESS":
                 print(r["fail_reason"])
             elif r["port"] is not None:
-                blame = ssh(r["port"], key, "systemd-analyze; systemd-analyze blame | head -12")
-                print("guest: " + blame.stdout.replace("\n", "\n       ").rstrip())
+                try:
+                    blame = ssh(
+                        r["port"], key, "systemd-analyze; systemd-analyze blame | head -12", 120
+                    )
+                    print("guest: " + blame.stdout.replace("\n", "\n       ").rstrip())
+                except subprocess.TimeoutExpired:
+                    print("guest: systemd-analyze did not answer within 120 s")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
