@@ -253,6 +253,7 @@ class QemuDriver:
             for a in attached
         ]
         net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
+        accel_name = self._accel()
         spec = vm.VmSpec(
             name=self.vm_name(server.id),
             workdir=workdir,
@@ -260,8 +261,8 @@ class QemuDriver:
             seed_iso=seed,
             kernel=files.kernel if files else None,
             initrd=files.initrd if files else None,
-            cmdline=files.cmdline if files else "",
-            accel=self._accel(),
+            cmdline=_kernel_cmdline(files.cmdline, accel_name) if files else "",
+            accel=accel_name,
             vcpus=self.options.vcpus,
             memory_mb=self.options.memory_mb,
             qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
@@ -433,6 +434,19 @@ class QemuDriver:
         if self.options.accel == "auto":
             return accel.detect(vm.QEMU).accel
         return self.options.accel
+
+
+def _kernel_cmdline(cmdline: str, accel_name: str) -> str:
+    """Return the image's kernel command line for a guest under ``accel_name``.
+
+    Under TCG no guest instruction runs speculatively on the host CPU, so the kernel's
+    speculative-execution mitigations protect nothing and only cost emulated MSR writes and
+    retpolines on every context switch and system call: they are switched off there. Under KVM
+    the image's own command line is used unchanged.
+    """
+    if accel_name == "tcg" and "mitigations=" not in cmdline:
+        return f"{cmdline} mitigations=off"
+    return cmdline
 
 
 def _stub_volume(volume_id: str) -> Volume:
