@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from ecslite.api.event_views import render_job, render_server
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
 from ecslite.domain.job import JobType
@@ -19,6 +20,7 @@ from ecslite.jobs.runner import JobRunner
 from ecslite.services.housekeeping import purge_expired
 from ecslite.store import migrate
 from ecslite.store.engine import make_engine
+from ecslite.store.events import EVENTS_CHANNEL, EventBus, EventRecorder
 from ecslite.store.notify import start_listener
 from ecslite.store.uow import UowFactory, uow_factory
 
@@ -37,8 +39,21 @@ class Container:
     driver: Driver
     runner: JobRunner
     clock: Clock
+    events: EventBus
 
     _stop_listening: threading.Event | None = None
+    _stop_event_listener: threading.Event | None = None
+
+    def start_event_listener(self) -> None:
+        """Wake this process's event streams on events committed by other processes."""
+        if self._stop_event_listener is None:
+            self._stop_event_listener = threading.Event()
+            start_listener(
+                self.settings.resolved_database_url(),
+                self.events.publish,
+                self._stop_event_listener,
+                channel=EVENTS_CHANNEL,
+            )
 
     def start_runner(self) -> None:
         """Start executing jobs here; with PostgreSQL, wake up on jobs accepted elsewhere."""
@@ -71,6 +86,8 @@ class Container:
     def close(self) -> None:
         if self._stop_listening is not None:
             self._stop_listening.set()
+        if self._stop_event_listener is not None:
+            self._stop_event_listener.set()
         self.runner.stop()
         close = getattr(self.driver, "close", None)
         if close is not None:
@@ -127,8 +144,13 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
             f"The database schema is at revision {current!r}, this ecslite needs "
             f"{migrate.head_revision()!r}: run `ecslite db upgrade --database-url URL` first."
         )
-    factory = uow_factory(engine)
     clock = Clock()
+    bus = EventBus()
+    # The stream's bodies are the API's own views; the store only calls them.
+    recorder = EventRecorder(
+        render_job=render_job, render_server=render_server, now=clock.now, committed=bus.publish
+    )
+    factory = uow_factory(engine, recorder)
     driver = make_driver(settings, factory)
 
     def take_fault(step: str, server_id: str) -> tuple[str, str] | None:
@@ -164,4 +186,5 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         driver=driver,
         runner=runner,
         clock=clock,
+        events=bus,
     )

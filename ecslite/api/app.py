@@ -14,7 +14,7 @@ from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
-from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers, tokens
+from ecslite.api.routes import admin, console, events, jobs, keypairs, reinstall, servers, tokens
 from ecslite.auth.authenticator import Authenticator
 from ecslite.bootstrap import Container
 from ecslite.domain import errors
@@ -69,9 +69,9 @@ def create_app(
     ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
     for r in (reinstall.router, servers.router, keypairs.router, console.router):
         app.include_router(r, dependencies=ecs_scope)
-    app.include_router(
-        jobs.router, dependencies=[Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
-    )
+    common_scope = [Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
+    app.include_router(jobs.router, dependencies=common_scope)
+    app.include_router(events.router, dependencies=common_scope)
     app.include_router(tokens.router)
     if enable_admin:
         app.include_router(admin.router)

@@ -198,7 +198,7 @@ class JobRunner:
         with self._uow() as uow:
             self._own(uow, job.id)
             uow.jobs.update_sub_job(
-                sub.id, status=JobStatus.RUNNING, begin_time=sub.begin_time or self._clock.iso()
+                job.id, sub.id, status=JobStatus.RUNNING, begin_time=sub.begin_time or self._clock.iso()
             )
             env = StepEnv(
                 job=job,
@@ -247,7 +247,7 @@ class JobRunner:
             self._own(uow, env.job.id)
             handler.record(uow, env)
             uow.jobs.update_sub_job(
-                env.sub.id, status=JobStatus.SUCCESS, end_time=self._clock.iso()
+                env.job.id, env.sub.id, status=JobStatus.SUCCESS, end_time=self._clock.iso()
             )
             uow.commit()
         failpoints.hit(f"after_record:{env.sub.job_type}")
@@ -264,6 +264,7 @@ class JobRunner:
         with self._uow() as uow:
             self._own(uow, env.job.id)
             uow.jobs.update_sub_job(
+                env.job.id,
                 env.sub.id,
                 status=JobStatus.FAIL,
                 end_time=self._clock.iso(),
@@ -308,6 +309,7 @@ class JobRunner:
             for sub in job.sub_jobs:
                 if sub.status in (JobStatus.INIT, JobStatus.RUNNING):
                     uow.jobs.update_sub_job(
+                        job_id,
                         sub.id,
                         status=JobStatus.FAIL,
                         end_time=now,

@@ -16,6 +16,7 @@ from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
 from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
 from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState, Volume
 from ecslite.store import tables as t
+from ecslite.store.events import Changes
 
 JOBS_CHANNEL = "ecslite_jobs"
 
@@ -68,8 +69,9 @@ def _volume(row: Any) -> Volume:
 
 
 class ServerRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
         self._c = conn
+        self._changes = changes if changes is not None else Changes()
 
     def get(self, server_id: str, project_id: str | None = None) -> Server | None:
         q = select(t.servers).where(t.servers.c.id == server_id)
@@ -140,6 +142,7 @@ class ServerRepo:
                 version=0,
             )
         )
+        self._changes.servers.add(server.id)
 
     def cas(
         self, server_id: str, *, expected: Mapping[str, Any], values: Mapping[str, Any]
@@ -156,15 +159,27 @@ class ServerRepo:
             .where(t.servers.c.id == server_id, *_conds(t.servers, exp))
             .values(**vals, version=t.servers.c.version + 1)
         )
-        return res.rowcount == 1
+        if res.rowcount != 1:
+            return False
+        self._changes.servers.add(server_id)
+        return True
 
     def delete(self, server_id: str) -> None:
         self._c.execute(delete(t.servers).where(t.servers.c.id == server_id))
 
 
 class VolumeRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
         self._c = conn
+        self._changes = changes if changes is not None else Changes()
+
+    def _touch_holder(self, volume_id: str) -> None:
+        # Attaching, detaching or deleting a disk changes how its server is shown.
+        holder = self._c.execute(
+            select(t.volumes.c.server_id).where(t.volumes.c.id == volume_id)
+        ).scalar_one_or_none()
+        if holder is not None:
+            self._changes.servers.add(holder)
 
     def get(self, volume_id: str) -> Volume | None:
         row = self._c.execute(select(t.volumes).where(t.volumes.c.id == volume_id)).first()
@@ -225,6 +240,9 @@ class VolumeRepo:
     def set_attachment(
         self, volume_id: str, *, server_id: str | None, device: str | None, boot_index: int | None
     ) -> None:
+        self._touch_holder(volume_id)
+        if server_id is not None:
+            self._changes.servers.add(server_id)
         self._c.execute(
             update(t.volumes)
             .where(t.volumes.c.id == volume_id)
@@ -237,6 +255,7 @@ class VolumeRepo:
         )
 
     def delete(self, volume_id: str) -> None:
+        self._touch_holder(volume_id)
         self._c.execute(delete(t.volumes).where(t.volumes.c.id == volume_id))
 
 
@@ -255,9 +274,14 @@ def _sub_job(row: Any) -> SubJob:
     )
 
 
+# Job columns GET /jobs shows: a write to any other (lease, phase) is not an event.
+_JOB_VIEW_COLUMNS = frozenset({"status", "begin_time", "end_time", "error_code", "fail_reason"})
+
+
 class JobRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
         self._c = conn
+        self._changes = changes if changes is not None else Changes()
 
     def add(self, job: Job) -> None:
         self._c.execute(
@@ -273,6 +297,7 @@ class JobRepo:
                 created=job.created,
             )
         )
+        self._changes.jobs.add(job.id)
         if job.sub_jobs:
             self._c.execute(
                 insert(t.sub_jobs),
@@ -372,11 +397,16 @@ class JobRepo:
             conds.append(t.jobs.c.lease_owner == owner)
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
         res = self._c.execute(update(t.jobs).where(t.jobs.c.id == job_id, *conds).values(**vals))
-        return res.rowcount == 1
+        if res.rowcount != 1:
+            return False
+        if not _JOB_VIEW_COLUMNS.isdisjoint(vals):
+            self._changes.jobs.add(job_id)
+        return True
 
-    def update_sub_job(self, sub_id: str, **values: Any) -> None:
+    def update_sub_job(self, job_id: str, sub_id: str, **values: Any) -> None:
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
         self._c.execute(update(t.sub_jobs).where(t.sub_jobs.c.id == sub_id).values(**vals))
+        self._changes.jobs.add(job_id)
 
     def purge_finished(self, *, ended_before: str) -> int:
         """Delete SUCCESS/FAIL jobs (and their sub-jobs) that ended before the ISO time."""
@@ -387,6 +417,19 @@ class JobRepo:
         self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(old)))
         res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(old)))
         return int(res.rowcount)
+
+    def unfinished(self, project_id: str) -> list[str]:
+        """Ids of the project's jobs not yet SUCCESS or FAIL, oldest first."""
+        return list(
+            self._c.execute(
+                select(t.jobs.c.id)
+                .where(
+                    t.jobs.c.project_id == project_id,
+                    t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]),
+                )
+                .order_by(t.jobs.c.created, t.jobs.c.id)
+            ).scalars()
+        )
 
     def count_unfinished(self) -> int:
         return int(

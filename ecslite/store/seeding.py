@@ -253,6 +253,8 @@ def apply_seed(
 def wipe(uow_factory: UowFactory) -> None:
     """Delete every record (the schema stays): the admin reset."""
     order = [
+        t.events,
+        t.client_tokens,
         t.sub_jobs,
         t.jobs,
         t.sim_faults,
