@@ -11,11 +11,8 @@ from sqlalchemy import Engine
 from ecslite.api.event_views import render_job, render_server
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
-from ecslite.domain.job import JobType
 from ecslite.drivers.base import Driver
 from ecslite.drivers.sim import SimDriver
-from ecslite.jobs.power import PowerHandler
-from ecslite.jobs.reinstall import ReinstallHandler
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.housekeeping import purge_expired
 from ecslite.store import migrate
@@ -153,30 +150,15 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
     factory = uow_factory(engine, recorder)
     driver = make_driver(settings, factory)
 
-    def take_fault(step: str, server_id: str) -> tuple[str, str] | None:
-        # Almost always there is no fault: look first without taking the write lock.
-        with factory(write=False) as uow:
-            if not uow.faults.pending():
-                return None
-        with factory() as uow:
-            fault = uow.faults.take(step=step, server_id=server_id)
-            uow.commit()
-        return fault
-
     runner = JobRunner(
         uow_factory=factory,
         driver=driver,
-        handlers={
-            JobType.REINSTALL: ReinstallHandler(),
-            JobType.BATCH_STOP: PowerHandler(),
-            JobType.BATCH_START: PowerHandler(),
-        },
         clock=clock,
         threads=settings.runner_threads,
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
-        take_fault=take_fault if settings.driver == "sim" or settings.enable_admin else None,
+        inject_faults=settings.driver == "sim" or settings.enable_admin,
         host_id=settings.host_id,
     )
     return Container(

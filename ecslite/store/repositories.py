@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
+from ecslite.domain.boot import BootConfig
 from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
 from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
 from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState, Volume
+from ecslite.domain.transitions import KEEP, ServerChange
 from ecslite.store import tables as t
 from ecslite.store.events import Changes
 
@@ -49,6 +51,25 @@ def _server(row: Any) -> Server:
         updated=row.updated,
         version=row.version,
     )
+
+
+def _columns(change: ServerChange) -> dict[str, Any]:
+    vals: dict[str, Any] = {}
+    if change.vm_state is not KEEP:
+        vals["vm_state"] = change.vm_state.value
+    if change.task_state is not KEEP:
+        vals["task_state"] = change.task_state.value if change.task_state else None
+    for name in ("current_job_id", "fault", "key_name"):
+        value = getattr(change, name)
+        if value is not KEEP:
+            vals[name] = value
+    if change.pending_boot_config is not KEEP:
+        pending = change.pending_boot_config
+        vals["pending_boot_config"] = pending.to_json() if pending is not None else None
+    if change.promote_pending_boot:
+        # SQL reads the right-hand side before the row changes: the old pending config.
+        vals["boot_config"] = t.servers.c.pending_boot_config
+    return vals
 
 
 def _volume(row: Any) -> Volume:
@@ -114,50 +135,32 @@ class ServerRepo:
         rows = self._c.execute(select(t.servers).order_by(t.servers.c.id)).all()
         return [_server(r) for r in rows]
 
-    def boot_config(self, server_id: str, *, pending: bool = False) -> dict[str, Any] | None:
+    def boot_config(self, server_id: str, *, pending: bool = False) -> BootConfig | None:
         col = t.servers.c.pending_boot_config if pending else t.servers.c.boot_config
         value = self._c.execute(select(col).where(t.servers.c.id == server_id)).scalar_one_or_none()
-        return dict(value) if value else None
+        return BootConfig.from_json(value)
 
-    def add(self, server: Server, *, boot_config: dict[str, Any] | None = None) -> None:
-        self._c.execute(
-            insert(t.servers).values(
-                id=server.id,
-                project_id=server.project_id,
-                user_id=server.user_id,
-                name=server.name,
-                image_id=server.image_id,
-                flavor_id=server.flavor_id,
-                availability_zone=server.availability_zone,
-                host_id=server.host_id,
-                vm_state=server.vm_state.value,
-                task_state=server.task_state.value if server.task_state else None,
-                key_name=server.key_name,
-                fault=server.fault,
-                metadata=server.metadata,
-                current_job_id=server.current_job_id,
-                boot_config=boot_config,
-                created=server.created,
-                updated=server.updated,
-                version=0,
-            )
-        )
-        self._changes.servers.add(server.id)
-
-    def cas(
-        self, server_id: str, *, expected: Mapping[str, Any], values: Mapping[str, Any]
+    def apply(
+        self,
+        server_id: str,
+        change: ServerChange,
+        *,
+        updated: str,
+        owner_job: str | None = None,
+        idle_at_version: int | None = None,
     ) -> bool:
-        """Write ``values`` only if every column in ``expected`` still holds that value."""
-        vals = {
-            k: (v.value if isinstance(v, VmState | TaskState) else v) for k, v in values.items()
-        }
-        exp = {
-            k: (v.value if isinstance(v, VmState | TaskState) else v) for k, v in expected.items()
-        }
+        """Apply ``change`` only while job ``owner_job`` owns the server, or (to claim it) while
+        it is idle at ``idle_at_version``; return whether it was applied."""
+        c = t.servers.c
+        conds: list[ColumnElement[bool]] = [c.id == server_id]
+        if owner_job is not None:
+            conds.append(c.current_job_id == owner_job)
+        if idle_at_version is not None:
+            conds += [c.task_state.is_(None), c.version == idle_at_version]
         res = self._c.execute(
             update(t.servers)
-            .where(t.servers.c.id == server_id, *_conds(t.servers, exp))
-            .values(**vals, version=t.servers.c.version + 1)
+            .where(*conds)
+            .values(**_columns(change), updated=updated, version=c.version + 1)
         )
         if res.rowcount != 1:
             return False
