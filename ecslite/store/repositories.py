@@ -167,9 +167,6 @@ class ServerRepo:
         self._changes.servers.add(server_id)
         return True
 
-    def delete(self, server_id: str) -> None:
-        self._c.execute(delete(t.servers).where(t.servers.c.id == server_id))
-
 
 class VolumeRepo:
     def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
@@ -206,12 +203,6 @@ class VolumeRepo:
             select(t.volumes).where(t.volumes.c.server_id == server_id, t.volumes.c.boot_index == 0)
         ).first()
         return _volume(row) if row else None
-
-    def list_project(self, project_id: str) -> list[Volume]:
-        rows = self._c.execute(
-            select(t.volumes).where(t.volumes.c.project_id == project_id).order_by(t.volumes.c.id)
-        ).all()
-        return [_volume(r) for r in rows]
 
     def list_all(self) -> list[Volume]:
         """Every volume of every project (for host-side reconciliation, not the API)."""
@@ -434,15 +425,6 @@ class JobRepo:
             ).scalars()
         )
 
-    def count_unfinished(self) -> int:
-        return int(
-            self._c.execute(
-                select(func.count())
-                .select_from(t.jobs)
-                .where(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]))
-            ).scalar_one()
-        )
-
 
 class CatalogRepo:
     """Read access to identity, images, key pairs and KMS keys; writes used by seeding."""
@@ -456,20 +438,6 @@ class CatalogRepo:
 
     def user(self, user_id: str) -> User | None:
         row = self._c.execute(select(t.users).where(t.users.c.id == user_id)).first()
-        return User(row.id, row.name, row.domain_id) if row else None
-
-    def first_user_of_domain(self, domain_id: str) -> User | None:
-        row = self._c.execute(
-            select(t.users).where(t.users.c.domain_id == domain_id).order_by(t.users.c.id).limit(1)
-        ).first()
-        return User(row.id, row.name, row.domain_id) if row else None
-
-    def user_for_access_key(self, access_key: str) -> User | None:
-        row = self._c.execute(
-            select(t.users)
-            .join(t.access_keys, t.access_keys.c.user_id == t.users.c.id)
-            .where(t.access_keys.c.access_key == access_key)
-        ).first()
         return User(row.id, row.name, row.domain_id) if row else None
 
     def image(self, image_id: str) -> Image | None:
