@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 
 from ecslite import __version__
+from ecslite.api.access_log import AccessLog
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.openapi import install_openapi
@@ -20,8 +18,6 @@ from ecslite.bootstrap import Container
 from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
-
-log = logging.getLogger("ecslite.access")
 
 ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
@@ -82,23 +78,7 @@ def create_app(
         max_body=settings.max_body_bytes,
     )
 
-    @app.middleware("http")
-    async def _request_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = request_id
-        log.info(
-            "request method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - start) * 1000,
-            request_id,
-        )
-        return response
+    # Outermost: every request is logged once, refusals included.
+    app.add_middleware(AccessLog)
 
     return app
