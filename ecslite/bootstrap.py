@@ -8,19 +8,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from ecslite.api.event_views import render_job, render_server
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
-from ecslite.domain.job import JobType
 from ecslite.drivers.base import Driver
 from ecslite.drivers.sim import SimDriver
-from ecslite.jobs.power import PowerHandler
-from ecslite.jobs.reinstall import ReinstallHandler
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.housekeeping import purge_expired
 from ecslite.store import migrate
 from ecslite.store.engine import make_engine
+from ecslite.store.events import EVENTS_CHANNEL, EventBus, EventRecorder, Rendered
 from ecslite.store.notify import start_listener
-from ecslite.store.uow import UowFactory, uow_factory
+from ecslite.store.uow import UnitOfWork, UowFactory, uow_factory
 
 log = logging.getLogger("ecslite")
 
@@ -37,8 +36,21 @@ class Container:
     driver: Driver
     runner: JobRunner
     clock: Clock
+    events: EventBus
 
     _stop_listening: threading.Event | None = None
+    _stop_event_listener: threading.Event | None = None
+
+    def start_event_listener(self) -> None:
+        """Wake this process's event streams on events committed by other processes."""
+        if self._stop_event_listener is None:
+            self._stop_event_listener = threading.Event()
+            start_listener(
+                self.settings.resolved_database_url(),
+                self.events.publish,
+                self._stop_event_listener,
+                channel=EVENTS_CHANNEL,
+            )
 
     def start_runner(self) -> None:
         """Start executing jobs here; with PostgreSQL, wake up on jobs accepted elsewhere."""
@@ -71,6 +83,8 @@ class Container:
     def close(self) -> None:
         if self._stop_listening is not None:
             self._stop_listening.set()
+        if self._stop_event_listener is not None:
+            self._stop_event_listener.set()
         self.runner.stop()
         close = getattr(self.driver, "close", None)
         if close is not None:
@@ -129,34 +143,35 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
             f"The database schema is at revision {current!r}, this ecslite needs "
             f"{migrate.head_revision()!r}: run `ecslite db upgrade --database-url URL` first."
         )
-    factory = uow_factory(engine)
     clock = Clock()
-    driver = make_driver(settings, factory)
+    bus = EventBus()
+    # The stream's bodies are the API's own views; the store only calls them.
+    # The driver needs the store (its KMS) and server bodies need the driver (how a guest is
+    # reached): the renderer looks the driver up when it renders, after both exist.
+    built: list[Driver] = []
 
-    def take_fault(step: str, server_id: str) -> tuple[str, str] | None:
-        # Almost always there is no fault: look first without taking the write lock.
-        with factory(write=False) as uow:
-            if not uow.faults.pending():
-                return None
-        with factory() as uow:
-            fault = uow.faults.take(step=step, server_id=server_id)
-            uow.commit()
-        return fault
+    def render_server_body(uow: UnitOfWork, server_id: str) -> Rendered | None:
+        return render_server(uow, server_id, network_of=built[0].guest_network if built else None)
+
+    recorder = EventRecorder(
+        render_job=render_job,
+        render_server=render_server_body,
+        now=clock.now,
+        committed=bus.publish,
+    )
+    factory = uow_factory(engine, recorder)
+    driver = make_driver(settings, factory)
+    built.append(driver)
 
     runner = JobRunner(
         uow_factory=factory,
         driver=driver,
-        handlers={
-            JobType.REINSTALL: ReinstallHandler(),
-            JobType.BATCH_STOP: PowerHandler(),
-            JobType.BATCH_START: PowerHandler(),
-        },
         clock=clock,
         threads=settings.runner_threads,
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
-        take_fault=take_fault if settings.driver == "sim" or settings.enable_admin else None,
+        inject_faults=settings.driver == "sim" or settings.enable_admin,
         host_id=settings.host_id,
     )
     return Container(
@@ -166,4 +181,5 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         driver=driver,
         runner=runner,
         clock=clock,
+        events=bus,
     )

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 
 from ecslite import __version__
+from ecslite.api.access_log import AccessLog
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
-from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers, tokens
+from ecslite.api.routes import admin, console, events, jobs, keypairs, reinstall, servers, tokens
 from ecslite.auth.authenticator import Authenticator
 from ecslite.bootstrap import Container
 from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
-
-log = logging.getLogger("ecslite.access")
 
 ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
@@ -69,9 +65,9 @@ def create_app(
     ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
     for r in (reinstall.router, servers.router, keypairs.router, console.router):
         app.include_router(r, dependencies=ecs_scope)
-    app.include_router(
-        jobs.router, dependencies=[Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
-    )
+    common_scope = [Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
+    app.include_router(jobs.router, dependencies=common_scope)
+    app.include_router(events.router, dependencies=common_scope)
     app.include_router(tokens.router)
     if enable_admin:
         app.include_router(admin.router)
@@ -82,23 +78,7 @@ def create_app(
         max_body=settings.max_body_bytes,
     )
 
-    @app.middleware("http")
-    async def _request_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request.state.request_id = request_id
-        start = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = request_id
-        log.info(
-            "request method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - start) * 1000,
-            request_id,
-        )
-        return response
+    # Outermost: every request is logged once, refusals included.
+    app.add_middleware(AccessLog)
 
     return app

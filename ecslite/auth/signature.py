@@ -28,7 +28,6 @@ REQUIRED_SIGNED = ("host", "x-sdk-date")
 
 _PART = re.compile(r"\s*(Access|SignedHeaders|Signature)=([^,\s]*)\s*")
 _HEADER_NAME = re.compile(r"^[a-z0-9!#$%&'*+.^`|~-]+$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -87,10 +86,6 @@ def canonical_query(query_string: str) -> str:
 
 def payload_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-
-
-def is_hex_digest(value: str) -> bool:
-    return bool(_HEX64.match(value))
 
 
 def canonical_request(

@@ -1,4 +1,8 @@
-"""``ecslite reinstall`` and ``ecslite jobs show``: drive a running service over its HTTP API."""
+"""``ecslite reinstall`` and ``ecslite jobs show|watch``: drive a running service over its API.
+
+Watching follows the service's event stream (``GET /v1/{project_id}/events?job_id=``), and
+resumes it with ``Last-Event-ID`` when the connection drops, so no step is missed or repeated.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from httpx_sse import SSEError, connect_sse
 
 from ecslite.auth.httpx_auth import SdkHmacAuth, TokenAuth
 
@@ -66,13 +71,15 @@ class Target:
             raise SystemExit(
                 f"error: cannot reach {self.endpoint}: {exc}. Is `ecslite serve` running?"
             ) from None
-        data: dict[str, Any] = resp.json() if resp.content else {}
-        if resp.status_code >= 400:
-            err = data.get("error", {})
-            raise SystemExit(
-                f"error: HTTP {resp.status_code} {err.get('code')}: {err.get('message')}"
-            )
-        return data
+        return _checked(resp)
+
+
+def _checked(resp: httpx.Response) -> dict[str, Any]:
+    data: dict[str, Any] = resp.json() if resp.content else {}
+    if resp.status_code >= 400:
+        err = data.get("error", {})
+        raise SystemExit(f"error: HTTP {resp.status_code} {err.get('code')}: {err.get('message')}")
+    return data
 
 
 def common_arguments(p: argparse.ArgumentParser) -> None:
@@ -106,6 +113,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     show.add_argument("job_id")
     common_arguments(show)
     show.set_defaults(func=show_job)
+    w = jsub.add_parser("watch", help="follow a job's steps live until it ends")
+    w.add_argument("job_id")
+    common_arguments(w)
+    w.set_defaults(func=watch_job)
 
 
 def reinstall(args: argparse.Namespace) -> int:
@@ -136,33 +147,75 @@ def reinstall(args: argparse.Namespace) -> int:
     return watch(target, job_id)
 
 
-def watch(target: Target, job_id: str, *, interval: float = 0.5) -> int:
+# Reconnect attempts when the stream drops before the job ended (a restarting service).
+RECONNECTS = 10
+
+
+def watch(target: Target, job_id: str) -> int:
     """Print each step as it starts and ends; return 0 on SUCCESS, 1 on FAIL."""
-    seen: dict[str, str] = {}
-    start = time.monotonic()
+    progress = _Progress(job_id)
+    last_id: str | None = None
+    failures = 0
     while True:
-        job = target.call("GET", f"/v1/{target.project_id}/jobs/{job_id}")
+        headers = {"Last-Event-ID": last_id} if last_id else {}
+        try:
+            with connect_sse(
+                target.http,
+                "GET",
+                f"/v1/{target.project_id}/events",
+                params={"job_id": job_id},
+                headers=headers,
+                timeout=httpx.Timeout(30, read=60),
+            ) as source:
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    _checked(source.response)
+                for event in source.iter_sse():
+                    last_id = event.id or last_id
+                    failures = 0
+                    if event.event == "job":
+                        done = progress.show(json.loads(event.data))
+                        if done is not None:
+                            return done
+        except (httpx.TransportError, SSEError) as exc:
+            failures += 1
+            if failures > RECONNECTS:
+                raise SystemExit(f"error: lost the event stream of {target.endpoint}: {exc}") from None
+            time.sleep(min(failures, 5))
+
+
+class _Progress:
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.seen: dict[str, str] = {}
+        self.start = time.monotonic()
+
+    def show(self, job: dict[str, Any]) -> int | None:
+        """Print what changed; return the exit code once the job ended."""
         subs = job.get("entities", {}).get("sub_jobs", [])
         for i, sub in enumerate(subs, 1):
-            if seen.get(sub["job_id"]) != sub["status"]:
-                seen[sub["job_id"]] = sub["status"]
-                if sub["status"] != "INIT":
-                    extra = (
-                        f" ({sub['error_code']}: {sub['fail_reason']})"
-                        if sub.get("fail_reason")
-                        else ""
-                    )
-                    print(
-                        f"[{time.monotonic() - start:6.1f}s] step {i}/{len(subs)} {sub['job_type']:<20} {sub['status']}{extra}",
-                        flush=True,
-                    )
-        if job["status"] in ("SUCCESS", "FAIL"):
-            if job["status"] == "SUCCESS":
-                print(f"job {job_id} SUCCESS")
-                return 0
-            print(f"job {job_id} FAIL: {job.get('error_code')}: {job.get('fail_reason')}")
+            if self.seen.get(sub["job_id"]) == sub["status"]:
+                continue
+            self.seen[sub["job_id"]] = sub["status"]
+            if sub["status"] == "INIT":
+                continue
+            extra = f" ({sub['error_code']}: {sub['fail_reason']})" if sub.get("fail_reason") else ""
+            elapsed = time.monotonic() - self.start
+            print(
+                f"[{elapsed:6.1f}s] step {i}/{len(subs)} {sub['job_type']:<20} {sub['status']}{extra}",
+                flush=True,
+            )
+        if job["status"] == "SUCCESS":
+            print(f"job {self.job_id} SUCCESS", flush=True)
+            return 0
+        if job["status"] == "FAIL":
+            print(f"job {self.job_id} FAIL: {job.get('error_code')}: {job.get('fail_reason')}")
             return 1
-        time.sleep(interval)
+        return None
+
+
+def watch_job(args: argparse.Namespace) -> int:
+    return watch(Target(args), args.job_id)
 
 
 def show_job(args: argparse.Namespace) -> int:

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(
         container, secret_box=box, enable_admin=settings.enable_admin, reset_seeds=seeds
     )
+    container.start_event_listener()
     if not args.no_runner:
         container.start_runner()
     _banner(endpoint, settings, info)

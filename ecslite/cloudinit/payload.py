@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import uuid
-from typing import Any
 
 from passlib.hash import sha512_crypt
+
+from ecslite.domain.boot import BootConfig
 
 
 def hash_password(password: str) -> str:
@@ -25,13 +26,13 @@ def build_boot_config(
     password_hash: str | None,
     user_data: bytes | None,
     byol: bool,
-) -> dict[str, Any]:
-    """Return the JSON-able payload for the next boot, with a fresh instance-id."""
-    return {
-        "instance_id": f"i-{uuid.uuid4().hex}",
-        "key_name": key_name,
-        "public_keys": [public_key] if public_key else [],
-        "password_hash": password_hash,
-        "user_data": base64.b64encode(user_data).decode("ascii") if user_data else None,
-        "byol": byol,
-    }
+) -> BootConfig:
+    """Return the config for the next boot, with a fresh instance-id."""
+    return BootConfig(
+        instance_id=f"i-{uuid.uuid4().hex}",
+        key_name=key_name,
+        public_keys=(public_key,) if public_key else (),
+        password_hash=password_hash,
+        user_data_b64=base64.b64encode(user_data).decode("ascii") if user_data else None,
+        byol=byol,
+    )

@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ecslite.domain import errors
+from ecslite.domain.server import VmState
 
 PASSWORD_SPECIALS = frozenset("!@$%^-_=+[{}]:,./?")
 PASSWORD_MIN, PASSWORD_MAX = 8, 26
@@ -117,3 +120,53 @@ def parse_encryption(encrypted: str | None, cmk_id: str | None) -> Encryption | 
             errors.BAD_ENCRYPTION_KEY, "__system__cmkid is required when __system__encrypted is 1."
         )
     return Encryption(cmk_id=cmk_id)
+
+
+@dataclass(frozen=True)
+class ReinstallParams:
+    """What a reinstall job needs from its acceptance on: the disks and the state to restore."""
+
+    old_volume_id: str
+    new_volume_id: str
+    device: str
+    size_gb: int
+    volume_type: str
+    image_id: str
+    cmk_id: str | None
+    key_name: str | None
+    original_vm_state: VmState
+    original_fault: dict[str, Any] | None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.cmk_id is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "old_volume_id": self.old_volume_id,
+            "new_volume_id": self.new_volume_id,
+            "device": self.device,
+            "size_gb": self.size_gb,
+            "volume_type": self.volume_type,
+            "image_id": self.image_id,
+            "encrypted": self.encrypted,
+            "cmk_id": self.cmk_id,
+            "key_name": self.key_name,
+            "original_vm_state": self.original_vm_state.value,
+            "original_fault": self.original_fault,
+        }
+
+    @staticmethod
+    def from_json(p: Mapping[str, Any]) -> ReinstallParams:
+        return ReinstallParams(
+            old_volume_id=p["old_volume_id"],
+            new_volume_id=p["new_volume_id"],
+            device=p["device"],
+            size_gb=int(p["size_gb"]),
+            volume_type=p["volume_type"],
+            image_id=p["image_id"],
+            cmk_id=p.get("cmk_id"),
+            key_name=p.get("key_name"),
+            original_vm_state=VmState(p["original_vm_state"]),
+            original_fault=p.get("original_fault"),
+        )

@@ -2,39 +2,68 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ecslite.domain import transitions
+from ecslite.domain.boot import seed_of
+from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState
-from ecslite.jobs.steps import StepEnv, StepFailed, write_owned_server
+from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext
 from ecslite.store.uow import UnitOfWork
 
 STOP = "stopServer"
 START = "startServer"
 
 
-class PowerHandler:
-    def on_sub_job_start(self, uow: UnitOfWork, env: StepEnv) -> None:
-        task = TaskState.POWERING_OFF if env.sub.job_type == STOP else TaskState.POWERING_ON
-        write_owned_server(uow, env, {"task_state": task})
+@dataclass(frozen=True)
+class PowerParams:
+    hard: bool = False  # HARD stop: power off at once (QEMU quit) instead of the ACPI button
 
-    def act(self, env: StepEnv) -> None:
-        assert env.server is not None
-        if env.sub.job_type == STOP:
-            if env.server.vm_state is not VmState.STOPPED:
-                # HARD: power off at once (QEMU quit) instead of the ACPI button.
-                env.driver.stop_server(env.server, hard=bool(env.params.get("hard")))
-        else:
-            with env.uow_factory(write=False) as uow:
-                boot = uow.servers.boot_config(env.server.id)
-            if env.server.vm_state is not VmState.ACTIVE:
-                env.driver.start_server(env.server, boot)
+    def to_json(self) -> dict[str, Any]:
+        return {"hard": True} if self.hard else {}
 
-    def record(self, uow: UnitOfWork, env: StepEnv) -> None:
-        vm_state = VmState.STOPPED if env.sub.job_type == STOP else VmState.ACTIVE
-        write_owned_server(
-            uow, env, {"vm_state": vm_state, "task_state": None, "current_job_id": None}
-        )
+    @staticmethod
+    def from_json(p: Mapping[str, Any]) -> PowerParams:
+        return PowerParams(hard=bool(p.get("hard")))
 
-    def on_failure(self, env: StepEnv, error: StepFailed) -> bool:
-        with env.uow_factory() as uow:
-            write_owned_server(uow, env, {"task_state": None, "current_job_id": None})
-            uow.commit()
-        return False
+
+def _stop(ctx: StepContext[PowerParams]) -> None:
+    assert ctx.server is not None
+    if ctx.server.vm_state is not VmState.STOPPED:
+        ctx.driver.stop_server(ctx.server, hard=ctx.params.hard)
+
+
+def _start(ctx: StepContext[PowerParams]) -> None:
+    assert ctx.server is not None
+    if ctx.server.vm_state is not VmState.ACTIVE:
+        with ctx.uow_factory(write=False) as uow:
+            boot = uow.servers.boot_config(ctx.server.id)
+        ctx.driver.start_server(ctx.server, seed_of(boot) if boot else None)
+
+
+def _stopped(uow: UnitOfWork, ctx: StepContext[PowerParams]) -> None:
+    ctx.change_server(uow, transitions.released(VmState.STOPPED))
+
+
+def _started(uow: UnitOfWork, ctx: StepContext[PowerParams]) -> None:
+    ctx.change_server(uow, transitions.released(VmState.ACTIVE))
+
+
+def _release(uow: UnitOfWork, ctx: StepContext[PowerParams]) -> None:
+    ctx.change_server(uow, transitions.released())
+
+
+STOP_DEFINITION = JobDefinition(
+    job_type=JobType.BATCH_STOP,
+    steps=(Step(STOP, _stop, TaskState.POWERING_OFF, record=_stopped, compensate=_release),),
+    policy=FailurePolicy.CONTINUE,
+    parse_params=PowerParams.from_json,
+)
+START_DEFINITION = JobDefinition(
+    job_type=JobType.BATCH_START,
+    steps=(Step(START, _start, TaskState.POWERING_ON, record=_started, compensate=_release),),
+    policy=FailurePolicy.CONTINUE,
+    parse_params=PowerParams.from_json,
+)

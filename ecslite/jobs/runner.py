@@ -1,8 +1,15 @@
-"""The durable job runner: lease a job, run its remaining sub-jobs, record each one's end.
+"""The durable job runner: lease a job, run its remaining steps, record each one's end.
+
+Generic: what a job type does is its ``JobDefinition`` (jobs/steps.py, registered in
+jobs/registry.py); the runner only sequences steps, records them and applies the failure policy.
 
 Jobs live in the database, so an accepted job survives a crash: on restart its lease runs out
 (or, for the single-process SQLite store, is released at start-up) and a runner resumes it from
 the first sub-job not yet SUCCESS. A job in its rollback phase resumes its rollback.
+
+One write transaction per step boundary: finishing step N (its record, SUCCESS) and starting
+step N+1 (RUNNING, the server's task_state, taking an injected fault) commit together, before
+step N+1's driver work begins. The job's last step is recorded with the job's end.
 """
 
 from __future__ import annotations
@@ -10,20 +17,26 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from ecslite.domain import errors
+from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock
 from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
 from ecslite.drivers.base import Driver, DriverError
 from ecslite.jobs import failpoints
-from ecslite.jobs.steps import JobHandler, LostOwnership, StepEnv, StepFailed
+from ecslite.jobs.registry import DEFINITIONS
+from ecslite.jobs.steps import (
+    FailurePolicy,
+    JobDefinition,
+    LostOwnership,
+    Step,
+    StepContext,
+    StepFailed,
+)
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger("ecslite.jobs")
-
-# take_fault(step, server_id) -> (error_code, message) | None
-FaultSource = Callable[[str, str], tuple[str, str] | None]
 
 
 class JobRunner:
@@ -32,22 +45,23 @@ class JobRunner:
         *,
         uow_factory: UowFactory,
         driver: Driver,
-        handlers: Mapping[JobType, JobHandler],
         clock: Clock,
+        definitions: Mapping[JobType, JobDefinition] = DEFINITIONS,
         threads: int = 4,
         lease_seconds: float = 15.0,
         poll_interval: float = 0.5,
-        take_fault: FaultSource | None = None,
+        inject_faults: bool = False,
         host_id: str | None = None,
     ) -> None:
         self._uow = uow_factory
         self._driver = driver
-        self._handlers = handlers
+        self._definitions = definitions
         self._clock = clock
         self._threads_wanted = threads
         self._lease = lease_seconds
         self._poll = poll_interval
-        self._take_fault = take_fault
+        # Failure injection (admin faults) is a testing tool: taken at each step's start.
+        self._inject_faults = inject_faults
         self._host_id = host_id
         self.owner = f"runner-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Condition()
@@ -134,7 +148,7 @@ class JobRunner:
             uow.commit()
         return job_id
 
-    # -- one job -----------------------------------------------------------------------------
+    # -- one job ---------------------------------------------------------------------------
 
     def run_job(self, job_id: str) -> None:
         """Run (or resume) a leased job until it is SUCCESS or FAIL."""
@@ -145,37 +159,43 @@ class JobRunner:
             if job.status is JobStatus.INIT:
                 self._own(uow, job.id, status=JobStatus.RUNNING, begin_time=self._clock.iso())
             uow.commit()
-        handler = self._handlers[job.job_type]
+        run = _Run(job, self._definitions[job.job_type])
         log.info("job started job_id=%s type=%s phase=%s", job.id, job.job_type, job.phase)
 
         if job.phase is Phase.ROLLBACK:
             failed = next((s for s in job.sub_jobs if s.status is JobStatus.FAIL), job.sub_jobs[-1])
             err = StepFailed(job.error_code or errors.SYSTEM_ERROR.code, job.fail_reason or "")
-            self._fail_job(job, failed, err, handler)
+            self._roll_back(run, failed, err)
             return
 
-        first_failure: tuple[SubJob, StepFailed] | None = None
+        failure: StepFailed | None = next(
+            (
+                StepFailed(s.error_code or "", s.fail_reason or "")
+                for s in job.sub_jobs
+                if s.status is JobStatus.FAIL
+            ),
+            None,
+        )
+        succeeded: StepContext[Any] | None = None  # done, recorded at the next boundary
         for sub in job.sub_jobs:
-            if sub.status in (JobStatus.SUCCESS, JobStatus.FAIL):
-                if sub.status is JobStatus.FAIL and first_failure is None:
-                    first_failure = (sub, StepFailed(sub.error_code or "", sub.fail_reason or ""))
+            if sub.status.terminal:
                 continue
-            env = self._start_sub_job(job, sub, handler)
+            step = run.definition.step(sub.job_type)
+            ctx, fault = self._boundary(run, succeeded, sub, step)
+            succeeded = None
             try:
-                self._act(env, handler)
-            except StepFailed as failure:
-                stop = self._fail_sub_job(env, failure, handler)
-                if first_failure is None:
-                    first_failure = (sub, failure)
-                if stop:
+                self._act(ctx, step, fault)
+            except StepFailed as exc:
+                failure = failure or exc
+                if run.definition.policy is FailurePolicy.ROLL_BACK:
+                    self._fail_step(run, ctx, exc, step, roll_back=True)
+                    failpoints.hit(f"rollback:{sub.job_type}")
+                    self._roll_back(run, sub, exc)
                     return
+                self._fail_step(run, ctx, exc, step, roll_back=False)
                 continue
-            self._finish_sub_job(env, handler)
-
-        if first_failure is not None:
-            self._finish(job.id, JobStatus.FAIL, first_failure[1])
-        else:
-            self._finish(job.id, JobStatus.SUCCESS, None)
+            succeeded = ctx
+        self._finish(run, JobStatus.FAIL if failure else JobStatus.SUCCESS, failure, succeeded)
 
     def _own(self, uow: UnitOfWork, job_id: str, **values: object) -> None:
         ok = uow.jobs.cas(
@@ -187,127 +207,138 @@ class JobRunner:
         if not ok:
             raise LostOwnership(job_id)
 
-    def _reload(self, job_id: str) -> Job:
-        with self._uow(write=False) as uow:
-            job = uow.jobs.get(job_id)
-        assert job is not None
-        return job
+    def _record(self, uow: UnitOfWork, run: _Run, ctx: StepContext[Any]) -> None:
+        step = run.definition.step(ctx.sub.job_type)
+        if step.record is not None:
+            step.record(uow, ctx)
+        uow.jobs.update_sub_job(
+            run.job.id, ctx.sub.id, status=JobStatus.SUCCESS, end_time=self._clock.iso()
+        )
+        run.status[ctx.sub.id] = JobStatus.SUCCESS
 
-    def _start_sub_job(self, job: Job, sub: SubJob, handler: JobHandler) -> StepEnv:
+    def _after_record(self, ctx: StepContext[Any] | None) -> None:
+        if ctx is not None:
+            failpoints.hit(f"after_record:{ctx.sub.job_type}")
+            log.info("step succeeded job_id=%s step=%s", ctx.job.id, ctx.sub.job_type)
+
+    def _boundary(
+        self, run: _Run, succeeded: StepContext[Any] | None, sub: SubJob, step: Step
+    ) -> tuple[StepContext[Any], tuple[str, str] | None]:
+        """One transaction: record the step that just succeeded, start ``sub``."""
+        job = run.job
         server_id = sub.server_id or job.server_id
+        fault = None
         with self._uow() as uow:
             self._own(uow, job.id)
+            if succeeded is not None:
+                self._record(uow, run, succeeded)
             uow.jobs.update_sub_job(
-                sub.id, status=JobStatus.RUNNING, begin_time=sub.begin_time or self._clock.iso()
+                job.id,
+                sub.id,
+                status=JobStatus.RUNNING,
+                begin_time=sub.begin_time or self._clock.iso(),
             )
-            env = StepEnv(
-                job=job,
-                sub=sub,
-                server=None,
-                driver=self._driver,
-                uow_factory=self._uow,
-                clock=self._clock,
-            )
-            handler.on_sub_job_start(uow, env)
+            run.status[sub.id] = JobStatus.RUNNING
+            ctx = self._context(run, sub, None)
+            if step.task_state is not None:
+                ctx.change_server(uow, transitions.step_started(step.task_state))
             server = uow.servers.get(server_id) if server_id else None
+            if self._inject_faults:
+                fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
             uow.commit()
+        self._after_record(succeeded)
         log.info("step started job_id=%s step=%s server_id=%s", job.id, sub.job_type, server_id)
-        return StepEnv(
-            job=job,
+        return self._context(run, sub, server), fault
+
+    def _context(self, run: _Run, sub: SubJob, server: Any) -> StepContext[Any]:
+        return StepContext(
+            job=run.job,
             sub=sub,
             server=server,
+            params=run.params,
             driver=self._driver,
             uow_factory=self._uow,
             clock=self._clock,
         )
 
-    def _act(self, env: StepEnv, handler: JobHandler) -> None:
+    def _act(self, ctx: StepContext[Any], step: Step, fault: tuple[str, str] | None) -> None:
         try:
-            if self._take_fault is not None:
-                fault = self._take_fault(
-                    env.sub.job_type, env.sub.server_id or env.job.server_id or ""
-                )
-                if fault is not None:
-                    raise StepFailed(fault[0], fault[1])
-            failpoints.hit(f"before_act:{env.sub.job_type}")
-            handler.act(env)
-            failpoints.hit(f"after_act:{env.sub.job_type}")
+            if fault is not None:
+                raise StepFailed(fault[0], fault[1])
+            failpoints.hit(f"before_act:{step.name}")
+            step.act(ctx)
+            failpoints.hit(f"after_act:{step.name}")
         except DriverError as exc:
             raise StepFailed(exc.code, exc.message) from exc
         except (StepFailed, LostOwnership):
             raise
         except Exception as exc:
-            log.exception("step crashed job_id=%s step=%s", env.job.id, env.sub.job_type)
-            raise StepFailed(
-                errors.SYSTEM_ERROR.code, f"Internal error in {env.sub.job_type}."
-            ) from exc
+            log.exception("step crashed job_id=%s step=%s", ctx.job.id, step.name)
+            raise StepFailed(errors.SYSTEM_ERROR.code, f"Internal error in {step.name}.") from exc
 
-    def _finish_sub_job(self, env: StepEnv, handler: JobHandler) -> None:
-        with self._uow() as uow:
-            self._own(uow, env.job.id)
-            handler.record(uow, env)
-            uow.jobs.update_sub_job(
-                env.sub.id, status=JobStatus.SUCCESS, end_time=self._clock.iso()
-            )
-            uow.commit()
-        failpoints.hit(f"after_record:{env.sub.job_type}")
-        log.info("step succeeded job_id=%s step=%s", env.job.id, env.sub.job_type)
-
-    def _fail_sub_job(self, env: StepEnv, failure: StepFailed, handler: JobHandler) -> bool:
+    def _fail_step(
+        self, run: _Run, ctx: StepContext[Any], failure: StepFailed, step: Step, *, roll_back: bool
+    ) -> None:
         log.warning(
             "step failed job_id=%s step=%s error_code=%s reason=%s",
-            env.job.id,
-            env.sub.job_type,
+            ctx.job.id,
+            step.name,
             failure.code,
             failure.reason,
         )
         with self._uow() as uow:
-            self._own(uow, env.job.id)
+            self._own(uow, ctx.job.id)
             uow.jobs.update_sub_job(
-                env.sub.id,
+                ctx.job.id,
+                ctx.sub.id,
                 status=JobStatus.FAIL,
                 end_time=self._clock.iso(),
                 error_code=failure.code,
                 fail_reason=failure.reason,
             )
-            if env.job.job_type is JobType.REINSTALL:
+            run.status[ctx.sub.id] = JobStatus.FAIL
+            if roll_back:
                 # Recorded before compensating, so a crash mid-rollback resumes the rollback.
                 self._own(
                     uow,
-                    env.job.id,
+                    ctx.job.id,
                     phase=Phase.ROLLBACK,
                     error_code=failure.code,
                     fail_reason=failure.reason,
                 )
+            elif step.compensate is not None:
+                step.compensate(uow, ctx)
             uow.commit()
-        if env.job.job_type is JobType.REINSTALL:
-            failpoints.hit(f"rollback:{env.sub.job_type}")
-            self._fail_job(self._reload(env.job.id), env.sub, failure, handler)
-            return True
-        return handler.on_failure(env, failure)
 
-    def _fail_job(self, job: Job, failed: SubJob, failure: StepFailed, handler: JobHandler) -> None:
-        with self._uow(write=False) as uow:
-            server = uow.servers.get(failed.server_id or job.server_id or "")
-        env = StepEnv(
-            job=job,
-            sub=failed,
-            server=server,
-            driver=self._driver,
-            uow_factory=self._uow,
-            clock=self._clock,
-        )
-        handler.on_failure(env, failure)
-        self._finish(job.id, JobStatus.FAIL, failure)
+    def _roll_back(self, run: _Run, failed: SubJob, failure: StepFailed) -> None:
+        roll_back = run.definition.roll_back
+        if roll_back is not None:
+            with self._uow(write=False) as uow:
+                server = uow.servers.get(failed.server_id or run.job.server_id or "")
+            done = frozenset(
+                s.job_type for s in run.job.sub_jobs if run.status[s.id] is JobStatus.SUCCESS
+            )
+            roll_back(self._context(run, failed, server), failure, done)
+        self._finish(run, JobStatus.FAIL, failure, None)
 
-    def _finish(self, job_id: str, status: JobStatus, failure: StepFailed | None) -> None:
+    def _finish(
+        self,
+        run: _Run,
+        status: JobStatus,
+        failure: StepFailed | None,
+        succeeded: StepContext[Any] | None,
+    ) -> None:
+        """One transaction: record the last step, mark steps never run, end the job."""
         now = self._clock.iso()
+        job_id = run.job.id
         with self._uow() as uow:
-            job = uow.jobs.get(job_id)
-            assert job is not None
-            for sub in job.sub_jobs:
-                if sub.status in (JobStatus.INIT, JobStatus.RUNNING):
+            if succeeded is not None:
+                self._own(uow, job_id)
+                self._record(uow, run, succeeded)
+            for sub in run.job.sub_jobs:
+                if run.status[sub.id] in (JobStatus.INIT, JobStatus.RUNNING):
                     uow.jobs.update_sub_job(
+                        job_id,
                         sub.id,
                         status=JobStatus.FAIL,
                         end_time=now,
@@ -322,8 +353,18 @@ class JobRunner:
             }
             if failure is not None:
                 values.update(error_code=failure.code, fail_reason=failure.reason)
-            ok = uow.jobs.cas(job_id, owner=self.owner, expected={}, values=values)
-            if not ok:
+            if not uow.jobs.cas(job_id, owner=self.owner, expected={}, values=values):
                 raise LostOwnership(job_id)
             uow.commit()
+        self._after_record(succeeded)
         log.info("job finished job_id=%s status=%s", job_id, status)
+
+
+class _Run:
+    """A job being run: its definition, typed parameters and each sub-job's status so far."""
+
+    def __init__(self, job: Job, definition: JobDefinition) -> None:
+        self.job = job
+        self.definition = definition
+        self.params = definition.parse_params(job.params)
+        self.status = {s.id: s.status for s in job.sub_jobs}

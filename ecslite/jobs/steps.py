@@ -1,21 +1,28 @@
-"""What a job step is: driver work that can be repeated, and a record written with its success.
+"""What a job type is: a list of declared steps and a failure policy, run by the generic runner.
 
-The runner calls ``act`` outside any transaction (it may be slow), then calls ``record`` inside
-the same transaction that marks the sub-job SUCCESS. ``act`` must be idempotent: after a crash
-the step runs again from the top. ``record`` guards its writes with compare-and-swap on the
-job that owns the server, so a stale runner cannot overwrite newer state.
+A ``Step`` names its sub-job, the server's ``task_state`` while it runs, ``act`` (driver work,
+outside any transaction, idempotent: after a crash it runs again from the top), ``record`` (the
+writes its success implies, committed in the same transaction that marks it SUCCESS and starts
+the next step) and ``compensate`` (what undoing it alone takes, when the policy goes on after a
+failure). A ``JobDefinition`` gathers the steps of a job type with its typed parameters and its
+failure policy; the runner knows nothing else about a job type.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Generic, TypeVar
 
 from ecslite.domain.clock import Clock
-from ecslite.domain.job import Job, SubJob
-from ecslite.domain.server import Server
+from ecslite.domain.job import Job, JobType, SubJob
+from ecslite.domain.server import Server, TaskState
+from ecslite.domain.transitions import ServerChange
 from ecslite.drivers.base import Driver
 from ecslite.store.uow import UnitOfWork, UowFactory
+
+P = TypeVar("P")
 
 
 class StepFailed(Exception):
@@ -32,43 +39,66 @@ class LostOwnership(Exception):
 
 
 @dataclass(frozen=True)
-class StepEnv:
+class StepContext(Generic[P]):
+    """What a step sees: its job and sub-job, the server as the step began, typed params."""
+
     job: Job
     sub: SubJob
     server: Server | None
+    params: P
     driver: Driver
     uow_factory: UowFactory
     clock: Clock
 
     @property
-    def params(self) -> dict[str, Any]:
-        return self.job.params
+    def server_id(self) -> str:
+        sid = self.sub.server_id or self.job.server_id
+        assert sid is not None
+        return sid
+
+    def change_server(self, uow: UnitOfWork, change: ServerChange) -> None:
+        """Apply ``change`` only while this job still owns the server."""
+        ok = uow.servers.apply(
+            self.server_id, change, updated=self.clock.iso(millis=False), owner_job=self.job.id
+        )
+        if not ok:
+            raise LostOwnership(self.job.id)
 
 
-class JobHandler(Protocol):
-    """How one job type runs its sub-jobs and undoes a failed run."""
-
-    def act(self, env: StepEnv) -> None: ...
-
-    def record(self, uow: UnitOfWork, env: StepEnv) -> None: ...
-
-    def on_sub_job_start(self, uow: UnitOfWork, env: StepEnv) -> None:
-        """Mark the server for this step (task_state); raise LostOwnership if it moved on."""
-        ...
-
-    def on_failure(self, env: StepEnv, error: StepFailed) -> bool:
-        """Compensate after ``env.sub`` failed; return True when the whole job must stop."""
-        ...
+Act = Callable[[StepContext[Any]], None]
+Record = Callable[[UnitOfWork, StepContext[Any]], None]
 
 
-def write_owned_server(uow: UnitOfWork, env: StepEnv, values: dict[str, Any]) -> None:
-    """Write the step's server ``values`` only while this job still owns the server."""
-    server_id = env.sub.server_id or env.job.server_id
-    assert server_id is not None
-    ok = uow.servers.cas(
-        server_id,
-        expected={"current_job_id": env.job.id},
-        values={**values, "updated": env.clock.iso(millis=False)},
-    )
-    if not ok:
-        raise LostOwnership(env.job.id)
+@dataclass(frozen=True)
+class Step:
+    name: str
+    act: Act
+    task_state: TaskState | None = None
+    record: Record | None = None
+    compensate: Record | None = None
+
+
+class FailurePolicy(Enum):
+    # Stop at the failed step and undo the job (``JobDefinition.roll_back``), then FAIL.
+    ROLL_BACK = "roll back"
+    # Undo only the failed step (its ``compensate``), run the other steps, FAIL at the end.
+    CONTINUE = "continue"
+
+
+# roll_back(ctx of the failed step, the failure, names of the steps that had succeeded)
+RollBack = Callable[[StepContext[Any], StepFailed, frozenset[str]], None]
+
+
+@dataclass(frozen=True)
+class JobDefinition:
+    job_type: JobType
+    steps: tuple[Step, ...]
+    policy: FailurePolicy
+    parse_params: Callable[[Mapping[str, Any]], Any] = field(default=lambda p: p)
+    roll_back: RollBack | None = None
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.job_type} has no step {name!r}")

@@ -1,4 +1,4 @@
-"""Bound the tables that grow with use: finished jobs and idempotency tokens."""
+"""Bound the tables that grow with use: finished jobs, their events, idempotency tokens."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def purge_expired(
     with uow_factory() as uow:
         jobs = uow.jobs.purge_finished(ended_before=ended_before)
         tokens = uow.client_tokens.purge(before=now - token_retention_hours * 3600)
+        # A job's events go with the job; events no job caused age like finished jobs.
+        uow.events.purge(before=now - job_retention_days * 86400)
         uow.commit()
     if jobs or tokens:
         log.info("purged jobs=%d client_tokens=%d", jobs, tokens)

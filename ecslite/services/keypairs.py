@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 
 from cryptography.hazmat.primitives import serialization
@@ -12,26 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ecslite.domain import errors
 from ecslite.domain.clock import Clock
+from ecslite.domain.keys import fingerprint
 from ecslite.domain.resources import Keypair
 from ecslite.store.uow import UowFactory
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-. ]{1,64}$")
-
-
-def fingerprint(public_key: str) -> str:
-    """Return the MD5 fingerprint (colon-separated hex) of an OpenSSH public key, as Nova does."""
-    parts = public_key.strip().split()
-    if len(parts) < 2:
-        raise errors.EcsError(errors.INVALID_PARAMETER, "public_key is not an OpenSSH public key.")
-    try:
-        blob = base64.b64decode(parts[1], validate=True)
-        serialization.load_ssh_public_key(public_key.strip().encode())
-    except Exception:
-        raise errors.EcsError(
-            errors.INVALID_PARAMETER, "public_key is not a valid OpenSSH public key."
-        ) from None
-    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def generate_keypair() -> tuple[str, str]:

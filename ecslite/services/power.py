@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ecslite.domain import errors
+from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
-from ecslite.jobs.power import START, STOP
-from ecslite.services.idempotency import ClientToken, accept_once, remember, replay
-from ecslite.store.uow import UowFactory
+from ecslite.jobs.power import START, STOP, PowerParams
+from ecslite.services.accept import Claim, JobPlan, accept_job
+from ecslite.services.idempotency import ClientToken
+from ecslite.store.uow import UnitOfWork, UowFactory
 
 
 def accept_power_action(
@@ -34,80 +35,59 @@ def accept_power_action(
         raise errors.EcsError(errors.INVALID_PARAMETER, "servers must not repeat a server id.")
     if len(server_ids) > 1000:
         raise errors.EcsError(errors.INVALID_PARAMETER, "servers may list at most 1000 servers.")
-    return accept_once(
-        uow_factory,
-        project_id,
-        client_token,
-        lambda: _accept(project_id, server_ids, stop, uow_factory, clock, client_token, hard),
+    return accept_job(
+        project_id=project_id,
+        client_token=client_token,
+        uow_factory=uow_factory,
+        clock=clock,
+        plan=lambda uow, job_id: _plan(uow, job_id, project_id, server_ids, stop, clock, hard),
     )
 
 
-def _accept(
+def _plan(
+    uow: UnitOfWork,
+    job_id: str,
     project_id: str,
     server_ids: Sequence[str],
     stop: bool,
-    uow_factory: UowFactory,
     clock: Clock,
-    client_token: ClientToken | None,
-    hard: bool = False,
-) -> str:
-    job_id = new_job_id()
+    hard: bool,
+) -> JobPlan:
     step = STOP if stop else START
     task = TaskState.POWERING_OFF if stop else TaskState.POWERING_ON
     hosts: set[str] = set()
-    with uow_factory() as uow:
-        earlier = replay(uow, project_id, client_token)
-        if earlier is not None:
-            return earlier
-        subs = []
-        for i, sid in enumerate(server_ids):
-            server = uow.servers.get(sid, project_id)
-            if server is None:
-                raise errors.EcsError(errors.SERVER_NOT_FOUND, f"Server {sid} does not exist.")
-            if server.busy or server.vm_state not in (VmState.ACTIVE, VmState.STOPPED):
-                raise errors.EcsError(
-                    errors.BAD_SERVER_STATE,
-                    f"Server {sid} is {server.status}; it cannot be {'stopped' if stop else 'started'} now.",
-                )
-            hosts.add(server.host_id)
-            ok = uow.servers.cas(
-                sid,
-                expected={"task_state": None, "version": server.version},
-                values={
-                    "task_state": task,
-                    "current_job_id": job_id,
-                    "updated": clock.iso(millis=False),
-                },
+    claims, subs = [], []
+    for i, sid in enumerate(server_ids):
+        server = uow.servers.get(sid, project_id)
+        if server is None:
+            raise errors.EcsError(errors.SERVER_NOT_FOUND, f"Server {sid} does not exist.")
+        if server.busy or server.vm_state not in (VmState.ACTIVE, VmState.STOPPED):
+            raise errors.EcsError(
+                errors.BAD_SERVER_STATE,
+                f"Server {sid} is {server.status}; it cannot be {'stopped' if stop else 'started'} now.",
             )
-            if not ok:
-                raise errors.EcsError(
-                    errors.BAD_SERVER_STATE,
-                    f"Another operation started on server {sid} at the same time.",
-                )
-            subs.append(
-                SubJob(
-                    id=new_job_id(),
-                    job_id=job_id,
-                    seq=i,
-                    job_type=step,
-                    server_id=sid,
-                    status=JobStatus.INIT,
-                )
-            )
-        uow.jobs.add(
-            Job(
-                id=job_id,
-                project_id=project_id,
-                job_type=JobType.BATCH_STOP if stop else JobType.BATCH_START,
+        hosts.add(server.host_id)
+        claims.append(Claim(server, transitions.claimed(job_id, task)))
+        subs.append(
+            SubJob(
+                id=new_job_id(),
+                job_id=job_id,
+                seq=i,
+                job_type=step,
+                server_id=sid,
                 status=JobStatus.INIT,
-                server_id=None,
-                # A batch spanning hosts is run by any worker (a sim-only situation today).
-                host_id=hosts.pop() if len(hosts) == 1 else None,
-                params={"hard": True} if stop and hard else {},
-                created=clock.iso(),
-                sub_jobs=tuple(subs),
             )
         )
-        remember(uow, project_id, client_token, job_id, clock.now())
-        uow.commit()
-    return job_id
+    job = Job(
+        id=job_id,
+        project_id=project_id,
+        job_type=JobType.BATCH_STOP if stop else JobType.BATCH_START,
+        status=JobStatus.INIT,
+        server_id=None,
+        # A batch spanning hosts is run by any worker (a sim-only situation today).
+        host_id=hosts.pop() if len(hosts) == 1 else None,
+        params=PowerParams(hard=stop and hard).to_json(),
+        created=clock.iso(),
+        sub_jobs=tuple(subs),
+    )
+    return JobPlan(job, tuple(claims))

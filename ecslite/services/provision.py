@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from ecslite.domain.boot import seed_of
 from ecslite.domain.server import VmState
 from ecslite.drivers.base import Driver, DriverError
 from ecslite.store.uow import UowFactory
@@ -48,7 +49,7 @@ def provision(uow_factory: UowFactory, driver: Driver) -> ProvisionReport:
     for s in servers.values():
         if s.vm_state is VmState.ACTIVE and not s.busy:
             try:
-                driver.start_server(s, boot[s.id])
+                driver.start_server(s, seed_of(boot[s.id]) if boot[s.id] else None)
                 report.started += 1
             except DriverError as exc:
                 report.problems.append(f"server {s.id}: {exc.message}")

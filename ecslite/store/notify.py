@@ -1,4 +1,5 @@
-"""Wake job runners in other processes when a job is accepted (PostgreSQL LISTEN/NOTIFY)."""
+"""Wake other processes through PostgreSQL LISTEN/NOTIFY: runners when a job is accepted,
+event streams when events are committed."""
 
 from __future__ import annotations
 
@@ -14,9 +15,16 @@ log = logging.getLogger("ecslite.jobs")
 
 
 def start_listener(
-    database_url: str, on_job: Callable[[], None], stop: threading.Event
+    database_url: str,
+    on_job: Callable[[], None],
+    stop: threading.Event,
+    *,
+    channel: str = JOBS_CHANNEL,
 ) -> threading.Thread | None:
-    """Call ``on_job`` whenever a job is added; a no-op (None) for stores without notifications."""
+    """Call ``on_job`` on each notification on ``channel`` (default: a job was added).
+
+    A no-op (None) for stores without notifications.
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         return None
@@ -28,14 +36,18 @@ def start_listener(
         while not stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {JOBS_CHANNEL}")
+                    conn.execute(f"LISTEN {channel}")
                     while not stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             on_job()
             except Exception as exc:  # the database restarts: reconnect, polling covers the gap
-                log.warning("job notification listener reconnecting error=%s", type(exc).__name__)
+                log.warning(
+                    "notification listener reconnecting channel=%s error=%s",
+                    channel,
+                    type(exc).__name__,
+                )
                 stop.wait(1.0)
 
-    th = threading.Thread(target=loop, name="ecslite-job-listener", daemon=True)
+    th = threading.Thread(target=loop, name=f"ecslite-listen-{channel}", daemon=True)
     th.start()
     return th

@@ -12,10 +12,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
+from ecslite.domain.boot import BootConfig
 from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
 from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
 from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState, Volume
+from ecslite.domain.transitions import KEEP, ServerChange
 from ecslite.store import tables as t
+from ecslite.store.events import Changes
 
 JOBS_CHANNEL = "ecslite_jobs"
 
@@ -50,6 +53,25 @@ def _server(row: Any) -> Server:
     )
 
 
+def _columns(change: ServerChange) -> dict[str, Any]:
+    vals: dict[str, Any] = {}
+    if change.vm_state is not KEEP:
+        vals["vm_state"] = change.vm_state.value
+    if change.task_state is not KEEP:
+        vals["task_state"] = change.task_state.value if change.task_state else None
+    for name in ("current_job_id", "fault", "key_name"):
+        value = getattr(change, name)
+        if value is not KEEP:
+            vals[name] = value
+    if change.pending_boot_config is not KEEP:
+        pending = change.pending_boot_config
+        vals["pending_boot_config"] = pending.to_json() if pending is not None else None
+    if change.promote_pending_boot:
+        # SQL reads the right-hand side before the row changes: the old pending config.
+        vals["boot_config"] = t.servers.c.pending_boot_config
+    return vals
+
+
 def _volume(row: Any) -> Volume:
     return Volume(
         id=row.id,
@@ -68,8 +90,9 @@ def _volume(row: Any) -> Volume:
 
 
 class ServerRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
         self._c = conn
+        self._changes = changes if changes is not None else Changes()
 
     def get(self, server_id: str, project_id: str | None = None) -> Server | None:
         q = select(t.servers).where(t.servers.c.id == server_id)
@@ -112,59 +135,51 @@ class ServerRepo:
         rows = self._c.execute(select(t.servers).order_by(t.servers.c.id)).all()
         return [_server(r) for r in rows]
 
-    def boot_config(self, server_id: str, *, pending: bool = False) -> dict[str, Any] | None:
+    def boot_config(self, server_id: str, *, pending: bool = False) -> BootConfig | None:
         col = t.servers.c.pending_boot_config if pending else t.servers.c.boot_config
         value = self._c.execute(select(col).where(t.servers.c.id == server_id)).scalar_one_or_none()
-        return dict(value) if value else None
+        return BootConfig.from_json(value)
 
-    def add(self, server: Server, *, boot_config: dict[str, Any] | None = None) -> None:
-        self._c.execute(
-            insert(t.servers).values(
-                id=server.id,
-                project_id=server.project_id,
-                user_id=server.user_id,
-                name=server.name,
-                image_id=server.image_id,
-                flavor_id=server.flavor_id,
-                availability_zone=server.availability_zone,
-                host_id=server.host_id,
-                vm_state=server.vm_state.value,
-                task_state=server.task_state.value if server.task_state else None,
-                key_name=server.key_name,
-                fault=server.fault,
-                metadata=server.metadata,
-                current_job_id=server.current_job_id,
-                boot_config=boot_config,
-                created=server.created,
-                updated=server.updated,
-                version=0,
-            )
-        )
-
-    def cas(
-        self, server_id: str, *, expected: Mapping[str, Any], values: Mapping[str, Any]
+    def apply(
+        self,
+        server_id: str,
+        change: ServerChange,
+        *,
+        updated: str,
+        owner_job: str | None = None,
+        idle_at_version: int | None = None,
     ) -> bool:
-        """Write ``values`` only if every column in ``expected`` still holds that value."""
-        vals = {
-            k: (v.value if isinstance(v, VmState | TaskState) else v) for k, v in values.items()
-        }
-        exp = {
-            k: (v.value if isinstance(v, VmState | TaskState) else v) for k, v in expected.items()
-        }
+        """Apply ``change`` only while job ``owner_job`` owns the server, or (to claim it) while
+        it is idle at ``idle_at_version``; return whether it was applied."""
+        c = t.servers.c
+        conds: list[ColumnElement[bool]] = [c.id == server_id]
+        if owner_job is not None:
+            conds.append(c.current_job_id == owner_job)
+        if idle_at_version is not None:
+            conds += [c.task_state.is_(None), c.version == idle_at_version]
         res = self._c.execute(
             update(t.servers)
-            .where(t.servers.c.id == server_id, *_conds(t.servers, exp))
-            .values(**vals, version=t.servers.c.version + 1)
+            .where(*conds)
+            .values(**_columns(change), updated=updated, version=c.version + 1)
         )
-        return res.rowcount == 1
-
-    def delete(self, server_id: str) -> None:
-        self._c.execute(delete(t.servers).where(t.servers.c.id == server_id))
+        if res.rowcount != 1:
+            return False
+        self._changes.servers.add(server_id)
+        return True
 
 
 class VolumeRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
         self._c = conn
+        self._changes = changes if changes is not None else Changes()
+
+    def _touch_holder(self, volume_id: str) -> None:
+        # Attaching, detaching or deleting a disk changes how its server is shown.
+        holder = self._c.execute(
+            select(t.volumes.c.server_id).where(t.volumes.c.id == volume_id)
+        ).scalar_one_or_none()
+        if holder is not None:
+            self._changes.servers.add(holder)
 
     def get(self, volume_id: str) -> Volume | None:
         row = self._c.execute(select(t.volumes).where(t.volumes.c.id == volume_id)).first()
@@ -188,12 +203,6 @@ class VolumeRepo:
             select(t.volumes).where(t.volumes.c.server_id == server_id, t.volumes.c.boot_index == 0)
         ).first()
         return _volume(row) if row else None
-
-    def list_project(self, project_id: str) -> list[Volume]:
-        rows = self._c.execute(
-            select(t.volumes).where(t.volumes.c.project_id == project_id).order_by(t.volumes.c.id)
-        ).all()
-        return [_volume(r) for r in rows]
 
     def list_all(self) -> list[Volume]:
         """Every volume of every project (for host-side reconciliation, not the API)."""
@@ -225,6 +234,9 @@ class VolumeRepo:
     def set_attachment(
         self, volume_id: str, *, server_id: str | None, device: str | None, boot_index: int | None
     ) -> None:
+        self._touch_holder(volume_id)
+        if server_id is not None:
+            self._changes.servers.add(server_id)
         self._c.execute(
             update(t.volumes)
             .where(t.volumes.c.id == volume_id)
@@ -237,6 +249,7 @@ class VolumeRepo:
         )
 
     def delete(self, volume_id: str) -> None:
+        self._touch_holder(volume_id)
         self._c.execute(delete(t.volumes).where(t.volumes.c.id == volume_id))
 
 
@@ -255,9 +268,14 @@ def _sub_job(row: Any) -> SubJob:
     )
 
 
+# Job columns GET /jobs shows: a write to any other (lease, phase) is not an event.
+_JOB_VIEW_COLUMNS = frozenset({"status", "begin_time", "end_time", "error_code", "fail_reason"})
+
+
 class JobRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
         self._c = conn
+        self._changes = changes if changes is not None else Changes()
 
     def add(self, job: Job) -> None:
         self._c.execute(
@@ -273,6 +291,7 @@ class JobRepo:
                 created=job.created,
             )
         )
+        self._changes.jobs.add(job.id)
         if job.sub_jobs:
             self._c.execute(
                 insert(t.sub_jobs),
@@ -372,11 +391,16 @@ class JobRepo:
             conds.append(t.jobs.c.lease_owner == owner)
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
         res = self._c.execute(update(t.jobs).where(t.jobs.c.id == job_id, *conds).values(**vals))
-        return res.rowcount == 1
+        if res.rowcount != 1:
+            return False
+        if not _JOB_VIEW_COLUMNS.isdisjoint(vals):
+            self._changes.jobs.add(job_id)
+        return True
 
-    def update_sub_job(self, sub_id: str, **values: Any) -> None:
+    def update_sub_job(self, job_id: str, sub_id: str, **values: Any) -> None:
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
         self._c.execute(update(t.sub_jobs).where(t.sub_jobs.c.id == sub_id).values(**vals))
+        self._changes.jobs.add(job_id)
 
     def purge_finished(self, *, ended_before: str) -> int:
         """Delete SUCCESS/FAIL jobs (and their sub-jobs) that ended before the ISO time."""
@@ -388,13 +412,17 @@ class JobRepo:
         res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(old)))
         return int(res.rowcount)
 
-    def count_unfinished(self) -> int:
-        return int(
+    def unfinished(self, project_id: str) -> list[str]:
+        """Ids of the project's jobs not yet SUCCESS or FAIL, oldest first."""
+        return list(
             self._c.execute(
-                select(func.count())
-                .select_from(t.jobs)
-                .where(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]))
-            ).scalar_one()
+                select(t.jobs.c.id)
+                .where(
+                    t.jobs.c.project_id == project_id,
+                    t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]),
+                )
+                .order_by(t.jobs.c.created, t.jobs.c.id)
+            ).scalars()
         )
 
 
@@ -410,20 +438,6 @@ class CatalogRepo:
 
     def user(self, user_id: str) -> User | None:
         row = self._c.execute(select(t.users).where(t.users.c.id == user_id)).first()
-        return User(row.id, row.name, row.domain_id) if row else None
-
-    def first_user_of_domain(self, domain_id: str) -> User | None:
-        row = self._c.execute(
-            select(t.users).where(t.users.c.domain_id == domain_id).order_by(t.users.c.id).limit(1)
-        ).first()
-        return User(row.id, row.name, row.domain_id) if row else None
-
-    def user_for_access_key(self, access_key: str) -> User | None:
-        row = self._c.execute(
-            select(t.users)
-            .join(t.access_keys, t.access_keys.c.user_id == t.users.c.id)
-            .where(t.access_keys.c.access_key == access_key)
-        ).first()
         return User(row.id, row.name, row.domain_id) if row else None
 
     def image(self, image_id: str) -> Image | None:

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select
 
 from ecslite.domain.clock import Clock
+from ecslite.domain.keys import fingerprint
 from ecslite.domain.server import VmState
-from ecslite.services.keypairs import fingerprint
 from ecslite.store import tables as t
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.uow import UowFactory
@@ -253,6 +253,8 @@ def apply_seed(
 def wipe(uow_factory: UowFactory) -> None:
     """Delete every record (the schema stays): the admin reset."""
     order = [
+        t.events,
+        t.client_tokens,
         t.sub_jobs,
         t.jobs,
         t.sim_faults,

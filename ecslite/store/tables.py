@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -206,4 +207,24 @@ client_tokens = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("job_id", String(64), nullable=False),
     Column("created_at", Float, nullable=False, index=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    # The stream's resume point (SSE ``id``). Ids are handed out in commit order (SQLite: one
+    # writer at a time; PostgreSQL: an advisory lock held from the insert to the commit), so a
+    # reader that has seen id N never later finds a smaller id committed.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("project_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # job | server
+    Column("job_id", String(64)),  # the job event's job, or the job that changed the server
+    Column("server_id", String(64)),
+    # The exact body the API answered at that moment (GET job, or {"server": ShowServer}).
+    Column("payload", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_events_project", "project_id", "id"),
+    Index("ix_events_job", "job_id"),
+    # Ids never go back, even after every row was deleted (admin reset).
+    sqlite_autoincrement=True,
 )

@@ -1,4 +1,8 @@
-"""Unit of work: one database transaction that rolls back unless ``commit()`` is called."""
+"""Unit of work: one database transaction that rolls back unless ``commit()`` is called.
+
+The repositories note in ``changes`` which jobs and servers they changed; with an event
+recorder, ``commit()`` writes those changes to the event stream in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from ecslite.store.engine import write_lock
+from ecslite.store.events import Changes, EventRecorder, EventRepo
 from ecslite.store.identity import IdentityRepo
 from ecslite.store.repositories import (
     CatalogRepo,
@@ -27,12 +32,25 @@ class UnitOfWork:
     faults: FaultRepo
     client_tokens: ClientTokenRepo
     identity: IdentityRepo
+    events: EventRepo
     conn: Connection
 
-    def __init__(self, engine: Engine, *, write: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        write: bool,
+        recorder: EventRecorder | None = None,
+        consistent: bool = False,
+    ) -> None:
         self._engine = engine.execution_options(ecslite_write=True) if write else engine
+        if consistent and engine.dialect.name == "postgresql":
+            # Several reads that must describe one moment (the stream's starting state).
+            self._engine = self._engine.execution_options(isolation_level="REPEATABLE READ")
         self._lock = write_lock(engine) if write else None
+        self._recorder = recorder
         self._committed = False
+        self.changes = Changes()
 
     def __enter__(self) -> UnitOfWork:
         if self._lock is not None:
@@ -44,18 +62,24 @@ class UnitOfWork:
             if self._lock is not None:
                 self._lock.release()
             raise
-        self.servers = ServerRepo(self.conn)
-        self.volumes = VolumeRepo(self.conn)
-        self.jobs = JobRepo(self.conn)
+        self.servers = ServerRepo(self.conn, self.changes)
+        self.volumes = VolumeRepo(self.conn, self.changes)
+        self.jobs = JobRepo(self.conn, self.changes)
         self.catalog = CatalogRepo(self.conn)
         self.faults = FaultRepo(self.conn)
         self.client_tokens = ClientTokenRepo(self.conn)
         self.identity = IdentityRepo(self.conn)
+        self.events = EventRepo(self.conn)
         return self
 
     def commit(self) -> None:
+        recorded = False
+        if self._recorder is not None and self.changes:
+            recorded = self._recorder.record(self, self.changes)
         self._tx.commit()
         self._committed = True
+        if recorded and self._recorder is not None:
+            self._recorder.committed()
 
     def __exit__(
         self,
@@ -77,10 +101,10 @@ class UnitOfWork:
 UowFactory = Callable[..., UnitOfWork]
 
 
-def uow_factory(engine: Engine) -> UowFactory:
-    """Return ``make(write=False)`` building units of work on ``engine``."""
+def uow_factory(engine: Engine, recorder: EventRecorder | None = None) -> UowFactory:
+    """Return ``make(write=True, consistent=False)`` building units of work on ``engine``."""
 
-    def make(*, write: bool = True) -> UnitOfWork:
-        return UnitOfWork(engine, write=write)
+    def make(*, write: bool = True, consistent: bool = False) -> UnitOfWork:
+        return UnitOfWork(engine, write=write, recorder=recorder, consistent=consistent)
 
     return make

@@ -70,3 +70,16 @@ def test_malformed_token_is_refused(api: Api) -> None:
         api, api.demo["servers"]["stopped"], "x" * 65, {"os-reinstall": api.key_login()}
     )
     assert status == 400 and err["error"]["code"] == "Ecs.0005"  # type: ignore[index]
+
+
+def test_admin_reset_forgets_client_tokens(api: Api) -> None:
+    sid = api.demo["servers"]["stopped"]
+    body = {"os-reinstall": api.key_login()}
+    status, first = _post(api, sid, "before-reset", body)
+    assert status == 200
+    api.wait(str(first["job_id"]))
+    assert api.client.post("/_ecslite/admin/reset").status_code == 204
+    # The job is gone with everything else; the token must not point at it any more.
+    status, again = _post(api, sid, "before-reset", body)
+    assert status == 200 and again != first
+    assert api.job(str(again["job_id"]))["job_id"] == again["job_id"]

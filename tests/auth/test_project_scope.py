@@ -56,9 +56,16 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("POST", "/v2.1/{project_id}/servers/{server_id}/action"): lambda r: {
         "os-getConsoleOutput": {"length": 10}
     },
+    ("GET", "/v1/{project_id}/events"): None,
 }
+# Query strings some routes are called with: an unfiltered event stream would never end, and
+# filtered by a job it must treat another account's job as a missing one.
+QUERIES = {"/v1/{project_id}/events": "?job_id={job_id}"}
 UNAUTHENTICATED_PREFIXES = ("/_ecslite/admin", "/v3/auth/tokens", "/docs", "/redoc", "/openapi")
-MISMATCH = {"/v1/{project_id}/jobs/{job_id}": "Common.0018"}
+MISMATCH = {
+    "/v1/{project_id}/jobs/{job_id}": "Common.0018",
+    "/v1/{project_id}/events": "Common.0018",
+}
 
 
 class World:
@@ -157,7 +164,7 @@ def _call(
     r: dict[str, str],
     auth: httpx.Auth | None,
 ) -> httpx.Response:
-    path = template.replace("{project_id}", project)
+    path = template.replace("{project_id}", project) + QUERIES.get(template, "")
     for name, value in r.items():
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, path

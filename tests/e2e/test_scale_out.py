@@ -1,8 +1,10 @@
 """Scale-out on PostgreSQL: 2 API processes and 3 workers share one database; a worker is
-SIGKILLed mid-run and every reinstall still finishes exactly once."""
+SIGKILLed mid-run and every reinstall still finishes exactly once. Events of a job accepted by
+one API process and run by a worker reach a stream served by another API process."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import connect_sse
 from sqlalchemy import create_engine, text
 
 from ecslite.auth.httpx_auth import SdkHmacAuth
@@ -166,3 +169,53 @@ def test_two_apis_three_workers_one_killed_all_reinstalls_succeed_once(
             w.stop()
         for a in apis:
             a.stop()
+
+
+def test_events_reach_an_api_process_other_than_the_one_that_accepted_the_job(
+    tmp_path: Path, database: str
+) -> None:
+    data = tmp_path / "data"
+    seed = tmp_path / "seed.yaml"
+    ids = write_fleet_seed(seed, 1)
+    server, project = ids["servers"][0], ids["project"]
+    accepting = Service(
+        data, "--seed", str(seed), "--no-runner", database_url=database, demo=False
+    ).start()
+    watching = Service(data, "--no-runner", database_url=database, demo=False).start()
+    worker = Worker(database, data, tmp_path / "worker.log")
+    auth = SdkHmacAuth(ids["ak"], ids["sk"], project)
+    a = httpx.Client(base_url=accepting.endpoint, auth=auth, timeout=30)
+    b = httpx.Client(base_url=watching.endpoint, auth=auth, timeout=30)
+    try:
+        with connect_sse(b, "GET", f"/v1/{project}/events", params={"server_id": server}) as src:
+            events = src.iter_sse()
+            opening = next(events)
+            assert opening.event == "server"
+            assert json.loads(opening.data)["server"]["status"] == "SHUTOFF"
+            # The stream is open before the job exists: everything after comes live through
+            # process B, from a job that process A accepted and a worker ran.
+            resp = a.post(
+                f"/v2/{project}/cloudservers/{server}/reinstallos",
+                json={"os-reinstall": {"adminpass": "Scale-Out-1"}},
+            )
+            assert resp.status_code == 200, resp.text
+            job_id = resp.json()["job_id"]
+            received = []
+            for ev in events:
+                received.append((int(ev.id), ev.event, json.loads(ev.data)))
+                if ev.event == "job" and received[-1][2]["status"] in ("SUCCESS", "FAIL"):
+                    break
+        jobs = [d for _, k, d in received if k == "job"]
+        assert jobs[0]["job_id"] == job_id and jobs[0]["status"] == "INIT"
+        assert jobs[-1]["status"] == "SUCCESS"
+        assert jobs[-1] == a.get(f"/v1/{project}/jobs/{job_id}").json()
+        assert [i for i, _, _ in received] == sorted({i for i, _, _ in received})
+        servers = [d for _, k, d in received if k == "server"]
+        assert servers[0]["server"]["status"] == "REBUILD"
+        assert servers[-1] == a.get(f"/v1/{project}/cloudservers/{server}").json()
+    finally:
+        a.close()
+        b.close()
+        worker.stop()
+        watching.stop()
+        accepting.stop()

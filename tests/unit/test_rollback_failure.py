@@ -9,12 +9,10 @@ from typing import Any
 from ecslite.bootstrap import build
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
-from ecslite.domain.job import JobStatus, JobType
+from ecslite.domain.job import JobStatus
 from ecslite.domain.server import Server, VmState, Volume
 from ecslite.drivers.base import DriverError
 from ecslite.drivers.sim import SimDriver
-from ecslite.jobs.power import PowerHandler
-from ecslite.jobs.reinstall import ReinstallHandler
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.store.secretbox import SecretBox
@@ -54,7 +52,6 @@ def _setup(tmp_path: Path, driver: SimDriver) -> tuple[Any, JobRunner, dict[str,
     runner = JobRunner(
         uow_factory=container.uow_factory,
         driver=driver,
-        handlers={JobType.REINSTALL: ReinstallHandler(), JobType.BATCH_START: PowerHandler()},
         clock=container.clock,
     )
     return container, runner, demo
@@ -116,7 +113,6 @@ def test_failed_rollback_retains_old_disk_and_allows_retry(tmp_path: Path) -> No
     runner2 = JobRunner(
         uow_factory=container.uow_factory,
         driver=healthy,
-        handlers={JobType.REINSTALL: ReinstallHandler()},
         clock=container.clock,
     )
     job2 = _reinstall(container, demo)
