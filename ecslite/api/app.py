@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from ecslite import __version__
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
+from ecslite.api.inputgate import InputGate
 from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
 from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers, tokens
@@ -75,6 +76,8 @@ def create_app(
     app.include_router(tokens.router)
     if enable_admin:
         app.include_router(admin.router)
+    # Added first, so it runs after AuthGuard: the body is capped and buffered by then.
+    app.add_middleware(InputGate)
     app.add_middleware(
         AuthGuard,
         authenticator=authenticator,
