@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import Depends, FastAPI, Request, Response
 
-from ecslite import __version__
+from ecslite import __version__, logfmt
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
@@ -89,7 +88,7 @@ def create_app(
     async def _request_log(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = logfmt.request_id(request.headers.get("x-request-id"))
         request.state.request_id = request_id
         start = time.perf_counter()
         response = await call_next(request)

@@ -13,6 +13,7 @@ from ecslite.bootstrap import Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
+from ecslite.logfmt import fields
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument, apply_seed, load_seed_file
 
@@ -178,7 +179,7 @@ def _load_seeds(
     for doc in seeds:
         added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
         if added:
-            log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
+            log.info("seed loaded %s", fields(**dict(sorted(added.items()))))
     return info, seeds if settings.enable_admin else []
 
 

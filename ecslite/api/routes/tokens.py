@@ -96,7 +96,11 @@ async def create_token(request: Request) -> JSONResponse:
             ttl_seconds=c.settings.token_ttl_seconds,
         )
     except AuthError as exc:
-        log.warning("token refused reason=%r user=%s", exc.reason, user.name or user.id)
+        # The user field may hold anything, a mistyped password included: log a keyed digest
+        # that matches across attempts but reveals nothing.
+        who = (user.name or user.id or "").encode("utf-8", "surrogatepass")
+        ref = request.app.state.secret_box.fingerprint(who)[:16]
+        log.warning("token refused reason=%s user_ref=%s", exc.reason, ref)
         raise errors.EcsError(errors.UNAUTHORIZED) from None
     log.info("token issued user_id=%s project_id=%s", issued.user.id, issued.project.id)
     return JSONResponse(
