@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import re
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.exc import IntegrityError
 
 from ecslite.domain import errors
 from ecslite.domain.clock import Clock
+from ecslite.domain.keypair_rules import check_name, parse_public_key
 from ecslite.domain.resources import Keypair
 from ecslite.store.uow import UowFactory
 
-_NAME = re.compile(r"^[A-Za-z0-9_\-. ]{1,64}$")
-
 
 def fingerprint(public_key: str) -> str:
-    """Return the MD5 fingerprint (colon-separated hex) of an OpenSSH public key, as Nova does."""
-    parts = public_key.strip().split()
-    if len(parts) < 2:
-        raise errors.EcsError(errors.INVALID_PARAMETER, "public_key is not an OpenSSH public key.")
+    """Return the MD5 fingerprint (colon-separated hex) of an OpenSSH public key, as Nova does.
+
+    ``public_key`` must be exactly one key of a supported type (``domain.keypair_rules``)."""
+    key = parse_public_key(public_key)
     try:
-        blob = base64.b64decode(parts[1], validate=True)
-        serialization.load_ssh_public_key(public_key.strip().encode())
-    except Exception:
+        serialization.load_ssh_public_key(key.line.encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise errors.EcsError(
             errors.INVALID_PARAMETER, "public_key is not a valid OpenSSH public key."
         ) from None
-    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    digest = hashlib.md5(key.blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
@@ -60,11 +57,7 @@ def create_keypair(
     clock: Clock,
 ) -> tuple[Keypair, str | None]:
     """Import ``public_key``, or generate a pair; return the key pair and the private key once."""
-    if not _NAME.match(name):
-        raise errors.EcsError(
-            errors.INVALID_PARAMETER,
-            "Key pair name must be 1-64 letters, digits, spaces, '.', '_' or '-'.",
-        )
+    check_name(name)
     if key_type not in ("ssh", "x509"):
         raise errors.EcsError(errors.INVALID_PARAMETER, "type must be 'ssh' or 'x509'.")
     private_key = None
