@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     token_ttl_seconds: float = 24 * 3600
     max_clock_skew_seconds: float = 15 * 60
     max_body_bytes: int = 64 * 1024
+    # Abuse limits (docs/reliability.md). Password checks (argon2, ~64 MiB each) and RSA key
+    # generation run on a few threads with a short queue; beyond that, 429 with Retry-After.
+    login_workers: int = Field(default=2, ge=1)
+    login_queue: int = Field(default=8, ge=0)
+    keygen_workers: int = Field(default=1, ge=1)
+    keygen_queue: int = Field(default=8, ge=0)
+    # Failed logins allowed per client address and per user, in the `limits` notation.
+    login_failures_per_source: str = "30/minute"
+    login_failures_per_user: str = "10/minute"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from fastapi import Depends, FastAPI, Request, Response
 
 from ecslite import __version__, logfmt
+from ecslite.api.admission import BoundedPool
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
@@ -16,6 +17,7 @@ from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
 from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers, tokens
 from ecslite.auth.authenticator import Authenticator
+from ecslite.auth.login_throttle import LoginThrottle
 from ecslite.bootstrap import Container
 from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
@@ -63,6 +65,15 @@ def create_app(
         max_skew_seconds=settings.max_clock_skew_seconds,
     )
     app.state.authenticator = authenticator
+    app.state.login_pool = BoundedPool(
+        "login", workers=settings.login_workers, queue=settings.login_queue, nice=10
+    )
+    app.state.keygen_pool = BoundedPool(
+        "keygen", workers=settings.keygen_workers, queue=settings.keygen_queue, nice=10
+    )
+    app.state.login_throttle = LoginThrottle(
+        per_source=settings.login_failures_per_source, per_user=settings.login_failures_per_user
+    )
     install_error_handlers(app)
     install_openapi(app)
     # Every ECS route acts in the project of its URL; the credential must cover it.
