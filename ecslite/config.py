@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     login_queue: int = Field(default=8, ge=0)
     keygen_workers: int = Field(default=1, ge=1)
     keygen_queue: int = Field(default=8, ge=0)
+    # Connections (docs/reliability.md): a request head must arrive within http_head_timeout
+    # of its first byte, a body within http_body_timeout of its head; idle keep-alive
+    # connections close after http_idle_timeout; at most max_connections are open.
+    http_head_timeout: float = Field(default=10.0, gt=0)
+    http_body_timeout: float = Field(default=30.0, gt=0)
+    http_idle_timeout: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=512, ge=1)
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"

@@ -9,6 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from ecslite.api.app import create_app
+from ecslite.api.connections import ConnectionLimits, guarded_h11
 from ecslite.bootstrap import Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
@@ -132,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
                 log_config=None,
                 access_log=False,
                 h11_max_incomplete_event_size=64 * 1024,
+                http=guarded_h11(
+                    ConnectionLimits(
+                        head_timeout=settings.http_head_timeout,
+                        body_timeout=settings.http_body_timeout,
+                        max_connections=settings.max_connections,
+                    )
+                ),
+                timeout_keep_alive=settings.http_idle_timeout,
             )
         ).run()
     finally:

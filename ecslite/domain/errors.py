@@ -90,6 +90,7 @@ HEADERS_TOO_LARGE = _e("Ecs.0005", 431, "The request headers are too large.")
 TOO_MANY_REQUESTS = _e(
     "APIGW.0308", 429, "The request is throttled. Retry after the time in Retry-After."
 )
+SERVICE_BUSY = _e("APIGW.0308", 503, "The service is busy. Retry after the time in Retry-After.")
 INTERNAL = _e(
     "Ecs.0002", 500, "A system exception occurred. Try again later or contact customer service."
 )
