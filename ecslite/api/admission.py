@@ -1,4 +1,5 @@
-"""Bounded work queues for expensive calls: a few workers, a short queue, then "busy".
+"""Bounded queues: for expensive calls (a few workers, a short queue, then "busy") and for
+requests as a whole (``AdmissionGate``).
 
 A password verification (argon2, ~64 MiB and tens of ms of CPU each) or an RSA key generation
 run in the shared thread pool without a bound would let 100 concurrent callers take every
@@ -23,6 +24,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ecslite.api.envelopes import refusal
+from ecslite.domain import errors
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -74,3 +80,34 @@ def _lower_priority(nice: int) -> None:
     # On Linux a nice value belongs to one thread (its native id), not to the whole process.
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
+class AdmissionGate:
+    """ASGI middleware: at most ``max_in_flight`` requests are handled at once and at most
+    ``max_queued`` more wait for a turn; any request beyond that is answered 429 with
+    ``Retry-After`` at once (in the path's API envelope) instead of joining an unbounded
+    queue whose wait every caller would pay."""
+
+    def __init__(self, app: ASGIApp, *, max_in_flight: int, max_queued: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.limit = max_in_flight + max_queued
+        self.admitted = 0
+        self._slots = asyncio.Semaphore(max_in_flight)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.admitted >= self.limit:
+            exc = errors.EcsError(errors.TOO_MANY_REQUESTS, "The service is at capacity.")
+            request_id = scope.get("state", {}).get("request_id")
+            response = refusal(scope["path"], exc, retry_after=1, request_id=request_id)
+            await response(scope, receive, send)
+            return
+        self.admitted += 1
+        try:
+            async with self._slots:
+                await self.app(scope, receive, send)
+        finally:
+            self.admitted -= 1

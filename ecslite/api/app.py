@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from fastapi import Depends, FastAPI, Request, Response
 
 from ecslite import __version__, logfmt
-from ecslite.api.admission import BoundedPool
+from ecslite.api.admission import AdmissionGate, BoundedPool
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
@@ -93,6 +93,10 @@ def create_app(
         authenticator=authenticator,
         public=_public(enable_admin),
         max_body=settings.max_body_bytes,
+    )
+    # Outside AuthGuard: a request beyond the queue costs no authentication work.
+    app.add_middleware(
+        AdmissionGate, max_in_flight=settings.max_in_flight, max_queued=settings.max_queued
     )
 
     @app.middleware("http")
