@@ -54,9 +54,14 @@ class Settings(BaseSettings):
     http_body_timeout: float = Field(default=30.0, gt=0)
     http_idle_timeout: int = Field(default=5, ge=1)
     max_connections: int = Field(default=512, ge=1)
-    # Requests handled at once per process, and how many more may wait; beyond: 429.
+    # Requests handled at once per process, how many more may wait and for how long;
+    # beyond: 429 with Retry-After.
     max_in_flight: int = Field(default=64, ge=1)
     max_queued: int = Field(default=256, ge=0)
+    max_queue_wait_seconds: float = Field(default=10.0, gt=0)
+    # Refuse a second use of an AK/SK signature on a mutating request within its validity
+    # window (max_clock_skew_seconds); shared by every API process through the store.
+    refuse_replayed_signatures: bool = False
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"

@@ -84,14 +84,17 @@ def _lower_priority(nice: int) -> None:
 
 class AdmissionGate:
     """ASGI middleware: at most ``max_in_flight`` requests are handled at once and at most
-    ``max_queued`` more wait for a turn; any request beyond that is answered 429 with
-    ``Retry-After`` at once (in the path's API envelope) instead of joining an unbounded
-    queue whose wait every caller would pay."""
+    ``max_queued`` more wait for a turn, each for at most ``max_wait`` seconds; a request
+    beyond the queue, or one whose wait runs out, is answered 429 with ``Retry-After`` (in the
+    path's API envelope) instead of joining an unbounded queue whose wait every caller pays."""
 
-    def __init__(self, app: ASGIApp, *, max_in_flight: int, max_queued: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_in_flight: int, max_queued: int, max_wait: float
+    ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
         self.limit = max_in_flight + max_queued
+        self.max_wait = max_wait
         self.admitted = 0
         self._slots = asyncio.Semaphore(max_in_flight)
 
@@ -100,14 +103,25 @@ class AdmissionGate:
             await self.app(scope, receive, send)
             return
         if self.admitted >= self.limit:
-            exc = errors.EcsError(errors.TOO_MANY_REQUESTS, "The service is at capacity.")
-            request_id = scope.get("state", {}).get("request_id")
-            response = refusal(scope["path"], exc, retry_after=1, request_id=request_id)
-            await response(scope, receive, send)
+            await self._refuse(scope, receive, send)
             return
         self.admitted += 1
         try:
-            async with self._slots:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.max_wait)
+            except TimeoutError:
+                await self._refuse(scope, receive, send)
+                return
+            try:
                 await self.app(scope, receive, send)
+            finally:
+                self._slots.release()
         finally:
             self.admitted -= 1
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = errors.EcsError(errors.TOO_MANY_REQUESTS, "The service is at capacity.")
+        request_id = scope.get("state", {}).get("request_id")
+        await refusal(scope["path"], exc, retry_after=1, request_id=request_id)(
+            scope, receive, send
+        )

@@ -63,6 +63,7 @@ def create_app(
         box=secret_box,
         clock=container.clock,
         max_skew_seconds=settings.max_clock_skew_seconds,
+        refuse_replays=settings.refuse_replayed_signatures,
     )
     app.state.authenticator = authenticator
     app.state.login_pool = BoundedPool(
@@ -96,7 +97,10 @@ def create_app(
     )
     # Outside AuthGuard: a request beyond the queue costs no authentication work.
     app.add_middleware(
-        AdmissionGate, max_in_flight=settings.max_in_flight, max_queued=settings.max_queued
+        AdmissionGate,
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+        max_wait=settings.max_queue_wait_seconds,
     )
 
     @app.middleware("http")
