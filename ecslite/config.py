@@ -45,6 +45,30 @@ class Settings(BaseSettings):
     token_ttl_seconds: float = 24 * 3600
     max_clock_skew_seconds: float = 15 * 60
     max_body_bytes: int = 64 * 1024
+    # Abuse limits (docs/reliability.md). Password checks (argon2, ~64 MiB each) and RSA key
+    # generation run on a few threads with a short queue; beyond that, 429 with Retry-After.
+    login_workers: int = Field(default=2, ge=1)
+    login_queue: int = Field(default=8, ge=0)
+    keygen_workers: int = Field(default=1, ge=1)
+    keygen_queue: int = Field(default=8, ge=0)
+    # Connections (docs/reliability.md): a request head must arrive within http_head_timeout
+    # of its first byte, a body within http_body_timeout of its head; idle keep-alive
+    # connections close after http_idle_timeout; at most max_connections are open.
+    http_head_timeout: float = Field(default=10.0, gt=0)
+    http_body_timeout: float = Field(default=30.0, gt=0)
+    http_idle_timeout: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=512, ge=1)
+    # Requests handled at once per process, how many more may wait and for how long;
+    # beyond: 429 with Retry-After.
+    max_in_flight: int = Field(default=64, ge=1)
+    max_queued: int = Field(default=256, ge=0)
+    max_queue_wait_seconds: float = Field(default=10.0, gt=0)
+    # Refuse a second use of an AK/SK signature on a mutating request within its validity
+    # window (max_clock_skew_seconds); shared by every API process through the store.
+    refuse_replayed_signatures: bool = False
+    # Failed logins allowed per client address and per user, in the `limits` notation.
+    login_failures_per_source: str = "30/minute"
+    login_failures_per_user: str = "10/minute"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

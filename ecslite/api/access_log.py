@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ecslite import logfmt
 
 log = logging.getLogger("ecslite.access")
 
@@ -25,7 +26,8 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        # Only a plain token is echoed and logged; anything else gets a fresh id.
+        request_id = logfmt.request_id(_header(scope, b"x-request-id"))
         scope.setdefault("state", {})["request_id"] = request_id
         start = time.perf_counter()
         status = 500

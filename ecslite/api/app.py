@@ -8,12 +8,15 @@ from fastapi import Depends, FastAPI
 
 from ecslite import __version__
 from ecslite.api.access_log import AccessLog
+from ecslite.api.admission import AdmissionGate, BoundedPool
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
+from ecslite.api.inputgate import InputGate
 from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
 from ecslite.api.routes import admin, console, events, jobs, keypairs, reinstall, servers, tokens
 from ecslite.auth.authenticator import Authenticator
+from ecslite.auth.login_throttle import LoginThrottle
 from ecslite.bootstrap import Container
 from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
@@ -57,8 +60,18 @@ def create_app(
         box=secret_box,
         clock=container.clock,
         max_skew_seconds=settings.max_clock_skew_seconds,
+        refuse_replays=settings.refuse_replayed_signatures,
     )
     app.state.authenticator = authenticator
+    app.state.login_pool = BoundedPool(
+        "login", workers=settings.login_workers, queue=settings.login_queue, nice=10
+    )
+    app.state.keygen_pool = BoundedPool(
+        "keygen", workers=settings.keygen_workers, queue=settings.keygen_queue, nice=10
+    )
+    app.state.login_throttle = LoginThrottle(
+        per_source=settings.login_failures_per_source, per_user=settings.login_failures_per_user
+    )
     install_error_handlers(app)
     install_openapi(app)
     # Every ECS route acts in the project of its URL; the credential must cover it.
@@ -71,11 +84,20 @@ def create_app(
     app.include_router(tokens.router)
     if enable_admin:
         app.include_router(admin.router)
+    # Added first, so it runs after AuthGuard: the body is capped and buffered by then.
+    app.add_middleware(InputGate)
     app.add_middleware(
         AuthGuard,
         authenticator=authenticator,
         public=_public(enable_admin),
         max_body=settings.max_body_bytes,
+    )
+    # Outside AuthGuard: a request beyond the queue costs no authentication work.
+    app.add_middleware(
+        AdmissionGate,
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+        max_wait=settings.max_queue_wait_seconds,
     )
 
     # Outermost: every request is logged once, refusals included.

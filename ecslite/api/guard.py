@@ -92,7 +92,7 @@ class AuthGuard:
                 identity = await run_in_threadpool(self.authenticator.authenticate, req)
             except AuthError as exc:
                 log.warning(
-                    "auth refused reason=%r access_key=%s method=%s path=%s",
+                    "auth refused reason=%s access_key=%s method=%s path=%s",
                     exc.reason,
                     exc.access_key or "-",
                     scope["method"],

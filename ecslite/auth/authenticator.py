@@ -7,6 +7,10 @@ Two kinds of credentials are accepted:
   official SDKs send), optionally naming a project in ``X-Project-Id``;
 - an ``X-Auth-Token`` issued by ``POST /v3/auth/tokens``, scoped to one project.
 
+With ``refuse_replays`` (opt-in), a mutating AK/SK request whose signature was already used
+is refused: the store remembers each such signature until its X-Sdk-Date leaves the allowed
+skew, so every API process sharing the store refuses the replay.
+
 Every refusal raises ``AuthError`` whose ``reason`` is for the service log only: callers answer
 every refusal with the same 401 so a client learns nothing about which check failed.
 """
@@ -26,6 +30,8 @@ from ecslite.store.secretbox import SecretBox
 from ecslite.store.uow import UowFactory
 
 DEFAULT_MAX_SKEW_SECONDS = 15 * 60
+# Requests whose replay would change something (opt-in replay refusal applies to these).
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # HMAC key used when the access key is unknown, so that case costs the same work as a bad signature.
 _DUMMY_SECRET = "ecslite-unknown-access-key"
 
@@ -83,6 +89,7 @@ class Authenticator:
         box: SecretBox,
         clock: Clock,
         max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+        refuse_replays: bool = False,
     ) -> None:
         self._uow_factory = uow_factory
         self._box = box
@@ -92,6 +99,7 @@ class Authenticator:
         self._open_secret = functools.lru_cache(maxsize=4096)(box.open)
         self._clock = clock
         self._max_skew = max_skew_seconds
+        self._refuse_replays = refuse_replays
 
     def authenticate(self, req: IncomingRequest) -> Identity:
         """Return who sent ``req``; raise ``AuthError`` for missing or invalid credentials."""
@@ -164,6 +172,8 @@ class Authenticator:
                 raise AuthError("X-Project-Id names no project", access_key=ak)
             if project.domain_id != stored.user.domain_id:
                 raise AuthError("X-Project-Id is outside the key's account", access_key=ak)
+        if self._refuse_replays and req.method.upper() in MUTATING_METHODS:
+            self._first_use(parsed.signature, signed_at=when.timestamp(), access_key=ak)
         return Identity(
             user_id=stored.user.id,
             domain_id=stored.user.domain_id,
@@ -171,6 +181,17 @@ class Authenticator:
             method="aksk",
             access_key=ak,
         )
+
+    def _first_use(self, signature: str, *, signed_at: float, access_key: str) -> None:
+        """Refuse a signature seen before: it stays valid (for a replay) as long as its
+        X-Sdk-Date is within the allowed skew, so it is remembered that long."""
+        with self._uow_factory() as uow:
+            fresh = uow.identity.remember_signature(
+                signature, expires_at=signed_at + self._max_skew, now=self._clock.now()
+            )
+            uow.commit()
+        if not fresh:
+            raise AuthError("replayed signature", access_key=access_key)
 
     def _token(self, token: str) -> Identity:
         with self._uow_factory(write=False) as uow:

@@ -9,10 +9,12 @@ from pathlib import Path
 import uvicorn
 
 from ecslite.api.app import create_app
+from ecslite.api.connections import ConnectionLimits, guarded_h11
 from ecslite.bootstrap import Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
+from ecslite.logfmt import fields
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument, apply_seed, load_seed_file
 
@@ -138,6 +140,14 @@ def run(args: argparse.Namespace) -> int:
                 log_config=None,
                 access_log=False,
                 h11_max_incomplete_event_size=64 * 1024,
+                http=guarded_h11(
+                    ConnectionLimits(
+                        head_timeout=settings.http_head_timeout,
+                        body_timeout=settings.http_body_timeout,
+                        max_connections=settings.max_connections,
+                    )
+                ),
+                timeout_keep_alive=settings.http_idle_timeout,
             )
         ).run()
     finally:
@@ -191,7 +201,7 @@ def _load_seeds(
     for doc in seeds:
         added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
         if added:
-            log.info("seed loaded %s", " ".join(f"{k}={v}" for k, v in sorted(added.items())))
+            log.info("seed loaded %s", fields(**dict(sorted(added.items()))))
     return info, seeds if settings.enable_admin else []
 
 

@@ -5,6 +5,11 @@ log: the reinstall "succeeds" and the user finds out at login. Checking at reque
 that into a clear Ecs.0005. This is a structural check (YAML, a mapping, the types of the keys
 that carry credentials and scripts), not cloud-init's full schema, which needs cloud-init
 itself. Messages name the line and key, never the content (user_data may hold secrets).
+
+PyYAML builds documents recursively, so a document nested a few thousand levels deep would
+exhaust the interpreter's stack: the nesting is measured first on the parser's event stream
+(which is iterative) and anything deeper than ``MAX_DEPTH`` is refused before it is built.
+The size is bounded before this check runs (32 KB, ``domain.reinstall``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "power_state": (dict,),
     "final_message": (str,),
 }
+# Real cloud-configs nest a handful of levels (write_files -> item -> key); 64 is generous.
+MAX_DEPTH = 64
 _NAMES = {list: "a list", dict: "a mapping", str: "a string", bool: "true or false"}
 
 
@@ -42,9 +49,13 @@ def check_user_data(raw: bytes) -> None:
     if not raw.startswith(b"#cloud-config"):
         return
     try:
-        doc: Any = yaml.safe_load(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        _check_depth(text)
+        doc: Any = yaml.safe_load(text)
     except UnicodeDecodeError:
         _refuse("it is not UTF-8 text.")
+    except RecursionError:  # defence in depth: _check_depth should make this unreachable
+        _refuse(f"it nests deeper than {MAX_DEPTH} levels.")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -61,6 +72,19 @@ def check_user_data(raw: bytes) -> None:
     for i, item in enumerate(doc.get("write_files") or []):
         if not isinstance(item, dict) or "path" not in item:
             _refuse(f"write_files[{i}] must be a mapping with a 'path'.")
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                where = f" (at line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+                _refuse(f"it nests deeper than {MAX_DEPTH} levels{where}.")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _refuse(reason: str) -> NoReturn:

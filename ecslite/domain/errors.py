@@ -86,6 +86,11 @@ UNSUPPORTED_MEDIA = _e(
     "Ecs.0005", 415, "The request body must be JSON (Content-Type: application/json)."
 )
 HEADERS_TOO_LARGE = _e("Ecs.0005", 431, "The request headers are too large.")
+# The API gateway's throttling answer (always with Retry-After): login throttling, full queues.
+TOO_MANY_REQUESTS = _e(
+    "APIGW.0308", 429, "The request is throttled. Retry after the time in Retry-After."
+)
+SERVICE_BUSY = _e("APIGW.0308", 503, "The service is busy. Retry after the time in Retry-After.")
 INTERNAL = _e(
     "Ecs.0002", 500, "A system exception occurred. Try again later or contact customer service."
 )

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.exc import IntegrityError
 
 from ecslite.domain import errors
 from ecslite.domain.clock import Clock
+from ecslite.domain.keypair_rules import check_name
 from ecslite.domain.keys import fingerprint
 from ecslite.domain.resources import Keypair
 from ecslite.store.uow import UowFactory
-
-_NAME = re.compile(r"^[A-Za-z0-9_\-. ]{1,64}$")
 
 
 def generate_keypair() -> tuple[str, str]:
@@ -43,11 +40,7 @@ def create_keypair(
     clock: Clock,
 ) -> tuple[Keypair, str | None]:
     """Import ``public_key``, or generate a pair; return the key pair and the private key once."""
-    if not _NAME.match(name):
-        raise errors.EcsError(
-            errors.INVALID_PARAMETER,
-            "Key pair name must be 1-64 letters, digits, spaces, '.', '_' or '-'.",
-        )
+    check_name(name)
     if key_type not in ("ssh", "x509"):
         raise errors.EcsError(errors.INVALID_PARAMETER, "type must be 'ssh' or 'x509'.")
     private_key = None

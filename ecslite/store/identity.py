@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ecslite.domain.resources import Project, User
 from ecslite.store import tables as t
@@ -122,6 +124,23 @@ class IdentityRepo:
         if row is None:
             return None
         return StoredToken(_user(row), row.project_id, row.issued_at, row.expires_at)
+
+    def remember_signature(self, signature: str, *, expires_at: float, now: float) -> bool:
+        """Record ``signature`` until ``expires_at``; False if it is already recorded (a
+        replay). Expired records are dropped first, so the table holds one window at most."""
+        seen = t.seen_signatures
+        self._c.execute(delete(seen).where(seen.c.expires_at < now))
+        values = {"signature": signature, "expires_at": expires_at}
+        # One statement that cannot fail on a duplicate, so concurrent API processes (on
+        # PostgreSQL) agree on which of two simultaneous uses came first.
+        # RETURNING says whether the row went in (rowcount is not reliable on every driver).
+        if self._c.dialect.name == "postgresql":
+            stmt = pg_insert(seen).values(**values).on_conflict_do_nothing()
+            res = self._c.execute(stmt.returning(seen.c.signature))
+        else:
+            lite = sqlite_insert(seen).values(**values).on_conflict_do_nothing()
+            res = self._c.execute(lite.returning(seen.c.signature))
+        return res.first() is not None
 
     def purge_tokens(self, *, expired_before: float) -> int:
         res = self._c.execute(

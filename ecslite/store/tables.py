@@ -197,6 +197,16 @@ auth_tokens = Table(
     Index("ix_auth_tokens_expires", "expires_at"),
 )
 
+seen_signatures = Table(
+    "seen_signatures",
+    metadata,
+    # Signatures of mutating AK/SK requests, kept until their X-Sdk-Date leaves the validity
+    # window (opt-in replay refusal, settings.refuse_replayed_signatures).
+    Column("signature", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_seen_signatures_expires", "expires_at"),
+)
+
 client_tokens = Table(
     "client_tokens",
     metadata,

@@ -274,7 +274,7 @@ def test_foreign_project_token_scope(service: Service, demo: dict[str, Any]) -> 
 
 def test_refusals_are_logged_without_secrets(service: Service, demo: dict[str, Any]) -> None:
     log = service.log()
-    assert "auth refused reason='signature mismatch'" in log
-    assert "auth refused reason='unknown access key'" in log
+    assert 'auth refused reason="signature mismatch"' in log
+    assert 'auth refused reason="unknown access key"' in log
     for secret in (demo["secret_key"], demo["password"], demo["other_project"]["secret_key"]):
         assert secret not in log

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, StrictStr
 from starlette.concurrency import run_in_threadpool
 
+from ecslite.api.admission import BoundedPool, Busy
 from ecslite.api.body import parse_body
 from ecslite.api.deps import container, principal
+from ecslite.api.envelopes import refusal
 from ecslite.api.openapi import json_body
 from ecslite.api.principal import Principal
 from ecslite.api.schemas import KeypairCreatedEnvelope, KeypairDetailEnvelope, KeypairList
@@ -55,9 +58,17 @@ def list_keypairs(project_id: str, request: Request) -> dict[str, Any]:
     responses={200: {"model": KeypairCreatedEnvelope}},
     openapi_extra=json_body(CreateKeypairBody),
 )
-async def create(project_id: str, request: Request) -> dict[str, Any]:
+async def create(project_id: str, request: Request) -> dict[str, Any] | JSONResponse:
     body = await parse_body(request, CreateKeypairBody)
-    return await run_in_threadpool(_create, request, project_id, body.keypair)
+    if body.keypair.public_key is not None:
+        return await run_in_threadpool(_create, request, project_id, body.keypair)
+    # Generating an RSA key costs ~100 ms of CPU: a bounded pool, 429 beyond its queue.
+    pool: BoundedPool = request.app.state.keygen_pool
+    try:
+        return await pool.run(_create, request, project_id, body.keypair)
+    except Busy as exc:
+        busy = errors.EcsError(errors.TOO_MANY_REQUESTS, "Too many key pairs are being generated.")
+        return refusal(request.url.path, busy, retry_after=exc.retry_after)
 
 
 def _create(request: Request, project_id: str, opt: KeypairOption) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""Bounded queues: for expensive calls (a few workers, a short queue, then "busy") and for
+requests as a whole (``AdmissionGate``).
+
+A password verification (argon2, ~64 MiB and tens of ms of CPU each) or an RSA key generation
+run in the shared thread pool without a bound would let 100 concurrent callers take every
+thread and gigabytes of memory, and starve every other request. ``BoundedPool`` gives such a
+call its own few threads and admits at most ``queue`` more callers waiting for one; any
+caller beyond that gets ``Busy`` at once (the route answers 429 with ``Retry-After``) instead
+of queueing without limit. The count is kept on the event loop, so it needs no lock.
+
+With ``nice`` the pool's threads (and the threads they start: argon2 computes its lanes on
+threads of its own) run at a lower CPU priority than the rest of the process, so a flood of
+expensive calls takes only the CPU time the API's other requests leave unused (Linux only;
+elsewhere the priority is left alone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ecslite.api.envelopes import refusal
+from ecslite.domain import errors
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Busy(Exception):
+    """The pool and its queue are full; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"busy, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class BoundedPool:
+    def __init__(
+        self, name: str, *, workers: int, queue: int, retry_after: int = 1, nice: int = 0
+    ) -> None:
+        self.workers = workers
+        self.limit = workers + queue
+        self.retry_after = retry_after
+        self.pending = 0
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix=name,
+            initializer=_lower_priority,
+            initargs=(nice,),
+        )
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args, **kwargs)`` on one of the pool's threads; ``Busy`` when full."""
+        if self.pending >= self.limit:
+            raise Busy(self.retry_after)
+        self.pending += 1
+        try:
+            loop = asyncio.get_running_loop()
+            call: Callable[[], Any] = functools.partial(fn, *args, **kwargs)
+            result: T = await loop.run_in_executor(self._executor, call)
+            return result
+        finally:
+            self.pending -= 1
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority(nice: int) -> None:
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    # On Linux a nice value belongs to one thread (its native id), not to the whole process.
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
+class AdmissionGate:
+    """ASGI middleware: at most ``max_in_flight`` requests are handled at once and at most
+    ``max_queued`` more wait for a turn, each for at most ``max_wait`` seconds; a request
+    beyond the queue, or one whose wait runs out, is answered 429 with ``Retry-After`` (in the
+    path's API envelope) instead of joining an unbounded queue whose wait every caller pays."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_in_flight: int, max_queued: int, max_wait: float
+    ) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.limit = max_in_flight + max_queued
+        self.max_wait = max_wait
+        self.admitted = 0
+        self._slots = asyncio.Semaphore(max_in_flight)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.admitted >= self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        self.admitted += 1
+        try:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.max_wait)
+            except TimeoutError:
+                await self._refuse(scope, receive, send)
+                return
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self._slots.release()
+        finally:
+            self.admitted -= 1
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = errors.EcsError(errors.TOO_MANY_REQUESTS, "The service is at capacity.")
+        request_id = scope.get("state", {}).get("request_id")
+        await refusal(scope["path"], exc, retry_after=1, request_id=request_id)(
+            scope, receive, send
+        )

@@ -1,0 +1,109 @@
+"""Opt-in replay refusal against real processes (SQLite, and PostgreSQL with
+ECSLITE_TEST_DATABASE_URL): a captured signed mutating request sent again within its
+validity window is refused 401, also by another API process sharing the database; reads may
+be repeated; without the setting a replay is accepted, as on the public cloud."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ecslite.auth.httpx_auth import SdkHmacAuth
+from tests.support import Service, fresh_postgres_database
+
+pytestmark = pytest.mark.process
+
+ON = {"ECSLITE_REFUSE_REPLAYED_SIGNATURES": "true"}
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    server = os.environ.get("ECSLITE_TEST_DATABASE_URL")
+    if not server:
+        yield None
+        return
+    with fresh_postgres_database(server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("replay") / "data"
+
+
+@pytest.fixture(scope="module")
+def svc(data: Path, database: str | None) -> Iterator[Service]:
+    s = Service(data, database_url=database, env=ON).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def _captured(svc: Service, method: str, path: str, body: object = None) -> httpx.Request:
+    """A request signed once, as an eavesdropper would capture it."""
+    d = svc.demo
+    request = httpx.Client(base_url=svc.endpoint).build_request(method, path, json=body)
+    auth = SdkHmacAuth(d["access_key"], d["secret_key"], d["project_id"])
+    return next(auth.auth_flow(request))
+
+
+def _stop(svc: Service) -> httpx.Request:
+    d = svc.demo
+    body = {"os-stop": {"servers": [{"id": d["servers"]["running"]}]}}
+    return _captured(svc, "POST", f"/v1/{d['project_id']}/cloudservers/action", body)
+
+
+def test_a_replayed_mutating_request_is_refused(svc: Service) -> None:
+    captured = _stop(svc)
+    with httpx.Client(timeout=10) as raw:
+        first = raw.send(captured)
+        assert first.status_code == 200, first.text
+        again = raw.send(captured)
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "Common.0013"
+    assert 'reason="replayed signature"' in svc.log()
+
+
+def test_a_read_may_be_repeated(svc: Service) -> None:
+    d = svc.demo
+    captured = _captured(svc, "GET", f"/v1/{d['project_id']}/cloudservers/detail")
+    with httpx.Client(timeout=10) as raw:
+        assert [raw.send(captured).status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_another_api_process_refuses_the_replay(
+    svc: Service, data: Path, database: str | None
+) -> None:
+    if database is None:
+        pytest.skip("several API processes share a PostgreSQL store only")
+    other = Service(data, database_url=database, env=ON).start()
+    try:
+        d = svc.demo
+        body = {"os-start": {"servers": [{"id": d["servers"]["stopped"]}]}}
+        captured = _captured(svc, "POST", f"/v1/{d['project_id']}/cloudservers/action", body)
+        with httpx.Client(timeout=10) as raw:
+            assert raw.send(captured).status_code == 200
+            # Same bytes (Host header included) to the other process's port.
+            captured.url = captured.url.copy_with(port=other.port)
+            assert raw.send(captured).status_code == 401
+    finally:
+        other.stop()
+
+
+def test_without_the_setting_a_replay_is_accepted(tmp_path: Path) -> None:
+    plain = Service(tmp_path / "data").start()
+    try:
+        d = plain.demo
+        body = {"os-stop": {"servers": [{"id": d["servers"]["running"]}]}}
+        captured = _captured(plain, "POST", f"/v1/{d['project_id']}/cloudservers/action", body)
+        with httpx.Client(timeout=10) as raw:
+            assert raw.send(captured).status_code == 200
+            # Authenticated again (the server, already stopping, refuses the action itself).
+            assert raw.send(captured).status_code != 401
+    finally:
+        plain.stop()
