@@ -17,6 +17,7 @@ from ecslite.api.principal import project_scope
 from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers, tokens
 from ecslite.auth.authenticator import Authenticator
 from ecslite.bootstrap import Container
+from ecslite.console import install_console, is_console_path
 from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
@@ -33,7 +34,7 @@ def _public(enable_admin: bool) -> Callable[[str], bool]:
     """Paths served without credentials: login, API docs, and the admin API when enabled."""
 
     def public(path: str) -> bool:
-        if path in _PUBLIC_PATHS:
+        if path in _PUBLIC_PATHS or is_console_path(path):  # the console checks its cookie
             return True
         return enable_admin and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
 
@@ -101,4 +102,5 @@ def create_app(
         )
         return response
 
+    install_console(app)
     return app

@@ -123,6 +123,10 @@ class IdentityRepo:
             return None
         return StoredToken(_user(row), row.project_id, row.issued_at, row.expires_at)
 
+    def delete_token(self, digest: str) -> bool:
+        res = self._c.execute(delete(t.auth_tokens).where(t.auth_tokens.c.token_digest == digest))
+        return res.rowcount == 1
+
     def purge_tokens(self, *, expired_before: float) -> int:
         res = self._c.execute(
             delete(t.auth_tokens).where(t.auth_tokens.c.expires_at < expired_before)
