@@ -58,7 +58,8 @@ def list_servers(c: Container, who: Principal) -> list[dict[str, Any]]:
         servers, _ = uow.servers.list(
             who.project_id, limit=MAX_SERVERS, offset=0, status=None, name=None
         )
-        return _details(uow, list(servers))
+        # By name: rows keep their place while the page updates them.
+        return _details(uow, sorted(servers, key=lambda s: (s.name, s.id)))
 
 
 @dataclass(frozen=True)

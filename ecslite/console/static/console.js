@@ -126,19 +126,41 @@ export function renderServers(tbody, servers) {
   );
 }
 
+// A bar per step on the job's own time axis: where it began and how long it took.
+function timelineBar(step, start, span) {
+  const track = el("span", { class: "track" });
+  const b = Date.parse(step.begin_time || "");
+  if (!Number.isNaN(b) && span > 0) {
+    const e = step.end_time ? Date.parse(step.end_time) : Date.now();
+    const bar = el("span", { class: "bar" });
+    // CSSOM, not a style attribute: the page's CSP allows no inline styles.
+    bar.style.left = `${Math.max(0, ((b - start) / span) * 100)}%`;
+    bar.style.width = `${Math.max(0.5, ((e - b) / span) * 100)}%`;
+    track.append(bar);
+  }
+  return track;
+}
+
 export function renderJob(job) {
-  const steps = (job.entities.sub_jobs || []).map((s) =>
+  const subs = job.entities.sub_jobs || [];
+  const start = Date.parse(job.begin_time || "");
+  const end = job.end_time ? Date.parse(job.end_time) : Date.now();
+  const span = Number.isNaN(start) ? 0 : end - start;
+  const steps = subs.map((s) =>
     el(
       "li",
-      { class: `step s-${s.status.toLowerCase()}`, dataset: { step: s.job_type, status: s.status } },
+      { class: `step st-${s.status.toLowerCase()}`, dataset: { step: s.job_type, status: s.status } },
       el("span", { class: "name" }, s.job_type),
       " ",
       statusBadge(s.status),
+      " ",
+      timelineBar(s, start, span),
       " ",
       el("span", { class: "dur" }, seconds(s.begin_time, s.end_time)),
       s.fail_reason ? el("span", { class: "error" }, ` ${s.error_code || ""} ${s.fail_reason}`) : "",
     ),
   );
+  const server = job.entities.server_id;
   return el(
     "article",
     { class: "job", dataset: { jobId: job.job_id, status: job.status } },
@@ -148,6 +170,8 @@ export function renderJob(job) {
       el("code", {}, job.job_id),
       " ",
       job.job_type,
+      " ",
+      server ? el("a", { href: `${prefix}/servers/${server}` }, "server") : "",
       " ",
       statusBadge(job.status),
       " ",
@@ -212,6 +236,8 @@ function setupDialog() {
     submit.disabled = true;
     try {
       const { job_id } = await send("POST", `/servers/${encodeURIComponent(serverId)}/reinstall`, body);
+      // The choices are made; the dialog now shows the job.
+      for (const part of form.querySelectorAll("fieldset, [data-running], .hint")) part.hidden = true;
       followJob(job_id);
     } catch (err) {
       submit.disabled = false;
@@ -242,6 +268,7 @@ function setupDialog() {
     syncLogin();
     show(pwError, ""); show(error, ""); show(udError, "");
     jobBox.hidden = true;
+    for (const part of form.querySelectorAll("fieldset, .hint")) part.hidden = false;
     submit.disabled = false;
     dialog.querySelector('[data-field="server-name"]').textContent = name;
     form.querySelector("[data-running]").hidden = status !== "ACTIVE";
