@@ -25,6 +25,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def _shots(tmp_path: Path) -> Path:
     """docs/ when ECSLITE_UPDATE_SCREENSHOTS=1 (the README's images), else the test's tmp dir."""
     return DOCS if os.environ.get("ECSLITE_UPDATE_SCREENSHOTS") == "1" else tmp_path
+
+
 DEMO_SERVERS = {
     "demo-stopped",
     "demo-running",
@@ -238,7 +240,9 @@ def test_the_page_checks_passwords_by_the_api_rules(browser: Any, console_servic
     rng = random.Random(15)
     alphabet = string.ascii_letters + string.digits + "".join(PASSWORD_SPECIALS) + " #é\"'"
     samples = ["", "Aa1!", "Aa1!Aa1!", "aaaaaaa1", "AAAAaaaa", "Aa1" * 9, "Aaaaaaa#", "Passw0rd "]
-    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(4, 30))) for _ in range(300)]
+    samples += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(4, 30))) for _ in range(300)
+    ]
     verdicts = page.evaluate(
         "([ps, rules]) => ps.map(p => window.ecslite.checkPassword(p, rules) === null)",
         [samples, rules],
