@@ -8,10 +8,7 @@ call the API app makes; the console authenticates its own requests from a sessio
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ecslite.console import api, pages
@@ -64,9 +61,4 @@ def install_console(app: FastAPI) -> None:
     """Serve the console under /console and redirect browsers from /."""
     app.include_router(pages.router)
     app.include_router(api.router)
-    app.mount(
-        f"{PREFIX}/static",
-        StaticFiles(directory=Path(__file__).parent / "static"),
-        name="console-static",
-    )
     app.add_middleware(BrowserRootRedirect)

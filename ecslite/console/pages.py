@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -71,6 +71,23 @@ def _to_login() -> RedirectResponse:
 
 async def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+
+
+STATIC = Path(__file__).parent / "static"
+# The two assets the pages load; anything else under /static is a 404 (no directory to walk).
+ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
+
+
+@router.get("/static/{name}")
+def static_asset(name: str) -> Response:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        raise errors.EcsError(errors.NOT_FOUND)
+    return FileResponse(
+        STATIC / name,
+        media_type=media_type,
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/login")

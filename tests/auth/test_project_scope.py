@@ -57,7 +57,16 @@ ROUTES: dict[tuple[str, str], Body] = {
         "os-getConsoleOutput": {"length": 10}
     },
 }
-UNAUTHENTICATED_PREFIXES = ("/_ecslite/admin", "/v3/auth/tokens", "/docs", "/redoc", "/openapi")
+# /console authenticates by its session cookie, not the API's credentials: its routes are
+# enumerated and checked the same way in tests/api/test_console_web.py.
+UNAUTHENTICATED_PREFIXES = (
+    "/_ecslite/admin",
+    "/v3/auth/tokens",
+    "/docs",
+    "/redoc",
+    "/openapi",
+    "/console",
+)
 MISMATCH = {"/v1/{project_id}/jobs/{job_id}": "Common.0018"}
 
 
@@ -269,4 +278,4 @@ def test_reinstall_userid_must_be_of_the_same_account(world: World) -> None:
 def test_unauthenticated_routes_are_only_login_docs_and_admin(world: World) -> None:
     for _, path in _all_routes(world.app):
         if path.startswith(UNAUTHENTICATED_PREFIXES):
-            assert re.match(r"^/(_ecslite/admin|v3/auth/tokens|docs|redoc|openapi)", path)
+            assert re.match(r"^/(_ecslite/admin|v3/auth/tokens|docs|redoc|openapi|console)", path)
