@@ -220,3 +220,46 @@ def test_assets_are_served_from_the_package(api: Api, name: str) -> None:
     resp = browser(api).get(f"/console/static/{name}")
     assert resp.status_code == 200 and resp.text
     assert browser(api).get("/console/static/..%2Fsession.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("forward", "command"),
+    [
+        ("127.0.0.1:2222", "ssh -p 2222 root@127.0.0.1"),
+        ("0.0.0.0:2201", "ssh -p 2201 root@testserver"),
+        ("2203", "ssh -p 2203 root@testserver"),
+        ("not-a-port", None),
+    ],
+)
+def test_a_forwarded_ssh_port_is_shown_as_a_command(
+    api: Api, forward: str, command: str | None
+) -> None:
+    from ecslite.store.secretbox import SecretBox
+    from ecslite.store.seeding import SeedDocument, apply_seed
+
+    container = api.client.app.state.container
+    server_id = str(uuid.uuid4())
+    seed = SeedDocument.model_validate(
+        {
+            "servers": [
+                {
+                    "id": server_id,
+                    "project_id": api.project,
+                    "user_id": api.demo["user_id"],
+                    "name": "forwarded",
+                    "image_id": api.demo["images"]["cloudinit"],
+                    "status": "ACTIVE",
+                    "system_disk": {"id": str(uuid.uuid4())},
+                    "metadata": {"ssh_forward": forward},
+                }
+            ]
+        }
+    )
+    box: SecretBox = api.client.app.state.secret_box
+    apply_seed(seed, uow_factory=container.uow_factory, box=box, clock=container.clock)
+    client = browser(api)
+    log_in(client, api.demo)
+    page = client.get(f"/console/servers/{server_id}").text
+    shown = re.search(r'<code id="ssh-command">([^<]*)</code>', page)
+    assert (shown.group(1) if shown else None) == command
+    assert f"<code>{forward}</code>" in page  # and the raw metadata entry

@@ -46,7 +46,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def console_service(tmp_path: Path, database_url: str) -> Iterator[Service]:
-    svc = Service(tmp_path / "data", "--sim-delay", SIM_DELAY, database_url=database_url).start()
+    svc = Service(
+        tmp_path / "data", "--sim-delay", SIM_DELAY, "--enable-admin", database_url=database_url
+    ).start()
     try:
         yield svc
     finally:

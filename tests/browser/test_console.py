@@ -121,6 +121,34 @@ def test_running_server_needs_stop_first_and_errors_show_inline(
     assert page.js_errors == []
 
 
+def test_a_failing_step_ends_the_dialog_in_fail_with_the_reason(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    stopped = demo["servers"]["stopped"]
+    fault = {
+        "step": "attachSystemDisk",
+        "server_id": stopped,
+        "times": 1,
+        "error_code": "Ecs.0002",
+        "message": "the volume service is unavailable",
+    }
+    resp = httpx.post(f"{console_service.endpoint}/_ecslite/admin/faults", json=fault)
+    assert resp.status_code in (200, 201), resp.text
+    page = login(browser, console_service, demo)
+    page.click(f"{_row(page, stopped)} button[data-reinstall]")
+    page.click("#reinstall [data-action=submit]")
+    page.wait_for_selector("#reinstall-job [data-field=job-status] [data-status=FAIL]")
+    assert (
+        page.get_attribute("#reinstall-job li[data-step=attachSystemDisk]", "data-status") == "FAIL"
+    )
+    assert "the volume service is unavailable" in page.inner_text("#reinstall-job")
+    page.click("#reinstall [data-action=close]")
+    # Rolled back onto its old disk: stopped again, and reinstallable.
+    page.wait_for_selector(f'{_row(page, stopped)} [data-status="SHUTOFF"]')
+    assert page.js_errors == []
+
+
 def test_another_project_sees_none_of_it(browser: Any, console_service: Service) -> None:
     demo = console_service.demo
     other = demo["other_project"]
