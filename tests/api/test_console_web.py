@@ -222,6 +222,40 @@ def test_assets_are_served_from_the_package(api: Api, name: str) -> None:
     assert browser(api).get("/console/static/..%2Fsession.py").status_code == 404
 
 
+def _seed_server(api: Api, **fields: Any) -> str:
+    from ecslite.store.seeding import SeedDocument, apply_seed
+
+    container = api.client.app.state.container
+    server_id = str(uuid.uuid4())
+    server = {
+        "id": server_id,
+        "project_id": api.project,
+        "user_id": api.demo["user_id"],
+        "name": "seeded",
+        "image_id": api.demo["images"]["cloudinit"],
+        "status": "ACTIVE",
+        "system_disk": {"id": str(uuid.uuid4())},
+        **fields,
+    }
+    apply_seed(
+        SeedDocument.model_validate({"servers": [server]}),
+        uow_factory=container.uow_factory,
+        box=api.client.app.state.secret_box,
+        clock=container.clock,
+    )
+    return server_id
+
+
+def test_names_and_metadata_cannot_inject_markup(api: Api) -> None:
+    evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    server_id = _seed_server(api, name=evil, metadata={"note": evil})
+    client = browser(api)
+    log_in(client, api.demo)
+    for path in ("/console", f"/console/servers/{server_id}"):
+        page = client.get(path).text
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+
+
 @pytest.mark.parametrize(
     ("forward", "command"),
     [
@@ -234,29 +268,7 @@ def test_assets_are_served_from_the_package(api: Api, name: str) -> None:
 def test_a_forwarded_ssh_port_is_shown_as_a_command(
     api: Api, forward: str, command: str | None
 ) -> None:
-    from ecslite.store.secretbox import SecretBox
-    from ecslite.store.seeding import SeedDocument, apply_seed
-
-    container = api.client.app.state.container
-    server_id = str(uuid.uuid4())
-    seed = SeedDocument.model_validate(
-        {
-            "servers": [
-                {
-                    "id": server_id,
-                    "project_id": api.project,
-                    "user_id": api.demo["user_id"],
-                    "name": "forwarded",
-                    "image_id": api.demo["images"]["cloudinit"],
-                    "status": "ACTIVE",
-                    "system_disk": {"id": str(uuid.uuid4())},
-                    "metadata": {"ssh_forward": forward},
-                }
-            ]
-        }
-    )
-    box: SecretBox = api.client.app.state.secret_box
-    apply_seed(seed, uow_factory=container.uow_factory, box=box, clock=container.clock)
+    server_id = _seed_server(api, name="forwarded", metadata={"ssh_forward": forward})
     client = browser(api)
     log_in(client, api.demo)
     page = client.get(f"/console/servers/{server_id}").text
