@@ -326,9 +326,11 @@ class JobRepo:
         q = select(t.jobs.c.id).where(t.jobs.c.project_id == project_id)
         if server_id is not None:
             q = q.where(t.jobs.c.server_id == server_id)
-        ids = self._c.execute(
-            q.order_by(t.jobs.c.created.desc(), t.jobs.c.id.desc()).limit(limit)
-        ).scalars()
+        ids = (
+            self._c.execute(q.order_by(t.jobs.c.created.desc(), t.jobs.c.id.desc()).limit(limit))
+            .scalars()
+            .all()
+        )
         return [job for job in (self.get(i, project_id) for i in ids) if job is not None]
 
     def claim_next(

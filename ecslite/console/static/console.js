@@ -19,6 +19,8 @@ export function watch(topic, onData) {
   const live = document.getElementById("live");
   async function tick() {
     if (stopped) return;
+    // A tab nobody looks at costs the service nothing; it catches up when shown again.
+    if (document.visibilityState === "hidden") { setTimeout(tick, POLL_MS); return; }
     try {
       const resp = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
       if (resp.status === 401) { location.href = `${prefix}/login`; return; }
