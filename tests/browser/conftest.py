@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Each sim step takes this long, so a reinstall's steps can be seen ticking by.
-SIM_DELAY = "0.6"
+SIM_DELAY = "1.0"
 
 
 @pytest.fixture(scope="session")
