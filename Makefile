@@ -32,7 +32,7 @@ test-sqlite: install
 	$(BIN)/pytest -q
 
 test-postgres: install
-	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q -m "not qemu" tests/api tests/e2e
+	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q -m "not qemu" tests/api tests/e2e tests/browser
 
 test: lint test-sqlite test-postgres
 

@@ -57,10 +57,21 @@ def _new_info() -> dict[str, Any]:
             "project_id": _hex(),
             "domain_id": _hex(),
             "user_id": _hex(),
+            **_other_login(),
             "access_key": _access_key(),
             "secret_key": secrets.token_urlsafe(30),
             "servers": {"stopped": _id()},
         },
+    }
+
+
+def _other_login() -> dict[str, str]:
+    """The second tenant's Keystone login, so it can use the console and tokens too."""
+    return {
+        "user_name": "other-user",
+        "domain_name": "other-account",
+        "project_name": "eu-de_other",
+        "password": "Other-" + secrets.token_urlsafe(12),
     }
 
 
@@ -99,7 +110,7 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
         {
             "domains": [
                 {"id": info["domain_id"], "name": info["domain_name"]},
-                {"id": o["domain_id"], "name": "other-account"},
+                {"id": o["domain_id"], "name": o["domain_name"]},
             ],
             "users": [
                 {
@@ -108,7 +119,12 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                     "domain_id": info["domain_id"],
                     "password": info["password"],
                 },
-                {"id": o["user_id"], "name": "other-user", "domain_id": o["domain_id"]},
+                {
+                    "id": o["user_id"],
+                    "name": o["user_name"],
+                    "domain_id": o["domain_id"],
+                    "password": o["password"],
+                },
             ],
             "projects": [
                 {
@@ -119,7 +135,7 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                 },
                 {
                     "id": o["project_id"],
-                    "name": "eu-de_other",
+                    "name": o["project_name"],
                     "domain_id": o["domain_id"],
                     "region": info["region"],
                 },
@@ -235,6 +251,8 @@ def ensure_demo(data_dir: Path, endpoint: str) -> tuple[dict[str, Any], SeedDocu
     """Load or create the demo tenant description; (re)write demo.json with ``endpoint``."""
     path = data_dir / "demo.json"
     info = json.loads(path.read_text()) if path.exists() else _new_info()
+    # demo.json files written before the second tenant could log in lack its login.
+    info["other_project"] = {**_other_login(), **info["other_project"]}
     info["endpoint"] = endpoint
     write_private(path, json.dumps(info, indent=2) + "\n")
     write_private(data_dir / "demo-key.pem", info["keypair"]["private_key"])

@@ -2,8 +2,10 @@
 
     python examples/sdk_reinstall.py ecslite-data/demo.json
 
-Reinstalls ``servers.stopped`` with the demo key pair, then ``servers.running`` with a password
-(``mode: withStopServer``), polling each job until it ends.
+Reinstalls ``servers.stopped`` with the demo key pair, then ``servers.running`` with a password,
+polling each job until it ends and exiting non-zero if one fails. Both pass
+``mode: withStopServer``: a server must be stopped for a reinstall, and the README's quickstart
+has already reinstalled (and so started) ``servers.stopped`` with the CLI by the time this runs.
 """
 
 from __future__ import annotations
@@ -58,15 +60,21 @@ def main(path: str) -> int:
     job = reinstall(
         client,
         stopped,
-        ReinstallServerWithCloudInitOption(keyname=demo["keypair"]["name"], userid=demo["user_id"]),
+        ReinstallServerWithCloudInitOption(
+            keyname=demo["keypair"]["name"], userid=demo["user_id"], mode="withStopServer"
+        ),
     )
     print(f"{stopped}: job {job.job_id} {job.status}")
+    if job.status != "SUCCESS":
+        return 1
     job = reinstall(
         client,
         running,
         ReinstallServerWithCloudInitOption(adminpass="!QAZxsw2", mode="withStopServer"),
     )
     print(f"{running}: job {job.job_id} {job.status}")
+    if job.status != "SUCCESS":
+        return 1
     server = client.show_server(ShowServerRequest(server_id=running)).server
     print(
         f"{server.name}: {server.status}, system disk {server.os_extended_volumesvolumes_attached[0].id}"

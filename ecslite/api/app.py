@@ -18,6 +18,7 @@ from ecslite.api.routes import admin, console, events, jobs, keypairs, reinstall
 from ecslite.auth.authenticator import Authenticator
 from ecslite.auth.login_throttle import LoginThrottle
 from ecslite.bootstrap import Container
+from ecslite.console import install_console, is_console_path
 from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
@@ -32,7 +33,7 @@ def _public(enable_admin: bool) -> Callable[[str], bool]:
     """Paths served without credentials: login, API docs, and the admin API when enabled."""
 
     def public(path: str) -> bool:
-        if path in _PUBLIC_PATHS:
+        if path in _PUBLIC_PATHS or is_console_path(path):  # the console checks its cookie
             return True
         return enable_admin and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
 
@@ -103,4 +104,5 @@ def create_app(
     # Outermost: every request is logged once, refusals included.
     app.add_middleware(AccessLog)
 
+    install_console(app)
     return app

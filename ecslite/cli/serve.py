@@ -226,6 +226,8 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
             f'{{"name":"{info["project_name"]}"}}}}}}}}\' | grep -i x-subject-token',
             f"  curl -s -H 'X-Auth-Token: <token>' {endpoint}/v1/{pid}/cloudservers/detail",
             "With the official SDK: BasicCredentials(access_key, secret_key, project_id) from demo.json.",
+            f"Web console: {endpoint}/console (log in with user_name, domain_name, project_name "
+            "and password from demo.json)",
         ]
     if settings.driver == "qemu":
         lines.append(

@@ -21,6 +21,7 @@ from ecslite.domain.server import VmState
 
 PASSWORD_SPECIALS = frozenset("!@$%^-_=+[{}]:,./?")
 PASSWORD_MIN, PASSWORD_MAX = 8, 26
+PASSWORD_MIN_CLASSES = 3
 USER_DATA_MAX_BYTES = 32 * 1024
 # base64 of 32 KiB is 43,692 characters; anything longer cannot decode within the limit, so it
 # is refused before decoding.
@@ -54,7 +55,7 @@ def check_password(password: str) -> None:
             any(ch in PASSWORD_SPECIALS for ch in password),
         )
     )
-    if classes < 3:
+    if classes < PASSWORD_MIN_CLASSES:
         raise errors.EcsError(
             errors.PASSWORD_COMPLEXITY,
             "adminpass must contain at least three of: uppercase letters, lowercase letters, "

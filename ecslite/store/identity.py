@@ -142,6 +142,10 @@ class IdentityRepo:
             res = self._c.execute(lite.returning(seen.c.signature))
         return res.first() is not None
 
+    def delete_token(self, digest: str) -> bool:
+        res = self._c.execute(delete(t.auth_tokens).where(t.auth_tokens.c.token_digest == digest))
+        return res.rowcount == 1
+
     def purge_tokens(self, *, expired_before: float) -> int:
         res = self._c.execute(
             delete(t.auth_tokens).where(t.auth_tokens.c.expires_at < expired_before)

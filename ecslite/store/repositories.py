@@ -338,6 +338,20 @@ class JobRepo:
             sub_jobs=tuple(_sub_job(s) for s in subs),
         )
 
+    def recent(
+        self, project_id: str, *, server_id: str | None = None, limit: int = 20
+    ) -> list[Job]:
+        """Return the project's newest jobs (optionally one server's), newest first."""
+        q = select(t.jobs.c.id).where(t.jobs.c.project_id == project_id)
+        if server_id is not None:
+            q = q.where(t.jobs.c.server_id == server_id)
+        ids = (
+            self._c.execute(q.order_by(t.jobs.c.created.desc(), t.jobs.c.id.desc()).limit(limit))
+            .scalars()
+            .all()
+        )
+        return [job for job in (self.get(i, project_id) for i in ids) if job is not None]
+
     def claim_next(
         self, *, owner: str, now: float, lease_seconds: float, host_id: str | None = None
     ) -> str | None:
@@ -461,6 +475,14 @@ class CatalogRepo:
             )
         ).first()
         return KmsKey(row.id, row.project_id, row.alias, row.state) if row else None
+
+    def kms_keys(self, project_id: str) -> list[KmsKey]:
+        rows = self._c.execute(
+            select(t.kms_keys)
+            .where(t.kms_keys.c.project_id == project_id)
+            .order_by(t.kms_keys.c.alias)
+        ).all()
+        return [KmsKey(r.id, r.project_id, r.alias, r.state) for r in rows]
 
     def keypair(self, user_id: str, name: str) -> Keypair | None:
         row = self._c.execute(

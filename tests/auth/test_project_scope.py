@@ -61,7 +61,16 @@ ROUTES: dict[tuple[str, str], Body] = {
 # Query strings some routes are called with: an unfiltered event stream would never end, and
 # filtered by a job it must treat another account's job as a missing one.
 QUERIES = {"/v1/{project_id}/events": "?job_id={job_id}"}
-UNAUTHENTICATED_PREFIXES = ("/_ecslite/admin", "/v3/auth/tokens", "/docs", "/redoc", "/openapi")
+# /console authenticates by its session cookie, not the API's credentials: its routes are
+# enumerated and checked the same way in tests/api/test_console_web.py.
+UNAUTHENTICATED_PREFIXES = (
+    "/_ecslite/admin",
+    "/v3/auth/tokens",
+    "/docs",
+    "/redoc",
+    "/openapi",
+    "/console",
+)
 MISMATCH = {
     "/v1/{project_id}/jobs/{job_id}": "Common.0018",
     "/v1/{project_id}/events": "Common.0018",
@@ -276,4 +285,4 @@ def test_reinstall_userid_must_be_of_the_same_account(world: World) -> None:
 def test_unauthenticated_routes_are_only_login_docs_and_admin(world: World) -> None:
     for _, path in _all_routes(world.app):
         if path.startswith(UNAUTHENTICATED_PREFIXES):
-            assert re.match(r"^/(_ecslite/admin|v3/auth/tokens|docs|redoc|openapi)", path)
+            assert re.match(r"^/(_ecslite/admin|v3/auth/tokens|docs|redoc|openapi|console)", path)

@@ -1,0 +1,277 @@
+"""The console's HTTP surface in-process: every route is enumerated from the app, so a new
+console route cannot skip the session and CSRF checks; login, cookie flags, tenancy, and the
+console serving the API's own wire shapes."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import fastapi.routing
+import pytest
+from fastapi.testclient import TestClient
+
+from ecslite.demo import ensure_demo
+from ecslite.domain.reinstall import PASSWORD_MAX, PASSWORD_MIN, PASSWORD_SPECIALS
+from tests.conftest import Api
+
+PAGE_ROUTES = {
+    "/console",
+    "/console/",
+    "/console/servers/{server_id}",
+    "/console/keypairs",
+    "/console/jobs",
+}
+PUBLIC_ROUTES = {("GET", "/console/login"), ("POST", "/console/login")}
+STATIC_ROUTES = {("GET", "/console/static/{name}")}
+
+
+def console_routes(app: Any) -> set[tuple[str, str]]:
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    contexts = list(flatten(app.routes)) if flatten else list(app.routes)
+    out = set()
+    for ctx in contexts:
+        path, methods = getattr(ctx, "path", ""), getattr(ctx, "methods", None) or set()
+        if path == "/console" or path.startswith("/console/"):
+            out |= {(m, path) for m in methods if m != "HEAD"}
+    return out
+
+
+def browser(api: Api) -> TestClient:
+    """A client with no API credentials: only what a browser has (cookies)."""
+    return TestClient(api.client.app, raise_server_exceptions=False)
+
+
+def login_form(client: TestClient) -> str:
+    page = client.get("/console/login")
+    assert page.status_code == 200
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found
+    return found.group(1)
+
+
+def log_in(client: TestClient, creds: dict[str, Any]) -> str:
+    """Log in through the form; return the session's CSRF token."""
+    csrf = login_form(client)
+    resp = client.post(
+        "/console/login",
+        data={
+            "csrf": csrf,
+            "user": creds["user_name"],
+            "domain": creds["domain_name"],
+            "project": creds["project_name"],
+            "password": creds["password"],
+        },
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text
+    page = client.get("/console")
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert found
+    return found.group(1)
+
+
+def fill(template: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        template = template.replace("{" + name + "}", value)
+    assert "{" not in template, template
+    return template
+
+
+def test_every_console_route_needs_a_session(api: Api) -> None:
+    routes = console_routes(api.client.app)
+    assert ("POST", "/console/api/servers/{server_id}/reinstall") in routes
+    ids = {"server_id": api.demo["servers"]["stopped"], "job_id": uuid.uuid4().hex}
+    ids |= {"name": "demo-key"}
+    client = browser(api)
+    for method, template in sorted(routes - PUBLIC_ROUTES - STATIC_ROUTES):
+        resp = client.request(method, fill(template, ids), json={}, follow_redirects=False)
+        if template in PAGE_ROUTES or template == "/console/logout":
+            assert resp.status_code == 303, (method, template)
+            assert resp.headers["location"] == "/console/login"
+        else:
+            assert resp.status_code == 401, (method, template, resp.text)
+            assert resp.json()["error"]["code"] == "Common.0013"
+
+
+def test_every_console_mutation_needs_the_csrf_token(api: Api) -> None:
+    client = browser(api)
+    csrf = log_in(client, api.demo)
+    mutations = {
+        (m, p)
+        for m, p in console_routes(api.client.app)
+        if m in ("POST", "PUT", "PATCH", "DELETE") and (m, p) not in PUBLIC_ROUTES
+    }
+    assert ("DELETE", "/console/api/keypairs/{name}") in mutations
+    ids = {"server_id": api.demo["servers"]["stopped"], "name": "demo-key"}
+    for method, template in sorted(mutations):
+        for headers in ({}, {"X-CSRF-Token": "x" + csrf[1:]}):
+            resp = client.request(method, fill(template, ids), json={}, headers=headers)
+            assert resp.status_code == 403, (method, template, resp.text)
+            assert resp.json()["error"]["code"] == "Ecs.0003"
+    # Nothing happened: the server is untouched, the key pair and the session still exist.
+    assert api.server(api.demo["servers"]["stopped"])["status"] == "SHUTOFF"
+    assert client.get("/console/keypairs").text.count('data-delete="demo-key"') == 1
+
+
+def test_login_sets_a_strict_httponly_cookie_scoped_to_the_console(api: Api) -> None:
+    client = browser(api)
+    csrf = login_form(client)
+    d = api.demo
+    form = {"user": d["user_name"], "domain": d["domain_name"], "project": d["project_name"]}
+    wrong = client.post("/console/login", data={**form, "csrf": csrf, "password": "nope-Nope1"})
+    assert wrong.status_code == 401 and "ecslite_console=" not in wrong.headers.get(
+        "set-cookie", ""
+    )
+    no_csrf = client.post("/console/login", data={**form, "password": d["password"]})
+    assert no_csrf.status_code == 403
+    csrf = login_form(client)
+    ok = client.post(
+        "/console/login",
+        data={**form, "csrf": csrf, "password": d["password"]},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    cookie = next(
+        c for c in ok.headers.get_list("set-cookie") if c.startswith("ecslite_console=")
+    ).lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
+    page = client.get("/console")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_console_serves_the_apis_own_shapes(api: Api) -> None:
+    client = browser(api)
+    csrf = log_in(client, api.demo)
+    mine = client.get("/console/api/servers").json()["servers"]
+    listed = api.client.get(f"/v1/{api.project}/cloudservers/detail").json()["servers"]
+    assert sorted(mine, key=lambda s: s["id"]) == sorted(listed, key=lambda s: s["id"])
+    stopped = api.demo["servers"]["stopped"]
+    job_id = client.post(
+        f"/console/api/servers/{stopped}/reinstall",
+        json={"keyname": "demo-key"},
+        headers={"X-CSRF-Token": csrf},
+    ).json()["job_id"]
+    api.wait(job_id)
+    assert client.get(f"/console/api/jobs/{job_id}").json() == api.job(job_id)
+    recent = client.get(f"/console/api/jobs?server_id={stopped}").json()["jobs"]
+    assert [j["job_id"] for j in recent] == [job_id]
+    assert api.server(stopped)["key_name"] == "demo-key"
+
+
+def test_another_projects_things_look_missing(api: Api) -> None:
+    mine = browser(api)
+    csrf = log_in(mine, api.demo)
+    stopped = api.demo["servers"]["stopped"]
+    job_id = mine.post(
+        f"/console/api/servers/{stopped}/reinstall",
+        json={"keyname": "demo-key"},
+        headers={"X-CSRF-Token": csrf},
+    ).json()["job_id"]
+    other = browser(api)
+    other_csrf = log_in(other, api.demo["other_project"])
+    names = [s["name"] for s in other.get("/console/api/servers").json()["servers"]]
+    assert names == ["other-stopped"]
+    assert other.get("/console/api/jobs").json() == {"jobs": []}
+    for known, unknown in (
+        (f"/console/api/servers/{stopped}", f"/console/api/servers/{uuid.uuid4()}"),
+        (f"/console/api/jobs/{job_id}", f"/console/api/jobs/{uuid.uuid4().hex}"),
+    ):
+        a, b = other.get(known), other.get(unknown)
+        assert a.status_code == b.status_code >= 400
+        assert a.json()["error"]["code"] == b.json()["error"]["code"]
+    resp = other.delete("/console/api/keypairs/demo-key", headers={"X-CSRF-Token": other_csrf})
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "Ecs.0314"
+    assert api.client.get(f"/v2.1/{api.project}/os-keypairs/demo-key").status_code == 200
+    assert "does not exist" in other.get(f"/console/servers/{stopped}").text
+
+
+def test_the_page_carries_the_apis_password_rules(api: Api) -> None:
+    client = browser(api)
+    log_in(client, api.demo)
+    page = client.get("/console").text
+    found = re.search(r'id="password-rules-data">(.*?)</script>', page)
+    assert found
+    rules = json.loads(found.group(1))
+    assert (rules["min"], rules["max"]) == (PASSWORD_MIN, PASSWORD_MAX)
+    assert set(rules["specials"]) == PASSWORD_SPECIALS
+
+
+def test_an_older_demo_json_gains_the_second_tenants_login(tmp_path: Path) -> None:
+    info, _ = ensure_demo(tmp_path, "http://x")
+    for key in ("user_name", "domain_name", "project_name", "password"):
+        del info["other_project"][key]
+    (tmp_path / "demo.json").write_text(json.dumps(info))
+    again, seed = ensure_demo(tmp_path, "http://x")
+    other = again["other_project"]
+    assert other["user_name"] == "other-user" and other["password"]
+    user = next(u for u in seed.users if u.id == other["user_id"])
+    assert user.password == other["password"]
+    kept, _ = ensure_demo(tmp_path, "http://x")
+    assert kept["other_project"]["password"] == other["password"]  # written once, then kept
+
+
+@pytest.mark.parametrize("name", ["console.js", "console.css"])
+def test_assets_are_served_from_the_package(api: Api, name: str) -> None:
+    resp = browser(api).get(f"/console/static/{name}")
+    assert resp.status_code == 200 and resp.text
+    assert browser(api).get("/console/static/..%2Fsession.py").status_code == 404
+
+
+def _seed_server(api: Api, **fields: Any) -> str:
+    from ecslite.store.seeding import SeedDocument, apply_seed
+
+    container = api.client.app.state.container
+    server_id = str(uuid.uuid4())
+    server = {
+        "id": server_id,
+        "project_id": api.project,
+        "user_id": api.demo["user_id"],
+        "name": "seeded",
+        "image_id": api.demo["images"]["cloudinit"],
+        "status": "ACTIVE",
+        "system_disk": {"id": str(uuid.uuid4())},
+        **fields,
+    }
+    apply_seed(
+        SeedDocument.model_validate({"servers": [server]}),
+        uow_factory=container.uow_factory,
+        box=api.client.app.state.secret_box,
+        clock=container.clock,
+    )
+    return server_id
+
+
+def test_names_and_metadata_cannot_inject_markup(api: Api) -> None:
+    evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    server_id = _seed_server(api, name=evil, metadata={"note": evil})
+    client = browser(api)
+    log_in(client, api.demo)
+    for path in ("/console", f"/console/servers/{server_id}"):
+        page = client.get(path).text
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+
+
+@pytest.mark.parametrize(
+    ("forward", "command"),
+    [
+        ("127.0.0.1:2222", "ssh -p 2222 root@127.0.0.1"),
+        ("0.0.0.0:2201", "ssh -p 2201 root@testserver"),
+        ("2203", "ssh -p 2203 root@testserver"),
+        ("not-a-port", None),
+    ],
+)
+def test_a_forwarded_ssh_port_is_shown_as_a_command(
+    api: Api, forward: str, command: str | None
+) -> None:
+    server_id = _seed_server(api, name="forwarded", metadata={"ssh_forward": forward})
+    client = browser(api)
+    log_in(client, api.demo)
+    page = client.get(f"/console/servers/{server_id}").text
+    shown = re.search(r'<code id="ssh-command">([^<]*)</code>', page)
+    assert (shown.group(1) if shown else None) == command
+    assert f"<code>{forward}</code>" in page  # and the raw metadata entry
