@@ -1,7 +1,11 @@
 """The reinstall job: replace a server's system disk with a new one made from its image.
 
 Steps (sub-jobs, in order): [stopServer] → detachSystemDisk → createSystemDisk →
-attachSystemDisk → injectCloudInit → startServer → verifyCloudInit → deleteOldSystemDisk.
+attachSystemDisk → injectCloudInit → startServer → verifyCloudInit → deleteOldSystemDisk
+[→ stopRebuiltServer]. The last step exists only for a Nova rebuild of a SHUTOFF server, which
+(as in Nova) boots and verifies the new system, then leaves the server SHUTOFF as it found it.
+The job's ``image_id`` may differ from the server's (Nova rebuild with another image); the
+server takes it on when the job finalises.
 
 The old system disk is kept until the guest has booted the new one and its cloud-init reported
 it finished (``verifyCloudInit``; a no-op for the sim driver). A failure before
@@ -34,6 +38,7 @@ INJECT = "injectCloudInit"
 DELETE_OLD = "deleteOldSystemDisk"
 START = "startServer"
 VERIFY = "verifyCloudInit"
+STOP_AFTER = "stopRebuiltServer"
 
 STEP_TASK_STATE = {
     STOP: TaskState.REBUILDING,
@@ -44,13 +49,16 @@ STEP_TASK_STATE = {
     DELETE_OLD: TaskState.REBUILD_SPAWNING,
     START: TaskState.REBUILD_SPAWNING,
     VERIFY: TaskState.REBUILD_SPAWNING,
+    STOP_AFTER: TaskState.REBUILD_SPAWNING,
 }
 # From this step on the new system is verified: a failure no longer puts the old disk back.
 POINT_OF_NO_RETURN = DELETE_OLD
 
 
-def step_names(*, stop_first: bool) -> list[str]:
+def step_names(*, stop_first: bool, stop_after: bool = False) -> list[str]:
     steps = [DETACH, CREATE, ATTACH, INJECT, START, VERIFY, DELETE_OLD]
+    if stop_after:
+        steps.append(STOP_AFTER)
     return [STOP, *steps] if stop_first else steps
 
 
@@ -69,8 +77,9 @@ def _new_volume(env: StepEnv) -> Volume:
     )
 
 
-def _finalize(uow: UnitOfWork, env: StepEnv) -> None:
-    """Release the server on its new system: ACTIVE, new boot config, no fault."""
+def _finalize(uow: UnitOfWork, env: StepEnv, vm_state: VmState = VmState.ACTIVE) -> None:
+    """Release the server on its new system: ACTIVE (or as ``vm_state``), new boot config,
+    its (possibly new) image, no fault."""
     server_id = env.job.server_id
     assert server_id is not None
     pending = uow.servers.boot_config(server_id, pending=True)
@@ -78,15 +87,20 @@ def _finalize(uow: UnitOfWork, env: StepEnv) -> None:
         uow,
         env,
         {
-            "vm_state": VmState.ACTIVE,
+            "vm_state": vm_state,
             "task_state": None,
             "current_job_id": None,
             "fault": None,
             "boot_config": pending,
             "pending_boot_config": None,
             "key_name": env.params.get("key_name"),
+            "image_id": env.params["image_id"],
         },
     )
+
+
+def _stops_after(env: StepEnv) -> bool:
+    return any(s.job_type == STOP_AFTER for s in env.job.sub_jobs)
 
 
 class ReinstallHandler:
@@ -96,7 +110,7 @@ class ReinstallHandler:
     def act(self, env: StepEnv) -> None:
         server, p, name = env.server, env.params, env.sub.job_type
         assert server is not None
-        if name == STOP:
+        if name in (STOP, STOP_AFTER):
             env.driver.stop_server(server)
             return
         # Each step reads only what it acts on: the step count multiplies every statement.
@@ -148,13 +162,17 @@ class ReinstallHandler:
             write_owned_server(uow, env, {"vm_state": VmState.ACTIVE})
         elif name == DELETE_OLD:
             uow.volumes.delete(p["old_volume_id"])
-            _finalize(uow, env)
+            if not _stops_after(env):
+                _finalize(uow, env)
+        elif name == STOP_AFTER:
+            _finalize(uow, env, VmState.STOPPED)
 
     def on_failure(self, env: StepEnv, error: StepFailed) -> bool:
         done = {s.job_type for s in env.job.sub_jobs if s.status is JobStatus.SUCCESS}
-        if env.sub.job_type == DELETE_OLD:
-            # The new system is verified and running; only the clean-up failed. Keep the old
-            # disk recorded (detached) so it is not orphaned, and say so in the job.
+        if env.sub.job_type in (DELETE_OLD, STOP_AFTER):
+            # The new system is verified and running; only the clean-up (or the final stop)
+            # failed. Keep the old disk recorded (detached) so it is not orphaned, and say so
+            # in the job.
             with env.uow_factory() as uow:
                 _finalize(uow, env)
                 uow.commit()

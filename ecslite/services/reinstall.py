@@ -29,6 +29,10 @@ class ReinstallCommand:
     encryption: Encryption | None
     stop_first: bool
     client_token: ClientToken | None = None
+    # Nova rebuild: another image for the new system disk (None: the server's own), and leave
+    # a SHUTOFF server SHUTOFF afterwards instead of ACTIVE.
+    image_id: str | None = None
+    keep_power_state: bool = False
 
 
 def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
@@ -51,10 +55,22 @@ def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str
         server = uow.servers.get(cmd.server_id, cmd.project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND)
-        image = uow.catalog.image(server.image_id)
-        if image is None:
+        image = uow.catalog.image(cmd.image_id or server.image_id)
+        foreign = (
+            cmd.image_id is not None
+            and image is not None
+            and image.project_id
+            not in (
+                None,
+                cmd.project_id,
+            )
+        )
+        if image is None or foreign:
             raise errors.EcsError(
-                errors.IMAGE_NOT_FOUND, "The server's original image was deleted."
+                errors.IMAGE_NOT_FOUND,
+                "The server's original image was deleted."
+                if cmd.image_id is None
+                else "No such image in this project.",
             )
         if not image.active:
             raise errors.EcsError(errors.IMAGE_NOT_ACTIVE)
@@ -130,7 +146,7 @@ def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str
             "device": system_disk.device or "/dev/vda",
             "size_gb": system_disk.size_gb,
             "volume_type": system_disk.volume_type,
-            "image_id": server.image_id,
+            "image_id": image.id,
             "encrypted": cmd.encryption is not None,
             "cmk_id": cmd.encryption.cmk_id if cmd.encryption else None,
             "key_name": cmd.keyname,
@@ -146,7 +162,12 @@ def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str
                 server_id=server.id,
                 status=JobStatus.INIT,
             )
-            for i, name in enumerate(step_names(stop_first=stop_first))
+            for i, name in enumerate(
+                step_names(
+                    stop_first=stop_first,
+                    stop_after=cmd.keep_power_state and server.vm_state is VmState.STOPPED,
+                )
+            )
         )
         uow.jobs.add(
             Job(
