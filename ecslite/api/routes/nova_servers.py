@@ -220,8 +220,9 @@ async def server_action(
 
 def _keys(body: ServerAction) -> list[str]:
     fields = {"os_stop": "os-stop", "os_start": "os-start", "console": "os-getConsoleOutput"}
+    # model_fields_set also names the extra (unknown) keys.
     keys = [fields.get(f, f) for f in body.model_fields_set]
-    return keys + list(body.model_extra or {})
+    return list(dict.fromkeys([*keys, *(body.model_extra or {})]))
 
 
 def _power(request: Request, project_id: str, server_id: str, stop: bool) -> None:
