@@ -154,7 +154,9 @@ def test_server_stop_and_start(cli: Cli) -> None:
 def test_rebuild_stopped_server_with_new_key_stays_shutoff(cli: Cli) -> None:
     d = cli.demo
     sid, key = d["servers"]["stopped"], d["keypair"]["name"]
-    cli.ok("server", "rebuild", "--image", "Debian 12 (cloud-init)", "--key-name", key, "--wait", sid)
+    cli.ok(
+        "server", "rebuild", "--image", "Debian 12 (cloud-init)", "--key-name", key, "--wait", sid
+    )
     shown = cli.ok("server", "show", sid, "-f", "json")
     assert shown["status"] == "SHUTOFF" and shown["key_name"] == key
     assert shown["OS-EXT-STS:task_state"] is None
