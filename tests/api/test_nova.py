@@ -39,9 +39,7 @@ def _server(api: Api, sid: str, version: str = "2.60") -> dict[str, Any]:
 
 
 def _settled(api: Api, sid: str) -> dict[str, Any]:
-    return dict(
-        poll(lambda: _server(api, sid), until=lambda s: s["OS-EXT-STS:task_state"] is None)
-    )
+    return dict(poll(lambda: _server(api, sid), until=lambda s: s["OS-EXT-STS:task_state"] is None))
 
 
 def _boot_config(api: Api, sid: str) -> dict[str, Any]:
