@@ -203,5 +203,7 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
             f'{{"name":"{info["project_name"]}"}}}}}}}}\' | grep -i x-subject-token',
             f"  curl -s -H 'X-Auth-Token: <token>' {endpoint}/v1/{pid}/cloudservers/detail",
             "With the official SDK: BasicCredentials(access_key, secret_key, project_id) from demo.json.",
+            f"With the openstack CLI: OS_CLIENT_CONFIG_FILE={settings.data_dir / 'clouds.yaml'} "
+            "OS_CLOUD=ecslite openstack server list",
         ]
     print("\n".join(lines), flush=True)

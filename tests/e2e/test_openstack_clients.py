@@ -1,6 +1,6 @@
 """The unchanged ``openstack`` CLI and openstacksdk against a real ``ecslite serve --demo``.
 
-A clouds.yaml with the default ``password`` auth type points at the service's ``/v3``: login
+The clouds.yaml ``serve --demo`` writes (default ``password`` auth type) points at ``/v3``: login
 (with keystoneauth's unauthenticated discovery first), the catalog, servers, key pairs, power
 actions, images, console output and Nova's rebuild. Every CLI call runs with a timeout, so a
 hang fails the test instead of stalling the suite.
@@ -41,10 +41,10 @@ class Cli:
             "project_name": d["project_name"],
             "project_domain_name": d["domain_name"],
         }
-        clouds = tmp_path / "clouds.yaml"
-        clouds.write_text(
-            yaml.safe_dump({"clouds": {"ecslite": {"auth": self.auth, "region_name": d["region"]}}})
-        )
+        # The clouds.yaml `serve --demo` writes next to demo.json, used as it is.
+        clouds = svc.data_dir / "clouds.yaml"
+        cloud = yaml.safe_load(clouds.read_text())["clouds"]["ecslite"]
+        assert cloud["auth"] == self.auth and "auth_type" not in cloud
         # Only this clouds.yaml: no OS_* variable of the machine running the tests leaks in.
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         self.env = {
