@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ecslite.services.keypairs import generate_keypair
 from ecslite.store.seeding import SeedDocument
 
@@ -256,4 +258,26 @@ def ensure_demo(data_dir: Path, endpoint: str) -> tuple[dict[str, Any], SeedDocu
     info["endpoint"] = endpoint
     write_private(path, json.dumps(info, indent=2) + "\n")
     write_private(data_dir / "demo-key.pem", info["keypair"]["private_key"])
+    write_private(data_dir / "clouds.yaml", clouds_yaml(info))
     return info, demo_seed(info)
+
+
+def clouds_yaml(info: dict[str, Any]) -> str:
+    """A clouds.yaml for the ``openstack`` CLI and openstacksdk: cloud ``ecslite``, the default
+    ``password`` auth type, the demo user in the demo project."""
+    doc = {
+        "clouds": {
+            "ecslite": {
+                "auth": {
+                    "auth_url": f"{info['endpoint']}/v3",
+                    "username": info["user_name"],
+                    "password": info["password"],
+                    "user_domain_name": info["domain_name"],
+                    "project_name": info["project_name"],
+                    "project_domain_name": info["domain_name"],
+                },
+                "region_name": info["region"],
+            }
+        }
+    }
+    return yaml.safe_dump(doc, sort_keys=False)

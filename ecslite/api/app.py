@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from fastapi import Depends, FastAPI
@@ -12,9 +13,22 @@ from ecslite.api.admission import AdmissionGate, BoundedPool
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
+from ecslite.api.nova.microversion import microversion
 from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
-from ecslite.api.routes import admin, console, events, jobs, keypairs, reinstall, servers, tokens
+from ecslite.api.routes import (
+    admin,
+    console,
+    discovery,
+    events,
+    glance,
+    jobs,
+    keypairs,
+    nova_servers,
+    reinstall,
+    servers,
+    tokens,
+)
 from ecslite.auth.authenticator import Authenticator
 from ecslite.auth.login_throttle import LoginThrottle
 from ecslite.bootstrap import Container
@@ -27,13 +41,16 @@ ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
     {"/v3/auth/tokens", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
+# Version documents are read before login (keystoneauth's discovery): the root, any bare
+# version ("/v3", "/v2.1/"; unknown ones answer 404, not 401) and the image service's root.
+_DISCOVERY_PATH = re.compile(r"^/((v[0-9]+(\.[0-9]+)?|image)/?)?$")
 
 
 def _public(enable_admin: bool) -> Callable[[str], bool]:
     """Paths served without credentials: login, API docs, and the admin API when enabled."""
 
     def public(path: str) -> bool:
-        if path in _PUBLIC_PATHS or is_console_path(path):  # the console checks its cookie
+        if path in _PUBLIC_PATHS or _DISCOVERY_PATH.match(path) or is_console_path(path):
             return True
         return enable_admin and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
 
@@ -79,6 +96,11 @@ def create_app(
     ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
     for r in (reinstall.router, servers.router, keypairs.router, console.router):
         app.include_router(r, dependencies=ecs_scope)
+    # Nova's routes act in the URL's project too, at the microversion the request names.
+    app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
+    # Glance's paths carry no project: the credential's own project is the scope.
+    app.include_router(glance.router)
+    app.include_router(discovery.router)
     common_scope = [Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
     app.include_router(jobs.router, dependencies=common_scope)
     app.include_router(events.router, dependencies=common_scope)

@@ -9,7 +9,21 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from ecslite.api.nova.faults import is_nova_path
 from ecslite.api.schemas import ErrorBody
+
+# Nova's envelope, ``{"itemNotFound": {"code": 404, "message": "..."}}``, on Nova's routes; the
+# checks in front of every route (credentials, sizes) still answer in the ECS one there.
+_NOVA_FAULT = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
 
 _ERRORS = {
     "400": "Invalid request or a rule refused it (Ecs.xxxx / Common.xxxx).",
@@ -68,8 +82,10 @@ def install_openapi(app: FastAPI) -> None:
             # docs/auth.md); OpenAPI has no scheme for that signature, so only the token is listed.
             "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
         }
-        error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        ecs_error = {"$ref": "#/components/schemas/ErrorBody"}
         for path, ops in spec["paths"].items():
+            schema = {"anyOf": [_NOVA_FAULT, ecs_error]} if is_nova_path(path) else ecs_error
+            error_ref = {"application/json": {"schema": schema}}
             for method, op in ops.items():
                 responses = op.setdefault("responses", {})
                 responses.pop("422", None)

@@ -228,6 +228,8 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
             "With the official SDK: BasicCredentials(access_key, secret_key, project_id) from demo.json.",
             f"Web console: {endpoint}/console (log in with user_name, domain_name, project_name "
             "and password from demo.json)",
+            f"With the openstack CLI: OS_CLIENT_CONFIG_FILE={settings.data_dir / 'clouds.yaml'} "
+            "OS_CLOUD=ecslite openstack server list",
         ]
     if settings.driver == "qemu":
         lines.append(

@@ -29,6 +29,9 @@ class ServerChange:
     current_job_id: str | _Keep | None = KEEP
     fault: dict[str, Any] | _Keep | None = KEEP
     key_name: str | _Keep | None = KEEP
+    image_id: str | _Keep = KEEP
+    name: str | _Keep = KEEP
+    metadata: dict[str, str] | _Keep = KEEP
     pending_boot_config: BootConfig | _Keep | None = KEEP
     # The next boot applies the pending config (the reinstall's new keys and user data).
     promote_pending_boot: bool = False
@@ -57,14 +60,20 @@ def released(vm_state: VmState | _Keep = KEEP) -> ServerChange:
     return ServerChange(vm_state=vm_state, task_state=None, current_job_id=None)
 
 
-def reinstalled(key_name: str | None) -> ServerChange:
-    """The new system runs, verified: ACTIVE on the new disk with the new boot config."""
+def reinstalled(
+    key_name: str | None, image_id: str, vm_state: VmState = VmState.ACTIVE
+) -> ServerChange:
+    """The new system runs, verified, on the new disk with the new boot config and its image.
+
+    ``vm_state`` is STOPPED for a Nova rebuild of a SHUTOFF server, which ends as it began.
+    """
     return ServerChange(
-        vm_state=VmState.ACTIVE,
+        vm_state=vm_state,
         task_state=None,
         current_job_id=None,
         fault=None,
         key_name=key_name,
+        image_id=image_id,
         promote_pending_boot=True,
         pending_boot_config=None,
     )
@@ -89,4 +98,12 @@ def reinstall_failed(fault: dict[str, Any]) -> ServerChange:
         current_job_id=None,
         pending_boot_config=None,
         fault=fault,
+    )
+
+
+def described(*, name: str | None, metadata: dict[str, str] | None) -> ServerChange:
+    """A new name and/or metadata (Nova's rebuild sets them; they are not a job's business)."""
+    return ServerChange(
+        name=name if name is not None else KEEP,
+        metadata=dict(metadata) if metadata is not None else KEEP,
     )

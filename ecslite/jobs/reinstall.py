@@ -1,7 +1,11 @@
 """The reinstall job: replace a server's system disk with a new one made from its image.
 
 Steps (sub-jobs, in order): [stopServer] → detachSystemDisk → createSystemDisk →
-attachSystemDisk → injectCloudInit → startServer → verifyCloudInit → deleteOldSystemDisk.
+attachSystemDisk → injectCloudInit → startServer → verifyCloudInit → deleteOldSystemDisk
+[→ stopRebuiltServer]. The last step exists only for a Nova rebuild of a SHUTOFF server, which
+(as in Nova) boots and verifies the new system, then leaves the server SHUTOFF as it found it.
+The job's ``image_id`` may differ from the server's (a rebuild or change of OS with another
+image); the server takes it on when the new system is in place.
 
 The old system disk is kept until the guest has booted the new one and its cloud-init reported
 it finished (``verifyCloudInit``; a no-op for the sim driver). A failure before
@@ -37,13 +41,14 @@ INJECT = "injectCloudInit"
 START = "startServer"
 VERIFY = "verifyCloudInit"
 DELETE_OLD = "deleteOldSystemDisk"
+STOP_AFTER = "stopRebuiltServer"
 
 Ctx = StepContext[ReinstallParams]
 
 
-def step_names(*, stop_first: bool) -> list[str]:
-    names = [s.name for s in DEFINITION.steps]
-    return names if stop_first else [n for n in names if n != STOP]
+def step_names(*, stop_first: bool, stop_after: bool = False) -> list[str]:
+    skip = ({STOP} if not stop_first else set()) | ({STOP_AFTER} if not stop_after else set())
+    return [s.name for s in DEFINITION.steps if s.name not in skip]
 
 
 def _new_volume(ctx: Ctx) -> Volume:
@@ -145,9 +150,22 @@ def _started(uow: UnitOfWork, ctx: Ctx) -> None:
     ctx.change_server(uow, transitions.powered(VmState.ACTIVE))
 
 
+def _in_place(ctx: Ctx, vm_state: VmState = VmState.ACTIVE) -> transitions.ServerChange:
+    return transitions.reinstalled(ctx.params.key_name, ctx.params.image_id, vm_state)
+
+
+def _stops_after(ctx: Ctx) -> bool:
+    return any(s.job_type == STOP_AFTER for s in ctx.job.sub_jobs)
+
+
 def _old_deleted(uow: UnitOfWork, ctx: Ctx) -> None:
     uow.volumes.delete(ctx.params.old_volume_id)
-    ctx.change_server(uow, transitions.reinstalled(ctx.params.key_name))
+    if not _stops_after(ctx):
+        ctx.change_server(uow, _in_place(ctx))
+
+
+def _stopped_after(uow: UnitOfWork, ctx: Ctx) -> None:
+    ctx.change_server(uow, _in_place(ctx, VmState.STOPPED))
 
 
 # -- failure ------------------------------------------------------------------------------------
@@ -155,11 +173,12 @@ def _old_deleted(uow: UnitOfWork, ctx: Ctx) -> None:
 
 def roll_back(ctx: Ctx, error: StepFailed, done: frozenset[str]) -> None:
     """Put the server back on its old disk; idempotent, so a crash mid-rollback resumes it."""
-    if ctx.sub.job_type == DELETE_OLD:
-        # The new system is verified and running; only the clean-up failed. Keep the old
-        # disk recorded (detached) so it is not orphaned, and say so in the job.
+    if ctx.sub.job_type in (DELETE_OLD, STOP_AFTER):
+        # The new system is verified and running; only the clean-up (or the final stop)
+        # failed. Keep the old disk recorded (detached) so it is not orphaned, and say so in
+        # the job.
         with ctx.uow_factory() as uow:
-            ctx.change_server(uow, transitions.reinstalled(ctx.params.key_name))
+            ctx.change_server(uow, _in_place(ctx))
             uow.commit()
         return
     planned = {s.job_type for s in ctx.job.sub_jobs}
@@ -221,6 +240,7 @@ DEFINITION = JobDefinition(
         Step(START, _start, TaskState.REBUILD_SPAWNING, record=_started),
         Step(VERIFY, _verify, TaskState.REBUILD_SPAWNING),
         Step(DELETE_OLD, _delete_old, TaskState.REBUILD_SPAWNING, record=_old_deleted),
+        Step(STOP_AFTER, _stop, TaskState.REBUILD_SPAWNING, record=_stopped_after),
     ),
     policy=FailurePolicy.ROLL_BACK,
     parse_params=ReinstallParams.from_json,

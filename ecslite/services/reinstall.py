@@ -30,6 +30,10 @@ class ReinstallCommand:
     encryption: Encryption | None
     stop_first: bool
     client_token: ClientToken | None = None
+    # Nova rebuild: another image for the new system disk (None: the server's own), and leave
+    # a SHUTOFF server SHUTOFF afterwards instead of ACTIVE.
+    image_id: str | None = None
+    keep_power_state: bool = False
 
 
 def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
@@ -51,9 +55,16 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
     server = uow.servers.get(cmd.server_id, cmd.project_id)
     if server is None:
         raise errors.EcsError(errors.SERVER_NOT_FOUND)
-    image = uow.catalog.image(server.image_id)
-    if image is None:
-        raise errors.EcsError(errors.IMAGE_NOT_FOUND, "The server's original image was deleted.")
+    image = uow.catalog.image(cmd.image_id or server.image_id)
+    # Another project's private image looks exactly like a missing one.
+    foreign = image is not None and image.project_id not in (None, cmd.project_id)
+    if image is None or (cmd.image_id is not None and foreign):
+        raise errors.EcsError(
+            errors.IMAGE_NOT_FOUND,
+            "The server's original image was deleted."
+            if cmd.image_id is None
+            else "No such image in this project.",
+        )
     if not image.active:
         raise errors.EcsError(errors.IMAGE_NOT_ACTIVE)
     if not image.cloud_init:
@@ -113,7 +124,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
         device=system_disk.device or "/dev/vda",
         size_gb=system_disk.size_gb,
         volume_type=system_disk.volume_type,
-        image_id=server.image_id,
+        image_id=image.id,
         cmk_id=cmd.encryption.cmk_id if cmd.encryption else None,
         key_name=cmd.keyname,
         original_vm_state=server.vm_state,
@@ -128,7 +139,12 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
             server_id=server.id,
             status=JobStatus.INIT,
         )
-        for i, name in enumerate(step_names(stop_first=stop_first))
+        for i, name in enumerate(
+            step_names(
+                stop_first=stop_first,
+                stop_after=cmd.keep_power_state and server.vm_state is VmState.STOPPED,
+            )
+        )
     )
     job = Job(
         id=job_id,

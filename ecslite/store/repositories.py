@@ -31,6 +31,18 @@ def _conds(table: Any, expected: Mapping[str, Any]) -> list[ColumnElement[bool]]
     return conds
 
 
+def _image(row: Any) -> Image:
+    return Image(
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        cloud_init=bool(row.cloud_init),
+        os_type=row.os_type,
+        min_disk_gb=row.min_disk_gb,
+        project_id=row.project_id,
+    )
+
+
 def _server(row: Any) -> Server:
     return Server(
         id=row.id,
@@ -59,7 +71,7 @@ def _columns(change: ServerChange) -> dict[str, Any]:
         vals["vm_state"] = change.vm_state.value
     if change.task_state is not KEEP:
         vals["task_state"] = change.task_state.value if change.task_state else None
-    for name in ("current_job_id", "fault", "key_name"):
+    for name in ("current_job_id", "fault", "key_name", "image_id", "name", "metadata"):
         value = getattr(change, name)
         if value is not KEEP:
             vals[name] = value
@@ -456,17 +468,17 @@ class CatalogRepo:
 
     def image(self, image_id: str) -> Image | None:
         row = self._c.execute(select(t.images).where(t.images.c.id == image_id)).first()
-        if row is None:
-            return None
-        return Image(
-            id=row.id,
-            name=row.name,
-            status=row.status,
-            cloud_init=bool(row.cloud_init),
-            os_type=row.os_type,
-            min_disk_gb=row.min_disk_gb,
-            project_id=row.project_id,
-        )
+        return _image(row) if row else None
+
+    def images(self, project_id: str) -> list[Image]:
+        """The public images and the project's own, by name then id."""
+        c = t.images.c
+        rows = self._c.execute(
+            select(t.images)
+            .where(or_(c.project_id.is_(None), c.project_id == project_id))
+            .order_by(c.name, c.id)
+        ).all()
+        return [_image(r) for r in rows]
 
     def kms_key(self, key_id: str, project_id: str) -> KmsKey | None:
         row = self._c.execute(

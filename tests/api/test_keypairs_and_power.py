@@ -22,11 +22,13 @@ def test_keypair_create_show_list_delete(api: Api) -> None:
     assert "private_key" not in shown
 
     dup = api.client.post(base, json={"keypair": {"name": "generated"}})
-    assert dup.status_code == 409 and dup.json()["error"]["code"] == "Ecs.0005"
+    # Nova's envelope and statuses: 409 conflictingRequest, then 404 itemNotFound.
+    assert dup.status_code == 409 and dup.json()["conflictingRequest"]["code"] == 409
 
     assert api.client.delete(f"{base}/generated").status_code == 204
     gone = api.client.get(f"{base}/generated")
-    assert gone.status_code == 400 and gone.json()["error"]["code"] == "Ecs.0314"
+    assert gone.status_code == 404 and gone.json()["itemNotFound"]["code"] == 404
+    assert api.client.delete(f"{base}/generated").status_code == 404
 
 
 def test_imported_keypair_is_used_by_reinstall(api: Api) -> None:
@@ -48,7 +50,7 @@ def test_invalid_public_key_is_refused(api: Api) -> None:
         f"/v2.1/{api.project}/os-keypairs",
         json={"keypair": {"name": "bad", "public_key": "ssh-rsa AAAAnope"}},
     )
-    assert resp.status_code == 400 and resp.json()["error"]["code"] == "Ecs.0005"
+    assert resp.status_code == 400 and resp.json()["badRequest"]["code"] == 400
 
 
 def test_batch_stop_then_reinstall_then_start(api: Api) -> None:

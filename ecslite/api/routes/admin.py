@@ -17,7 +17,7 @@ from ecslite.store.seeding import apply_seed, wipe
 
 router = APIRouter(prefix="/_ecslite/admin")
 
-KNOWN_STEPS = sorted({*step_names(stop_first=True), STOP, START})
+KNOWN_STEPS = sorted({*step_names(stop_first=True, stop_after=True), STOP, START})
 
 
 class FaultBody(BaseModel):

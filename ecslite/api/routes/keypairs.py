@@ -1,4 +1,6 @@
-"""Nova key pairs under /v2.1/{project_id}/os-keypairs, owned by the calling user."""
+"""Nova key pairs under /v2.1/{project_id}/os-keypairs (and the /v2 paths the OTC docs list),
+owned by the calling user. Errors come in Nova's envelope: a missing key pair is 404
+itemNotFound, a duplicate 409 conflictingRequest (api/nova/faults.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class CreateKeypairBody(BaseModel):
     keypair: KeypairOption
 
 
+@router.get("/v2/{project_id}/os-keypairs", include_in_schema=False, response_model=None)
 @router.get(
     "/v2.1/{project_id}/os-keypairs", response_model=None, responses={200: {"model": KeypairList}}
 )
@@ -52,6 +55,7 @@ def list_keypairs(project_id: str, request: Request) -> dict[str, Any]:
     return {"keypairs": [{"keypair": keypair_summary(k)} for k in kps]}
 
 
+@router.post("/v2/{project_id}/os-keypairs", include_in_schema=False, response_model=None)
 @router.post(
     "/v2.1/{project_id}/os-keypairs",
     response_model=None,
@@ -97,6 +101,7 @@ def _create(request: Request, project_id: str, opt: KeypairOption) -> dict[str, 
     return {"keypair": out}
 
 
+@router.get("/v2/{project_id}/os-keypairs/{keypair_name}", include_in_schema=False, response_model=None)
 @router.get(
     "/v2.1/{project_id}/os-keypairs/{keypair_name}",
     response_model=None,
@@ -111,6 +116,9 @@ def show_keypair(project_id: str, keypair_name: str, request: Request) -> dict[s
     return {"keypair": keypair_detail(kp)}
 
 
+@router.delete(
+    "/v2/{project_id}/os-keypairs/{keypair_name}", status_code=204, include_in_schema=False
+)
 @router.delete("/v2.1/{project_id}/os-keypairs/{keypair_name}", status_code=204)
 def delete_keypair(project_id: str, keypair_name: str, request: Request) -> Response:
     who = principal(request, project_id)

@@ -152,21 +152,33 @@ def _token_body(t: IssuedToken, base_url: str, region: str) -> dict[str, Any]:
                 "domain": {"id": t.project_domain.id, "name": t.project_domain.name},
             },
             "roles": [],
-            "catalog": [
+            "catalog": catalog(base_url, t.project.id, t.project.region or region),
+        }
+    }
+
+
+def catalog(base_url: str, project_id: str, region: str) -> list[dict[str, Any]]:
+    """The services an OpenStack client looks up: identity, compute, image, and ECS itself."""
+    services = (
+        ("identity", "keystone", f"{base_url}/v3"),
+        ("compute", "nova", f"{base_url}/v2.1/{project_id}"),
+        ("image", "glance", f"{base_url}/image"),
+        ("ecs", "ecs", f"{base_url}/v1/{project_id}"),
+    )
+    return [
+        {
+            "id": kind,
+            "type": kind,
+            "name": name,
+            "endpoints": [
                 {
-                    "id": "ecs",
-                    "type": "ecs",
-                    "name": "ecs",
-                    "endpoints": [
-                        {
-                            "id": f"ecs-{t.project.region}",
-                            "interface": "public",
-                            "region": t.project.region or region,
-                            "region_id": t.project.region or region,
-                            "url": f"{base_url}/v1/{t.project.id}",
-                        }
-                    ],
+                    "id": f"{kind}-{region}",
+                    "interface": "public",
+                    "region": region,
+                    "region_id": region,
+                    "url": url,
                 }
             ],
         }
-    }
+        for kind, name, url in services
+    ]

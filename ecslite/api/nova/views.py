@@ -1,0 +1,165 @@
+"""Render servers and images in the shapes Nova (compute v2.1) and Glance (image v2) answer.
+
+Only what a microversion up to 2.60 shows a project member: no ``OS-EXT-SRV-ATTR:*`` (admin
+only), the flavor as a link before 2.47 and embedded (with ``original_name``) from 2.47 on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecslite.api.nova.microversion import Microversion
+from ecslite.api.views import GUEST_NETWORK_ID
+from ecslite.domain.resources import Image
+from ecslite.domain.server import Server, VmState, Volume
+from ecslite.drivers.base import GuestNetwork
+
+# Nova's power_state codes: RUNNING = 1, SHUTDOWN = 4, NOSTATE = 0.
+_POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
+
+
+def _links(base: str, project_id: str, kind: str, item_id: str) -> list[dict[str, str]]:
+    root = base.rsplit("/v2.1", 1)[0]
+    return [
+        {"rel": "self", "href": f"{base}/{project_id}/{kind}/{item_id}"},
+        {"rel": "bookmark", "href": f"{root}/{project_id}/{kind}/{item_id}"},
+    ]
+
+
+def server_summary(server: Server, base: str) -> dict[str, Any]:
+    return {
+        "id": server.id,
+        "name": server.name,
+        "links": _links(base, server.project_id, "servers", server.id),
+    }
+
+
+def _flavor(server: Server, base: str, v: Microversion) -> dict[str, Any]:
+    if not v.at_least(47):
+        return {
+            "id": server.flavor_id,
+            "links": [
+                {
+                    "rel": "bookmark",
+                    "href": f"{base.rsplit('/v2.1', 1)[0]}/{server.project_id}/flavors/"
+                    f"{server.flavor_id}",
+                }
+            ],
+        }
+    # The sim flavor has no real sizes; these match what ShowServer reports.
+    return {
+        "original_name": server.flavor_id,
+        "vcpus": 1,
+        "ram": 1024,
+        "disk": 0,
+        "ephemeral": 0,
+        "swap": 0,
+        "extra_specs": {},
+    }
+
+
+def server_detail(
+    server: Server,
+    volumes: list[Volume],
+    base: str,
+    v: Microversion,
+    addresses: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        **server_summary(server, base),
+        "status": server.status,
+        "tenant_id": server.project_id,
+        "user_id": server.user_id,
+        "metadata": dict(server.metadata),
+        "hostId": server.host_id,
+        "image": {
+            "id": server.image_id,
+            "links": [
+                {
+                    "rel": "bookmark",
+                    "href": f"{base.rsplit('/v2.1', 1)[0]}/{server.project_id}/images/"
+                    f"{server.image_id}",
+                }
+            ],
+        },
+        "flavor": _flavor(server, base, v),
+        "created": server.created,
+        "updated": server.updated,
+        "addresses": addresses or {},
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "OS-DCF:diskConfig": "MANUAL",
+        "progress": 0,
+        "OS-EXT-AZ:availability_zone": server.availability_zone,
+        "config_drive": "True",
+        "key_name": server.key_name,
+        "OS-SRV-USG:launched_at": server.created,
+        "OS-SRV-USG:terminated_at": None,
+        "OS-EXT-STS:task_state": server.task_state.value if server.task_state else None,
+        "OS-EXT-STS:vm_state": server.vm_state.value,
+        "OS-EXT-STS:power_state": _POWER_STATE.get(server.vm_state, 0),
+        "os-extended-volumes:volumes_attached": [
+            {"id": vol.id, "delete_on_termination": vol.is_system_disk}
+            if v.at_least(3)
+            else {"id": vol.id}
+            for vol in volumes
+        ],
+        "security_groups": [{"name": "default"}],
+    }
+    if v.at_least(9):
+        out["locked"] = False
+    if v.at_least(19):
+        out["description"] = None
+    if v.at_least(26):
+        out["tags"] = []
+    if server.fault:
+        out["fault"] = {
+            "code": 500,
+            "message": server.fault.get("message", ""),
+            "created": server.fault.get("created", server.updated),
+        }
+    return out
+
+
+def image_view(image: Image) -> dict[str, Any]:
+    """Glance v2's image document (the fields a client reads; sizes are not tracked)."""
+    return {
+        "id": image.id,
+        "name": image.name,
+        "status": image.status,
+        "visibility": "public" if image.project_id is None else "private",
+        "protected": False,
+        "os_hidden": False,
+        "owner": image.project_id,
+        "container_format": "bare",
+        "disk_format": "qcow2",
+        "min_disk": image.min_disk_gb,
+        "min_ram": 0,
+        "size": None,
+        "virtual_size": None,
+        "checksum": None,
+        "os_type": image.os_type,
+        "__support_cloudinit": "true" if image.cloud_init else "false",
+        "tags": [],
+        "created_at": None,
+        "updated_at": None,
+        "self": f"/v2/images/{image.id}",
+        "file": f"/v2/images/{image.id}/file",
+        "schema": "/v2/schemas/image",
+    }
+
+
+def addresses_of(network: GuestNetwork | None) -> dict[str, Any]:
+    """Nova's ``addresses``: network name -> the server's fixed IPs (none without a guest)."""
+    if network is None:
+        return {}
+    return {
+        GUEST_NETWORK_ID: [
+            {
+                "version": 4,
+                "addr": network.fixed_ip,
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": network.mac,
+            }
+        ]
+    }
