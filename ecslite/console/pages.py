@@ -19,8 +19,9 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from ecslite.api.login import LoginRefused, password_login
 from ecslite.auth.authenticator import AuthError, token_digest
-from ecslite.auth.keystone import PasswordLogin, issue_token
+from ecslite.auth.keystone import PasswordLogin
 from ecslite.console import actions
 from ecslite.console.session import (
     LOGIN_CSRF_COOKIE,
@@ -128,15 +129,15 @@ async def login(request: Request) -> Response:
         user_domain_name=values["domain"],
         project_name=values["project"],
     )
-    c = container(request)
     try:
-        issued = await run_in_threadpool(
-            issue_token,
-            login,
-            uow_factory=c.uow_factory,
-            clock=c.clock,
-            ttl_seconds=c.settings.token_ttl_seconds,
+        # The API's own login path: the same bounded pool and failed-login throttle.
+        issued = await password_login(request, login)
+    except LoginRefused as exc:
+        resp = _login_form(
+            request, error="Too many login attempts; try again shortly.", values=values, status=429
         )
+        resp.headers["Retry-After"] = str(max(1, exc.retry_after))
+        return resp
     except (AuthError, errors.EcsError):
         # As the API: one answer whatever was wrong.
         return _login_form(

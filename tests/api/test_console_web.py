@@ -275,3 +275,42 @@ def test_a_forwarded_ssh_port_is_shown_as_a_command(
     shown = re.search(r'<code id="ssh-command">([^<]*)</code>', page)
     assert (shown.group(1) if shown else None) == command
     assert f"<code>{forward}</code>" in page  # and the raw metadata entry
+
+
+def test_console_logins_share_the_apis_failed_login_throttle(api: Api) -> None:
+    """Wrong passwords through the form count like wrong ``POST /v3/auth/tokens``: the form is
+    no cheaper way to make the service verify passwords."""
+    client = browser(api)
+    o = api.demo["other_project"]
+    form = {"user": o["user_name"], "domain": o["domain_name"], "project": o["project_name"]}
+    statuses = []
+    for _ in range(15):
+        csrf = login_form(client)
+        resp = client.post("/console/login", data={**form, "csrf": csrf, "password": "Wrong-pw-1"})
+        statuses.append(resp.status_code)
+    assert 401 in statuses and statuses[-1] == 429, statuses
+    assert int(resp.headers["Retry-After"]) >= 1
+    # Throttled means refused before any check: even the right password is not tried now.
+    csrf = login_form(client)
+    right = client.post("/console/login", data={**form, "csrf": csrf, "password": o["password"]})
+    assert right.status_code == 429
+    # And the API's own login path sees the same count.
+    api_login = api.client.post(
+        "/v3/auth/tokens",
+        json={
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": o["user_name"],
+                            "password": o["password"],
+                            "domain": {"name": o["domain_name"]},
+                        }
+                    },
+                },
+                "scope": {"project": {"name": o["project_name"]}},
+            }
+        },
+    )
+    assert api_login.status_code == 429

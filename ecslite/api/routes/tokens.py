@@ -12,14 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from ecslite.api.admission import BoundedPool, Busy
 from ecslite.api.body import parse_body
 from ecslite.api.deps import container
 from ecslite.api.envelopes import refusal
+from ecslite.api.login import LoginRefused, password_login
 from ecslite.api.openapi import json_body
 from ecslite.auth.authenticator import AuthError, utc_iso
-from ecslite.auth.keystone import IssuedToken, PasswordLogin, issue_token
-from ecslite.auth.login_throttle import LoginAttempt, LoginThrottle, Throttled
+from ecslite.auth.keystone import IssuedToken, PasswordLogin
 from ecslite.domain import errors
 
 log = logging.getLogger("ecslite.auth")
@@ -89,53 +88,22 @@ async def create_token(request: Request) -> JSONResponse:
         project_name=project.name if project else None,
     )
     c = container(request)
-    attempt = _attempt(request, login)
-    throttle: LoginThrottle = request.app.state.login_throttle
-    pool: BoundedPool = request.app.state.login_pool
     try:
-        throttle.check(attempt)
-        # Its own few threads and a short queue: a login flood cannot take the threads and
-        # memory the rest of the API needs (docs/reliability.md).
-        issued = await pool.run(
-            issue_token,
-            login,
-            uow_factory=c.uow_factory,
-            clock=c.clock,
-            ttl_seconds=c.settings.token_ttl_seconds,
-        )
-    except (Throttled, Busy) as exc:
-        why = "throttled" if isinstance(exc, Throttled) else "busy"
-        log.warning("token refused reason=%s user_ref=%s", why, attempt.user_key)
+        issued = await password_login(request, login)
+    except LoginRefused as exc:
         return refusal(
             request.url.path,
             errors.EcsError(errors.TOO_MANY_REQUESTS),
             retry_after=exc.retry_after,
             request_id=getattr(request.state, "request_id", None),
         )
-    except AuthError as exc:
-        throttle.failed(attempt)
-        log.warning("token refused reason=%s user_ref=%s", exc.reason, attempt.user_key)
+    except AuthError:
         raise errors.EcsError(errors.UNAUTHORIZED) from None
-    log.info("token issued user_id=%s project_id=%s", issued.user.id, issued.project.id)
     return JSONResponse(
         status_code=201,
         content=_token_body(issued, str(request.base_url).rstrip("/"), c.settings.region),
         headers={"X-Subject-Token": issued.token},
     )
-
-
-def _attempt(request: Request, login: PasswordLogin) -> LoginAttempt:
-    """Who is trying: the client address, and a keyed digest of the user field and domain.
-
-    The user field may hold anything, a mistyped password included, so only the digest is
-    kept or logged: it matches across attempts but reveals nothing."""
-    who = "\n".join(
-        v or ""
-        for v in (login.user_domain_id, login.user_domain_name, login.user_id, login.user_name)
-    )
-    digest = request.app.state.secret_box.fingerprint(who.encode("utf-8", "surrogatepass"))
-    source = request.client.host if request.client else "-"
-    return LoginAttempt(source=source, user_key=digest[:16])
 
 
 def _token_body(t: IssuedToken, base_url: str, region: str) -> dict[str, Any]:
