@@ -383,6 +383,16 @@ def test_encrypted_reinstall_applies_key_and_user_data_and_keeps_the_data_disk(
     # Same forward after the reinstall; the new key logs in, the old password is refused.
     assert server.metadata["ssh_forward"] == forward
     assert _ssh(forward, "id -u", key=t["key_file"]).stdout.strip() == "0"
+    # The same login through `ecslite ssh`, which finds the forward through the API.
+    via_cli = subprocess.run(
+        [sys.executable, "-m", "ecslite", "ssh", sid, "--endpoint", svc.endpoint,
+         "--project-id", t["project_id"], "--access-key", t["access_key"],
+         "-i", str(t["key_file"]), "--", "cat", "/root/.ssh/authorized_keys"],
+        env={**os.environ, "ECSLITE_SECRET_KEY": t["secret_key"]},
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert via_cli.returncode == 0, via_cli.stderr
+    assert t["public_key"].split()[1] in via_cli.stdout
     refused = _ssh(forward, "id -u", password="Qemu-e2e-1", expect_ok=False)
     assert refused.returncode != 0 and "Permission denied" in refused.stderr
     system_after = [v.id for v in server.os_extended_volumesvolumes_attached if v.boot_index == "0"]
