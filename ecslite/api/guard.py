@@ -14,8 +14,9 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ecslite.api.asgi_body import no_receive, replay
 from ecslite.api.errors import error_response
 from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest
 from ecslite.domain import errors
@@ -101,7 +102,7 @@ class AuthGuard:
                 await self._refuse(scope, send, errors.EcsError(errors.UNAUTHORIZED))
                 return
             scope.setdefault("state", {})["identity"] = identity
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -121,7 +122,7 @@ class AuthGuard:
 
     async def _refuse(self, scope: Scope, send: Send, exc: errors.EcsError) -> None:
         request_id = scope.get("state", {}).get("request_id")
-        await error_response(exc, request_id)(scope, _no_receive, send)
+        await error_response(exc, request_id)(scope, no_receive, send)
 
 
 def _text(value: bytes) -> str:
@@ -130,20 +131,3 @@ def _text(value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("latin-1")
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ecslite.api.asgi_body import no_receive, replay
 from ecslite.api.envelopes import refusal
 from ecslite.domain import errors
 from ecslite.domain.text import id_problem, json_strings, text_problem
@@ -49,9 +50,9 @@ class InputGate:
         if problem is not None:
             request_id = scope.get("state", {}).get("request_id")
             exc = errors.EcsError(errors.INVALID_PARAMETER, problem)
-            await refusal(path, exc, request_id=request_id)(scope, _no_receive, send)
+            await refusal(path, exc, request_id=request_id)(scope, no_receive, send)
             return
-        await self.app(scope, receive if body is None else _replay(body, receive), send)
+        await self.app(scope, receive if body is None else replay(body, receive), send)
 
 
 def _path_problem(scope: Scope) -> str | None:
@@ -122,20 +123,3 @@ async def _read_all(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
