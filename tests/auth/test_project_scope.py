@@ -41,6 +41,8 @@ ROUTES: dict[tuple[str, str], Body] = {
         "os-reinstall": {"adminpass": "Cross-Proj-9x"}
     },
     ("GET", "/v1/{project_id}/jobs/{job_id}"): None,
+    # Called with ?job_id= (see QUERY): unfiltered, the caller's own stream would never end.
+    ("GET", "/v1/{project_id}/events"): None,
     ("GET", "/v1/{project_id}/cloudservers/detail"): None,
     ("GET", "/v1/{project_id}/cloudservers/{server_id}"): None,
     ("POST", "/v1/{project_id}/cloudservers/action"): lambda r: {
@@ -58,7 +60,11 @@ ROUTES: dict[tuple[str, str], Body] = {
     },
 }
 UNAUTHENTICATED_PREFIXES = ("/_ecslite/admin", "/v3/auth/tokens", "/docs", "/redoc", "/openapi")
-MISMATCH = {"/v1/{project_id}/jobs/{job_id}": "Common.0018"}
+MISMATCH = {
+    "/v1/{project_id}/jobs/{job_id}": "Common.0018",
+    "/v1/{project_id}/events": "Common.0018",
+}
+QUERY = {"/v1/{project_id}/events": "job_id"}
 
 
 class World:
@@ -163,6 +169,8 @@ def _call(
     assert "{" not in path, path
     make = ROUTES[(method, template)]
     kwargs: dict[str, Any] = {"auth": auth} if auth else {}
+    if template in QUERY:
+        kwargs["params"] = {QUERY[template]: r[QUERY[template]]}
     if make is not None:
         kwargs["json"] = make(r)
     return world.client.request(method, path, **kwargs)
