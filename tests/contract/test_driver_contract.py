@@ -153,8 +153,10 @@ def test_qemu_start_without_a_system_disk_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_running_guests_disks_are_not_changed(driver: Driver) -> None:
-    if isinstance(driver, QemuDriver) and shutil.which("qemu-system-x86_64") is None:
-        pytest.skip("starts a QEMU guest: qemu-system-x86_64 is not installed")
+    if isinstance(driver, QemuDriver):
+        # The rule holds there too (attach/detach check is_running), but showing it needs a
+        # bootable guest: tests/e2e/test_qemu_guest.py boots one.
+        pytest.skip("needs a booted QEMU guest")
     sys_vol, data = _vol("sys-1", system=True), _vol("data-1", system=False)
     driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
     driver.ensure_volume(data, None)
