@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -86,41 +87,65 @@ class Container:
         if self._stop_event_listener is not None:
             self._stop_event_listener.set()
         self.runner.stop()
-        close = getattr(self.driver, "close", None)
-        if close is not None:
-            close()
+        self.driver.close()
         self.engine.dispose()
 
 
-def make_driver(settings: Settings, uow_factory: UowFactory | None = None) -> Driver:
-    if settings.driver == "sim":
-        return SimDriver(delay=settings.sim_delay)
-    if settings.driver == "qemu":
-        from ecslite.drivers.qemu import QemuDriver, QemuOptions
-        from ecslite.store.kms import KeyStore
-        from ecslite.store.secretbox import SecretBox
+def _sim(settings: Settings, uow_factory: UowFactory | None) -> Driver:
+    return SimDriver(delay=settings.sim_delay)
 
-        keys = None
-        if uow_factory is not None:
-            keys = KeyStore(
-                settings.data_dir / "kms",
-                box=SecretBox.from_file(settings.data_dir / "master.key"),
-                uow_factory=uow_factory,
-            )
-        return QemuDriver(
-            settings.data_dir,
-            QemuOptions(
-                accel=settings.qemu_accel,
-                vcpus=settings.qemu_vcpus,
-                memory_mb=settings.qemu_memory_mb,
-                powerdown_timeout=settings.qemu_powerdown_timeout,
-                cloud_init_timeout=settings.cloud_init_timeout,
-                silent_timeout=settings.qemu_silent_timeout,
-                ssh_host=settings.qemu_ssh_host,
-            ),
-            data_keys=keys,
+
+def _qemu(settings: Settings, uow_factory: UowFactory | None) -> Driver:
+    from ecslite.drivers.qemu import QemuDriver, QemuOptions
+    from ecslite.store.kms import KeyStore
+    from ecslite.store.secretbox import SecretBox
+
+    keys = None
+    if uow_factory is not None:
+        keys = KeyStore(
+            settings.data_dir / "kms",
+            box=SecretBox.from_file(settings.data_dir / "master.key"),
+            uow_factory=uow_factory,
         )
-    raise ValueError(f"Unknown driver {settings.driver!r}; available: sim, qemu")
+    return QemuDriver(
+        settings.data_dir,
+        QemuOptions(
+            accel=settings.qemu_accel,
+            vcpus=settings.qemu_vcpus,
+            memory_mb=settings.qemu_memory_mb,
+            powerdown_timeout=settings.qemu_powerdown_timeout,
+            cloud_init_timeout=settings.cloud_init_timeout,
+            silent_timeout=settings.qemu_silent_timeout,
+            ssh_host=settings.qemu_ssh_host,
+        ),
+        data_keys=keys,
+    )
+
+
+@dataclass(frozen=True)
+class DriverEntry:
+    """A driver and what the processes around it need to know about it."""
+
+    build: Callable[[Settings, UowFactory | None], Driver]
+    help: str
+    # Host-local disks and guests: reconciled at start-up, never run by `ecslite worker`.
+    host_local: bool
+    # A testing driver: injected faults always apply (otherwise only with --enable-admin).
+    testing: bool
+
+
+# The one list of drivers: `serve --driver`, `worker --driver` and `build` read it.
+DRIVERS: dict[str, DriverEntry] = {
+    "sim": DriverEntry(_sim, "no VMs (default)", host_local=False, testing=True),
+    "qemu": DriverEntry(_qemu, "real disks and QEMU guests", host_local=True, testing=False),
+}
+
+
+def make_driver(settings: Settings, uow_factory: UowFactory | None = None) -> Driver:
+    entry = DRIVERS.get(settings.driver)
+    if entry is None:
+        raise ValueError(f"Unknown driver {settings.driver!r}; available: {', '.join(DRIVERS)}")
+    return entry.build(settings, uow_factory)
 
 
 def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Container:
@@ -171,7 +196,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
-        inject_faults=settings.driver == "sim" or settings.enable_admin,
+        inject_faults=DRIVERS[settings.driver].testing or settings.enable_admin,
         host_id=settings.host_id,
     )
     return Container(

@@ -10,7 +10,7 @@ import uvicorn
 
 from ecslite.api.app import create_app
 from ecslite.api.connections import ConnectionLimits, guarded_h11
-from ecslite.bootstrap import Container, SchemaOutOfDate, build
+from ecslite.bootstrap import DRIVERS, Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
@@ -33,9 +33,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument(
         "--driver",
-        choices=["sim", "qemu"],
+        choices=sorted(DRIVERS),
         default=None,
-        help="sim: no VMs (default); qemu: real disks and QEMU guests (see README)",
+        help="; ".join(f"{n}: {e.help}" for n, e in DRIVERS.items()) + " (see README)",
     )
     p.add_argument(
         "--demo", action="store_true", help="load the demo tenant and write DIR/demo.json"
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     box = SecretBox.from_file(settings.data_dir / "master.key")
     endpoint = f"http://{settings.host}:{settings.port}"
     info, seeds = _load_seeds(args, settings, container, box, endpoint)
-    if settings.driver != "sim":
+    if DRIVERS[settings.driver].host_local:
         if info is not None:
             from ecslite.images.debian import BuildError
 

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from ecslite.bootstrap import DRIVERS
 from ecslite.cli.serve import build_from
 
 log = logging.getLogger("ecslite")
@@ -20,7 +21,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--database-url", default=None, help="SQLAlchemy URL, e.g. postgresql+psycopg://..."
     )
     p.add_argument("--data-dir", type=Path, default=None, help="local state (driver files)")
-    p.add_argument("--driver", choices=["sim"], default=None)
+    # Host-local drivers run jobs inside `serve` on their host (docs/scale-out.md).
+    p.add_argument(
+        "--driver", choices=sorted(n for n, e in DRIVERS.items() if not e.host_local), default=None
+    )
     p.add_argument("--sim-delay", type=float, default=None)
     p.add_argument("--threads", type=int, default=None, help="jobs run at once (default 4)")
     p.add_argument("--host-id", default=None, help="run only jobs for servers placed on this host")

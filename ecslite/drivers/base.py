@@ -3,11 +3,15 @@
 Every method is idempotent: calling it again after it succeeded (for example when a job resumes
 after a crash) has no further visible effect. A method that fails raises ``DriverError`` and
 leaves no partial state behind (a half-created disk is removed before raising).
+
+A hypervisor's rules hold for every driver: a running guest's disks are not changed
+(attach/detach raise Ecs.0100), a guest without a system disk does not start (Ecs.0105).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from ecslite.domain.resources import Image
@@ -99,3 +103,9 @@ class Driver(Protocol):
 
         Post: the disk exists; an existing disk is left unchanged.
         """
+
+    def stray_disks(self, known_volume_ids: set[str]) -> list[Path]:
+        """Backing storage that no volume record names (reported at start-up, never deleted)."""
+
+    def close(self) -> None:
+        """Stop waiting (delays, guest boots) so the process can exit; guests keep running."""

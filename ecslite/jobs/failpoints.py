@@ -3,7 +3,8 @@
 ``ECSLITE_FAILPOINTS=after_act:createSystemDisk,before_act:startServer`` arms points; an armed
 point calls ``os._exit(137)`` when reached. Unset (the default), every check is a set lookup.
 Points: ``before_act:<step>`` (sub-job marked RUNNING, driver not called), ``after_act:<step>``
-(driver done, nothing recorded), ``after_record:<step>`` (step committed, next not started),
+(driver done, nothing recorded), ``after_record:<step>`` (step committed with the next one's
+start, its driver work not begun),
 ``rollback:<step>`` (the step failed, compensation not started).
 """
 

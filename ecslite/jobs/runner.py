@@ -14,6 +14,7 @@ step N+1's driver work begins. The job's last step is recorded with the job's en
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -239,10 +240,15 @@ class JobRunner:
                 begin_time=sub.begin_time or self._clock.iso(),
             )
             run.status[sub.id] = JobStatus.RUNNING
-            ctx = self._context(run, sub, None)
-            if step.task_state is not None:
-                ctx.change_server(uow, transitions.step_started(step.task_state))
             server = uow.servers.get(server_id) if server_id else None
+            if step.task_state is not None:
+                if server is None or server.current_job_id != job.id:
+                    raise LostOwnership(job.id)
+                # Consecutive steps often share a task_state: no write, no event for a no-op.
+                if server.task_state is not step.task_state:
+                    ctx = self._context(run, sub, server)
+                    ctx.change_server(uow, transitions.step_started(step.task_state))
+                    server = dataclasses.replace(server, task_state=step.task_state)
             if self._inject_faults:
                 fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
             uow.commit()

@@ -53,12 +53,9 @@ def provision(uow_factory: UowFactory, driver: Driver) -> ProvisionReport:
                 report.started += 1
             except DriverError as exc:
                 report.problems.append(f"server {s.id}: {exc.message}")
-    stray = getattr(driver, "stray_disks", None)
-    if stray is not None:
-        known = {v.id for v in volumes}
-        for path in stray(known):
-            # Never deleted automatically: it may be the only copy of someone's data.
-            report.problems.append(f"disk file {path} belongs to no volume record")
+    for path in driver.stray_disks({v.id for v in volumes}):
+        # Never deleted automatically: it may be the only copy of someone's data.
+        report.problems.append(f"disk file {path} belongs to no volume record")
     for problem in report.problems:
         log.warning("provision problem %s", problem)
     return report

@@ -42,6 +42,8 @@ ROUTES: dict[tuple[str, str], Body] = {
         "os-reinstall": {"adminpass": "Cross-Proj-9x"}
     },
     ("GET", "/v1/{project_id}/jobs/{job_id}"): None,
+    # Called with ?job_id= (see QUERY): unfiltered, the caller's own stream would never end.
+    ("GET", "/v1/{project_id}/events"): None,
     ("GET", "/v1/{project_id}/cloudservers/detail"): None,
     ("GET", "/v1/{project_id}/cloudservers/{server_id}"): None,
     ("POST", "/v1/{project_id}/cloudservers/action"): lambda r: {
@@ -57,7 +59,6 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("POST", "/v2.1/{project_id}/servers/{server_id}/action"): lambda r: {
         "os-getConsoleOutput": {"length": 10}
     },
-    ("GET", "/v1/{project_id}/events"): None,
     ("GET", "/v2.1/{project_id}/servers"): None,
     ("GET", "/v2.1/{project_id}/servers/detail"): None,
     ("GET", "/v2.1/{project_id}/servers/{server_id}"): None,
@@ -71,9 +72,6 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("GET", "/image/v2/images"): None,
     ("GET", "/image/v2/images/{image_id}"): None,
 }
-# Query strings some routes are called with: an unfiltered event stream would never end, and
-# filtered by a job it must treat another account's job as a missing one.
-QUERIES = {"/v1/{project_id}/events": "?job_id={job_id}"}
 # /console authenticates by its session cookie, not the API's credentials: its routes are
 # enumerated and checked the same way in tests/api/test_console_web.py.
 UNAUTHENTICATED_PREFIXES = (
@@ -90,6 +88,7 @@ MISMATCH = {
     "/v1/{project_id}/jobs/{job_id}": "Common.0018",
     "/v1/{project_id}/events": "Common.0018",
 }
+QUERY = {"/v1/{project_id}/events": "job_id"}
 
 
 class World:
@@ -208,12 +207,14 @@ def _call(
     r: dict[str, str],
     auth: httpx.Auth | None,
 ) -> httpx.Response:
-    path = template.replace("{project_id}", project) + QUERIES.get(template, "")
+    path = template.replace("{project_id}", project)
     for name, value in r.items():
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, path
     make = ROUTES[(method, template)]
     kwargs: dict[str, Any] = {"auth": auth} if auth else {}
+    if template in QUERY:
+        kwargs["params"] = {QUERY[template]: r[QUERY[template]]}
     if make is not None:
         kwargs["json"] = make(r)
     return world.client.request(method, path, **kwargs)

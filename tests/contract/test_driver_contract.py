@@ -6,6 +6,7 @@ covered by tests/e2e/test_qemu_guest.py.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -149,3 +150,56 @@ def test_qemu_start_without_a_system_disk_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DriverError) as err:
         d.start_server(SERVER, None)
     assert err.value.code == "Ecs.0105"
+
+
+def test_a_running_guests_disks_are_not_changed(driver: Driver) -> None:
+    if isinstance(driver, QemuDriver):
+        # The rule holds there too (attach/detach check is_running), but showing it needs a
+        # bootable guest: tests/e2e/test_qemu_guest.py boots one.
+        pytest.skip("needs a booted QEMU guest")
+    sys_vol, data = _vol("sys-1", system=True), _vol("data-1", system=False)
+    driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
+    driver.ensure_volume(data, None)
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    driver.start_server(SERVER, None)
+    running = dataclasses.replace(SERVER, vm_state=VmState.ACTIVE)
+    try:
+        with pytest.raises(DriverError) as err:
+            driver.attach_disk(running, data, device="/dev/vdb", boot_index=None)
+        assert err.value.code == "Ecs.0100"
+        with pytest.raises(DriverError) as err:
+            driver.detach_disk(running, sys_vol)
+        assert err.value.code == "Ecs.0100"
+    finally:
+        driver.stop_server(running, hard=True)
+    driver.attach_disk(SERVER, data, device="/dev/vdb", boot_index=None)  # stopped: allowed
+
+
+def test_a_guest_without_a_system_disk_does_not_start(driver: Driver) -> None:
+    sys_vol = _vol("sys-1", system=True)
+    driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    driver.detach_disk(SERVER, sys_vol)
+    with pytest.raises(DriverError) as err:
+        driver.start_server(SERVER, None)
+    assert err.value.code == "Ecs.0105"
+
+
+def test_lifecycle_hooks_are_part_of_the_contract(driver: Driver) -> None:
+    assert driver.stray_disks(set()) == []
+    driver.close()
+
+
+def test_sim_refuses_deleting_an_attached_disk_and_a_disk_held_elsewhere() -> None:
+    # qemu: deleting an attached disk is not refused yet (its files would go); see docs.
+    driver = SimDriver()
+    sys_vol = _vol("sys-1", system=True)
+    other = dataclasses.replace(SERVER, id="srv-2")
+    driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    with pytest.raises(DriverError):
+        driver.delete_disk(sys_vol)
+    with pytest.raises(DriverError):
+        driver.attach_disk(other, sys_vol, device="/dev/vda", boot_index=0)
+    driver.detach_disk(SERVER, sys_vol)
+    driver.delete_disk(sys_vol)

@@ -20,6 +20,7 @@ class GuestNeverFinishes(SimDriver):
 
     def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
         self.calls.append("start")
+        super().start_server(server, boot_config)  # the sim keeps the guest's power state
 
     def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
         self.calls.append("verify")
@@ -27,11 +28,13 @@ class GuestNeverFinishes(SimDriver):
 
     def stop_server(self, server: Server, *, hard: bool = False) -> None:
         self.calls.append(f"stop hard={hard}")
+        super().stop_server(server, hard=hard)
 
     def attach_disk(
         self, server: Server, volume: Volume, *, device: str, boot_index: int | None
     ) -> None:
         self.calls.append(f"attach {volume.id}")
+        super().attach_disk(server, volume, device=device, boot_index=boot_index)
 
     def delete_disk(self, volume: Volume) -> None:
         self.calls.append(f"delete {volume.id}")
