@@ -47,8 +47,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     # Abuse limits (docs/reliability.md). Password checks (argon2, ~64 MiB each) and RSA key
     # generation run on a few threads with a short queue; beyond that, 429 with Retry-After.
-    login_workers: int = Field(default=2, ge=1)
-    login_queue: int = Field(default=8, ge=0)
+    login_workers: int = Field(default=1, ge=1)
+    login_queue: int = Field(default=16, ge=0)
     keygen_workers: int = Field(default=1, ge=1)
     keygen_queue: int = Field(default=8, ge=0)
     # Connections (docs/reliability.md): a request head must arrive within http_head_timeout

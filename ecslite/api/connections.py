@@ -72,9 +72,12 @@ def guarded_h11(limits: ConnectionLimits) -> type[H11Protocol]:
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            # Now idle: uvicorn's keep-alive timer decides; the next request's first byte
-            # starts a new head deadline.
-            self._cancel()
+            if self.conn.their_state is h11.IDLE and not self.conn.trailing_data[0]:
+                # Idle: uvicorn's keep-alive timer decides; the next request's first byte
+                # starts a new head deadline.
+                self._cancel()
+            else:  # a pipelined request is already arriving
+                self._follow()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel()

@@ -64,3 +64,46 @@ def refusal(
     else:
         content = {"error": {"code": exc.code, "message": exc.message}}
     return JSONResponse(status_code=status, content=content, headers=headers)
+
+
+# OpenAPI: what the refusals above look like, for the published schema.
+NOVA_FAULT_SCHEMA: dict[str, object] = {
+    "title": "NovaFault",
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
+KEYSTONE_ERROR_SCHEMA: dict[str, object] = {
+    "title": "KeystoneError",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "title", "message"],
+            "properties": {
+                "code": {"type": "integer"},
+                "title": {"type": "string"},
+                "message": {"type": "string"},
+            },
+        }
+    },
+}
+# Statuses middleware may answer before any route runs (input gate, throttles, queues).
+GATE_STATUSES = ("400", "429")
+
+
+def document(path: str, responses: dict[str, dict[str, object]], ecs_ref: str) -> None:
+    """Let the gate's statuses on ``path`` be the ECS envelope or the path's own API's."""
+    own = {"nova": NOVA_FAULT_SCHEMA, "keystone": KEYSTONE_ERROR_SCHEMA}.get(api_of(path))
+    if own is None:
+        return
+    for status in GATE_STATUSES:
+        if status in responses:
+            schema = {"anyOf": [{"$ref": ecs_ref}, own]}
+            responses[status]["content"] = {"application/json": {"schema": schema}}

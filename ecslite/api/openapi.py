@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from ecslite.api import envelopes
 from ecslite.api.nova.faults import is_nova_path
 from ecslite.api.schemas import ErrorBody
 
@@ -34,6 +35,7 @@ _ERRORS = {
     "413": "Request body over 64 KiB.",
     "415": "Request body is not JSON.",
     "431": "Request headers over 16 KiB.",
+    "429": "Throttled or queue full (APIGW.0308); retry after Retry-After seconds.",
 }
 
 
@@ -91,6 +93,7 @@ def install_openapi(app: FastAPI) -> None:
                 responses.pop("422", None)
                 for status, text in _ERRORS.items():
                     responses.setdefault(status, {"description": text, "content": error_ref})
+                envelopes.document(path, responses, "#/components/schemas/ErrorBody")
                 if "500" not in responses:
                     responses["500"] = {
                         "description": "Internal error (Ecs.0002).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # "--" ends ecslite's own options: what follows is passed on (`ecslite ssh ID -- CMD`).
+    # argparse cannot give a positional list after options, so it never sees this part.
+    passthrough: list[str] = []
+    if "--" in words:
+        at = words.index("--")
+        words, passthrough = words[:at], words[at + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(words)
+    if passthrough and args.cmd != "ssh":
+        parser.error("only `ecslite ssh` takes arguments after --")
+    args.passthrough = passthrough
     result: int = args.func(args)
     return result

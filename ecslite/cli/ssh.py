@@ -42,17 +42,20 @@ def run(args: argparse.Namespace) -> int:
         key = demo_key if demo_key.exists() else None
     if shutil.which("ssh") is None:
         raise SystemExit("error: no ssh client on this host (apt-get install openssh-client)")
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    argv = ssh_command(forward, key=key, command=command)
+    # Everything after "--" (split off by cli.main, options included) is the remote command.
+    argv = ssh_command(forward, key=key, command=list(args.passthrough))
     os.execvp(argv[0], argv)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ssh", help="log in to a server's guest as root (qemu driver)")
+    p = sub.add_parser(
+        "ssh",
+        help="log in to a server's guest as root (qemu driver)",
+        usage="ecslite ssh SERVER_ID [-i KEY] [--data-dir DIR | --endpoint URL ...] [-- CMD ...]",
+    )
     p.add_argument("server_id")
     p.add_argument(
         "-i", "--identity", type=Path, help="private key (default with --data-dir: demo-key.pem)"
     )
-    p.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD to run instead of a shell")
     common_arguments(p)
     p.set_defaults(func=run)

@@ -146,3 +146,12 @@ def test_connections_beyond_the_cap_get_503(tmp_path_factory: pytest.TempPathFac
         assert poll(lambda: _ask(svc), until=lambda a: a.startswith(b"HTTP/1.1 401 "))
     finally:
         svc.stop()
+
+
+def test_pipelined_requests_are_all_answered(svc: Service) -> None:
+    one = f"GET /v1/none/jobs/none HTTP/1.1\r\nHost: 127.0.0.1:{svc.port}\r\n\r\n"
+    last = one.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")
+    with _connect(svc) as sock:
+        sock.sendall((one + one + last).encode())
+        answer = _read_until_closed(sock)
+    assert answer.count(b"HTTP/1.1 401 ") == 3
