@@ -17,6 +17,7 @@ from ecslite.store.repositories import (
     ServerRepo,
     VolumeRepo,
 )
+from ecslite.store.resources import FlavorRepo, ImageRepo, NetworkRepo, QuotaRepo
 
 
 class UnitOfWork:
@@ -27,6 +28,10 @@ class UnitOfWork:
     faults: FaultRepo
     client_tokens: ClientTokenRepo
     identity: IdentityRepo
+    networks: NetworkRepo
+    flavors: FlavorRepo
+    images: ImageRepo
+    quotas: QuotaRepo
     conn: Connection
 
     def __init__(self, engine: Engine, *, write: bool) -> None:
@@ -51,6 +56,10 @@ class UnitOfWork:
         self.faults = FaultRepo(self.conn)
         self.client_tokens = ClientTokenRepo(self.conn)
         self.identity = IdentityRepo(self.conn)
+        self.networks = NetworkRepo(self.conn)
+        self.flavors = FlavorRepo(self.conn)
+        self.images = ImageRepo(self.conn)
+        self.quotas = QuotaRepo(self.conn)
         return self
 
     def commit(self) -> None:
