@@ -14,7 +14,16 @@ from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
-from ecslite.api.routes import admin, console, jobs, keypairs, reinstall, servers, tokens
+from ecslite.api.routes import (
+    admin,
+    catalog,
+    console,
+    jobs,
+    keypairs,
+    reinstall,
+    servers,
+    tokens,
+)
 from ecslite.auth.authenticator import Authenticator
 from ecslite.bootstrap import Container
 from ecslite.domain import errors
@@ -67,8 +76,10 @@ def create_app(
     install_openapi(app)
     # Every ECS route acts in the project of its URL; the credential must cover it.
     ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
-    for r in (reinstall.router, servers.router, keypairs.router, console.router):
+    # catalog before servers: /cloudservers/flavors must not be read as a server id.
+    for r in (reinstall.router, catalog.router, servers.router, keypairs.router, console.router):
         app.include_router(r, dependencies=ecs_scope)
+    app.include_router(catalog.ims_router)
     app.include_router(
         jobs.router, dependencies=[Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
     )

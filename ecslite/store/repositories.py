@@ -79,7 +79,15 @@ class ServerRepo:
         return _server(row) if row else None
 
     def list(
-        self, project_id: str, *, limit: int, offset: int, status: str | None, name: str | None
+        self,
+        project_id: str,
+        *,
+        limit: int,
+        offset: int,
+        status: str | None,
+        name: str | None,
+        flavor: str | None = None,
+        ip: str | None = None,
     ) -> tuple[list[Server], int]:
         c = t.servers.c
         rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
@@ -95,6 +103,14 @@ class ServerRepo:
             conds.append(by_status.get(status, c.id.is_(None)))
         if name:
             conds.append(c.name.contains(name, autoescape=True))
+        if flavor:
+            conds.append(c.flavor_id == flavor)
+        if ip:
+            # The API documents a fuzzy match on the server's IPv4 addresses.
+            with_ip = select(t.ports.c.server_id).where(
+                t.ports.c.ip_address.contains(ip, autoescape=True)
+            )
+            conds.append(c.id.in_(with_ip))
         total = self._c.execute(
             select(func.count()).select_from(t.servers).where(*conds)
         ).scalar_one()

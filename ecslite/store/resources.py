@@ -89,6 +89,19 @@ class NetworkRepo:
             out[r.server_id].append(_port(r))
         return out
 
+    def user_data_of(self, server_ids: Sequence[str]) -> dict[str, str]:
+        """The base64 user data each server's current boot applies (servers without: absent)."""
+        if not server_ids:
+            return {}
+        rows = self._c.execute(
+            select(t.servers.c.id, t.servers.c.boot_config).where(
+                t.servers.c.id.in_(list(server_ids))
+            )
+        ).all()
+        return {
+            r.id: r.boot_config["user_data"] for r in rows if (r.boot_config or {}).get("user_data")
+        }
+
     def delete_ports_of(self, server_id: str) -> None:
         self._c.execute(delete(t.ports).where(t.ports.c.server_id == server_id))
 
