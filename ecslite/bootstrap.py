@@ -10,11 +10,9 @@ from sqlalchemy import Engine
 
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
-from ecslite.domain.job import JobType
 from ecslite.drivers.base import Driver
 from ecslite.drivers.sim import SimDriver
-from ecslite.jobs.power import PowerHandler
-from ecslite.jobs.reinstall import ReinstallHandler
+from ecslite.jobs.registry import handlers
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.housekeeping import purge_expired
 from ecslite.store import migrate
@@ -146,11 +144,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
     runner = JobRunner(
         uow_factory=factory,
         driver=driver,
-        handlers={
-            JobType.REINSTALL: ReinstallHandler(),
-            JobType.BATCH_STOP: PowerHandler(),
-            JobType.BATCH_START: PowerHandler(),
-        },
+        handlers=handlers(),
         clock=clock,
         threads=settings.runner_threads,
         lease_seconds=settings.lease_seconds,

@@ -20,6 +20,7 @@ from ecslite.api.routes import (
     console,
     jobs,
     keypairs,
+    lifecycle,
     reinstall,
     servers,
     tokens,
@@ -77,7 +78,14 @@ def create_app(
     # Every ECS route acts in the project of its URL; the credential must cover it.
     ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
     # catalog before servers: /cloudservers/flavors must not be read as a server id.
-    for r in (reinstall.router, catalog.router, servers.router, keypairs.router, console.router):
+    for r in (
+        reinstall.router,
+        catalog.router,
+        lifecycle.router,
+        servers.router,
+        keypairs.router,
+        console.router,
+    ):
         app.include_router(r, dependencies=ecs_scope)
     app.include_router(catalog.ims_router)
     app.include_router(

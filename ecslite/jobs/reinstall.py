@@ -85,6 +85,8 @@ def _finalize(uow: UnitOfWork, env: StepEnv) -> None:
             "boot_config": pending,
             "pending_boot_config": None,
             "key_name": env.params.get("key_name"),
+            # A change of OS installs another image: the server now runs that one.
+            "image_id": env.params["image_id"],
         },
     )
 

@@ -22,6 +22,10 @@ from ecslite.store.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger("ecslite.jobs")
 
+# Job types whose first failure stops the job and compensates (phase ROLLBACK, resumable);
+# the others (batch power actions, delete) fail one sub-job and go on with the rest.
+ROLLBACK_JOB_TYPES = frozenset({JobType.REINSTALL, JobType.CHANGE_OS, JobType.CREATE})
+
 # take_fault(step, server_id) -> (error_code, message) | None
 FaultSource = Callable[[str, str], tuple[str, str] | None]
 
@@ -270,7 +274,7 @@ class JobRunner:
                 error_code=failure.code,
                 fail_reason=failure.reason,
             )
-            if env.job.job_type is JobType.REINSTALL:
+            if env.job.job_type in ROLLBACK_JOB_TYPES:
                 # Recorded before compensating, so a crash mid-rollback resumes the rollback.
                 self._own(
                     uow,
@@ -280,7 +284,7 @@ class JobRunner:
                     fail_reason=failure.reason,
                 )
             uow.commit()
-        if env.job.job_type is JobType.REINSTALL:
+        if env.job.job_type in ROLLBACK_JOB_TYPES:
             failpoints.hit(f"rollback:{env.sub.job_type}")
             self._fail_job(self._reload(env.job.id), env.sub, failure, handler)
             return True

@@ -29,6 +29,9 @@ class ReinstallCommand:
     encryption: Encryption | None
     stop_first: bool
     client_token: ClientToken | None = None
+    # Change OS: install this image instead of the server's own (same steps and rules, plus
+    # the new image's checks). None: reinstall the server's image.
+    image_id: str | None = None
 
 
 def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
@@ -51,10 +54,11 @@ def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str
         server = uow.servers.get(cmd.server_id, cmd.project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND)
-        image = uow.catalog.image(server.image_id)
-        if image is None:
+        image = uow.catalog.image(cmd.image_id or server.image_id)
+        if image is None or image.project_id not in (None, cmd.project_id):
             raise errors.EcsError(
-                errors.IMAGE_NOT_FOUND, "The server's original image was deleted."
+                errors.IMAGE_NOT_FOUND,
+                "The server's original image was deleted." if cmd.image_id is None else None,
             )
         if not image.active:
             raise errors.EcsError(errors.IMAGE_NOT_ACTIVE)
@@ -81,6 +85,12 @@ def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str
             system_disk = uow.volumes.get(retained) if retained else None
         if system_disk is None:
             raise errors.EcsError(errors.NO_SYSTEM_DISK)
+        if system_disk.size_gb < image.min_disk_gb:
+            raise errors.EcsError(
+                errors.INVALID_PARAMETER,
+                f"The system disk ({system_disk.size_gb} GB) is smaller than the image's "
+                f"minimum disk ({image.min_disk_gb} GB).",
+            )
 
         public_key = None
         if cmd.keyname is not None:
@@ -130,7 +140,7 @@ def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str
             "device": system_disk.device or "/dev/vda",
             "size_gb": system_disk.size_gb,
             "volume_type": system_disk.volume_type,
-            "image_id": server.image_id,
+            "image_id": image.id,
             "encrypted": cmd.encryption is not None,
             "cmk_id": cmd.encryption.cmk_id if cmd.encryption else None,
             "key_name": cmd.keyname,
@@ -152,7 +162,7 @@ def _accept(cmd: ReinstallCommand, uow_factory: UowFactory, clock: Clock) -> str
             Job(
                 id=job_id,
                 project_id=cmd.project_id,
-                job_type=JobType.REINSTALL,
+                job_type=JobType.REINSTALL if cmd.image_id is None else JobType.CHANGE_OS,
                 status=JobStatus.INIT,
                 server_id=server.id,
                 host_id=server.host_id,

@@ -99,6 +99,7 @@ class ServerRepo:
                 "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, not_rebuild),
                 "SHUTOFF": and_(c.vm_state == VmState.STOPPED.value, not_rebuild),
                 "ERROR": and_(c.vm_state == VmState.ERROR.value, not_rebuild),
+                "BUILD": and_(c.vm_state == VmState.BUILDING.value, not_rebuild),
             }
             conds.append(by_status.get(status, c.id.is_(None)))
         if name:
@@ -176,6 +177,15 @@ class ServerRepo:
 
     def delete(self, server_id: str) -> None:
         self._c.execute(delete(t.servers).where(t.servers.c.id == server_id))
+
+    def delete_owned(self, server_id: str, *, job_id: str) -> bool:
+        """Delete the server only while ``job_id`` owns it; return whether it was deleted."""
+        res = self._c.execute(
+            delete(t.servers).where(
+                t.servers.c.id == server_id, t.servers.c.current_job_id == job_id
+            )
+        )
+        return res.rowcount == 1
 
 
 class VolumeRepo:

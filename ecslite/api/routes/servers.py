@@ -15,6 +15,7 @@ from ecslite.api.schemas import ServerEnvelope, ServerList
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
 from ecslite.services.idempotency import ClientToken
+from ecslite.services.lifecycle import accept_reboot
 from ecslite.services.power import accept_power_action
 from ecslite.services.server_query import ServerFilter, list_servers
 from ecslite.services.server_query import show_server as query_server
@@ -80,9 +81,15 @@ class StartOption(BaseModel):
     servers: list[ServerRef]
 
 
+class RebootOption(BaseModel):
+    servers: list[ServerRef]
+    type: StrictStr
+
+
 class ServerAction(BaseModel):
     os_stop: StopOption | None = Field(default=None, alias="os-stop")
     os_start: StartOption | None = Field(default=None, alias="os-start")
+    reboot: RebootOption | None = None
 
 
 class JobAccepted(BaseModel):
@@ -96,9 +103,18 @@ class JobAccepted(BaseModel):
 )
 async def batch_action(project_id: str, request: Request) -> JobAccepted:
     body = await parse_body(request, ServerAction)
-    if (body.os_stop is None) == (body.os_start is None):
+    given = [a for a in (body.os_stop, body.os_start, body.reboot) if a is not None]
+    if len(given) != 1:
         raise errors.EcsError(
-            errors.INVALID_PARAMETER, "Give exactly one action: os-stop or os-start."
+            errors.INVALID_PARAMETER, "Give exactly one action: os-stop, os-start or reboot."
+        )
+    if body.reboot is not None:
+        if body.reboot.type not in ("SOFT", "HARD"):
+            raise errors.EcsError(errors.INVALID_PARAMETER, "reboot.type must be SOFT or HARD.")
+        token = await client_token(request)
+        ids = [s.id for s in body.reboot.servers]
+        return await run_in_threadpool(
+            _reboot, request, project_id, ids, body.reboot.type == "HARD", token
         )
     if body.os_stop is not None and body.os_stop.type not in (None, "SOFT", "HARD"):
         raise errors.EcsError(errors.INVALID_PARAMETER, "os-stop.type must be SOFT or HARD.")
@@ -110,6 +126,23 @@ async def batch_action(project_id: str, request: Request) -> JobAccepted:
     return await run_in_threadpool(
         _accept, request, project_id, ids, body.os_stop is not None, token, hard
     )
+
+
+def _reboot(
+    request: Request, project_id: str, ids: list[str], hard: bool, token: ClientToken | None
+) -> JobAccepted:
+    c = container(request)
+    who = principal(request, project_id)
+    job_id = accept_reboot(
+        project_id=who.project_id,
+        server_ids=ids,
+        hard=hard,
+        uow_factory=c.uow_factory,
+        clock=c.clock,
+        client_token=token,
+    )
+    c.runner.wake()
+    return JobAccepted(job_id=job_id)
 
 
 def _accept(

@@ -1,0 +1,24 @@
+"""Which handler runs each job type: the one place a new job type is registered."""
+
+from __future__ import annotations
+
+from ecslite.domain.job import JobType
+from ecslite.jobs.create import CreateHandler
+from ecslite.jobs.delete import DeleteHandler
+from ecslite.jobs.power import PowerHandler
+from ecslite.jobs.reboot import RebootHandler
+from ecslite.jobs.reinstall import ReinstallHandler
+from ecslite.jobs.steps import JobHandler
+
+
+def handlers() -> dict[JobType, JobHandler]:
+    return {
+        JobType.REINSTALL: ReinstallHandler(),
+        # Changing the OS is a reinstall from another image: the same steps and guarantees.
+        JobType.CHANGE_OS: ReinstallHandler(),
+        JobType.BATCH_STOP: PowerHandler(),
+        JobType.BATCH_START: PowerHandler(),
+        JobType.BATCH_REBOOT: RebootHandler(),
+        JobType.CREATE: CreateHandler(),
+        JobType.DELETE: DeleteHandler(),
+    }
