@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ecslite.domain.job import JobType
-from ecslite.jobs.create import CreateHandler
-from ecslite.jobs.delete import DeleteHandler
+from ecslite.jobs import power, reinstall
+from ecslite.jobs.create import CreateHandler, server_steps
+from ecslite.jobs.delete import DELETE, DeleteHandler
 from ecslite.jobs.power import PowerHandler
-from ecslite.jobs.reboot import RebootHandler
+from ecslite.jobs.reboot import REBOOT, RebootHandler
 from ecslite.jobs.reinstall import ReinstallHandler
 from ecslite.jobs.steps import JobHandler
 
@@ -22,3 +23,17 @@ def handlers() -> dict[JobType, JobHandler]:
         JobType.CREATE: CreateHandler(),
         JobType.DELETE: DeleteHandler(),
     }
+
+
+def step_names() -> list[str]:
+    """Every sub-job name any job type runs (the steps faults can be injected into)."""
+    return sorted(
+        {
+            *reinstall.step_names(stop_first=True),
+            power.STOP,
+            power.START,
+            *server_steps(),
+            DELETE,
+            REBOOT,
+        }
+    )
