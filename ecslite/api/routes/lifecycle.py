@@ -21,6 +21,9 @@ from ecslite.services.lifecycle import accept_delete
 
 router = APIRouter()
 
+# The one availability zone of an ecslite region (every server's OS-EXT-AZ:availability_zone).
+AVAILABILITY_ZONE = "az1"
+
 
 class _Lenient(BaseModel):
     # Fields of the SDK models ecslite does not act on (tags, publicip, ...) are accepted and
@@ -124,6 +127,10 @@ def _create(
         check_user_data(user_data)
     if s.admin_pass is not None:
         check_password(s.admin_pass)
+    if s.availability_zone not in (None, AVAILABILITY_ZONE):
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, f"availability_zone must be {AVAILABILITY_ZONE}."
+        )
     if any(n.ip_address for n in s.nics):
         raise errors.EcsError(
             errors.INVALID_PARAMETER, "nics[].ip_address is not supported: addresses are assigned."
@@ -149,7 +156,7 @@ def _create(
         password_hash=hash_password(s.admin_pass) if s.admin_pass is not None else None,
         user_data=user_data,
         metadata=dict(s.metadata),
-        availability_zone=s.availability_zone or "az1",
+        availability_zone=AVAILABILITY_ZONE,
         client_token=token,
     )
     c = container(request)
