@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError
+
 from ecslite.cloudinit.payload import build_boot_config
 from ecslite.domain import create as rules
 from ecslite.domain import errors
@@ -22,6 +24,8 @@ from ecslite.jobs.create import server_steps
 from ecslite.services.catalog import usage
 from ecslite.services.idempotency import ClientToken, accept_once, remember, replay
 from ecslite.store.uow import UnitOfWork, UowFactory
+
+ADDRESS_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,29 @@ def accept_create(cmd: CreateCommand, *, uow_factory: UowFactory, clock: Clock) 
         uow_factory,
         cmd.project_id,
         cmd.client_token,
-        lambda: _accept(cmd, names, data, uow_factory, clock),
+        lambda: _accept_retrying(cmd, names, data, uow_factory, clock),
     )
     with uow_factory(write=False) as uow:
         job = uow.jobs.get(job_id)
     assert job is not None
     return CreateAccepted(job_id=job_id, server_ids=list(job.params["servers"]))
+
+
+def _accept_retrying(
+    cmd: CreateCommand,
+    names: list[str],
+    data: list[rules.Disk],
+    uow_factory: UowFactory,
+    clock: Clock,
+) -> str:
+    # Allocation locks the subnet (PostgreSQL), so two creates cannot pick the same address;
+    # should one still collide (the unique subnet+address index), it picks again.
+    for _ in range(ADDRESS_ATTEMPTS - 1):
+        try:
+            return _accept(cmd, names, data, uow_factory, clock)
+        except IntegrityError:
+            continue
+    return _accept(cmd, names, data, uow_factory, clock)
 
 
 def _public_key(uow: UnitOfWork, cmd: CreateCommand) -> str | None:
@@ -129,6 +150,7 @@ def _accept(
         )
         addresses = {}
         for subnet in subnets:
+            uow.networks.lock_subnet(subnet.id)
             free = free_addresses(subnet, uow.networks.used_addresses(subnet.id), n)
             if len(free) < n:
                 raise errors.EcsError(errors.SUBNET_EXHAUSTED, f"subnet_id {subnet.id}.")

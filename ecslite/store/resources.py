@@ -61,6 +61,17 @@ class NetworkRepo:
             return None
         return Subnet(row.id, row.project_id, row.vpc_id, row.name, row.cidr)
 
+    def lock_subnet(self, subnet_id: str) -> None:
+        """Hold the subnet's row until commit, so address allocation in it is serialised.
+
+        PostgreSQL: a row lock (concurrent creates in one subnet queue here). SQLite: the
+        store's single writer already serialises every write transaction.
+        """
+        q = select(t.subnets.c.id).where(t.subnets.c.id == subnet_id)
+        if self._c.dialect.name == "postgresql":
+            q = q.with_for_update()
+        self._c.execute(q)
+
     def used_addresses(self, subnet_id: str) -> set[str]:
         rows = self._c.execute(
             select(t.ports.c.ip_address).where(t.ports.c.subnet_id == subnet_id)

@@ -4,6 +4,7 @@ data disks."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -168,3 +169,31 @@ def test_create_two_with_password_then_delete_with_volumes(service: Service) -> 
     assert not owned & set(volumes(service))
     listed = client.list_servers_details(ListServersDetailsRequest(name="batch"))
     assert listed.count == 0
+
+
+def test_concurrent_creates_get_distinct_addresses(service: Service) -> None:
+    demo = service.demo
+    body = {
+        "server": {
+            "name": "race",
+            "imageRef": demo["images"]["cloudinit"],
+            "flavorRef": "s6.small.1",
+            "vpcid": demo["vpc_id"],
+            "nics": [{"subnet_id": demo["subnet_id"]}],
+            "adminPass": "Race-Passw0rd",
+        }
+    }
+
+    def create(_: int) -> Any:
+        with service.http() as http:
+            return http.post(f"/v1/{demo['project_id']}/cloudservers", json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(create, range(8)))
+    assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
+    client = client_for(demo)
+    for r in responses:
+        assert wait_for_job(client, r.json()["job_id"]).status == "SUCCESS"
+    listed = client.list_servers_details(ListServersDetailsRequest(name="race", limit=100))
+    addrs = [s.addresses[demo["vpc_id"]][0].addr for s in listed.servers]
+    assert len(addrs) == len(set(addrs)) == 8
