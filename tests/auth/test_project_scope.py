@@ -59,6 +59,7 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("GET", "/v1/{project_id}/cloudservers/flavors"): None,
     ("GET", "/v1/{project_id}/cloudservers/limits"): None,
     ("GET", "/v2/cloudimages"): None,
+    ("GET", "/v2/images/{image_id}"): None,
     # A create naming another account's key pair answers like one naming a missing key pair.
     ("POST", "/v1/{project_id}/cloudservers"): lambda r: _create_body(r),
     ("POST", "/v1.1/{project_id}/cloudservers"): lambda r: _create_body(r),
@@ -70,7 +71,7 @@ ROUTES: dict[tuple[str, str], Body] = {
     },
 }
 # Routes without a project in the URL act in the credential's project (IMS).
-NO_PROJECT_IN_URL = frozenset({"/v2/cloudimages"})
+NO_PROJECT_IN_URL = frozenset({"/v2/cloudimages", "/v2/images/{image_id}"})
 
 
 def _create_body(r: dict[str, str]) -> dict[str, Any]:
@@ -198,7 +199,7 @@ def _call(
 ) -> httpx.Response:
     path = template.replace("{project_id}", project)
     for name, value in r.items():
-        if name in ("image_id", "vpc_id", "subnet_id"):
+        if name in ("vpc_id", "subnet_id"):
             continue  # body-only ids
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, path

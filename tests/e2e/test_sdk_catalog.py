@@ -14,7 +14,7 @@ from huaweicloudsdkecs.v2 import (
     ShowServerRequest,
 )
 from huaweicloudsdkecs.v2.model.server_detail import ServerDetail
-from huaweicloudsdkims.v2 import ImsClient, ListImagesRequest
+from huaweicloudsdkims.v2 import GlanceShowImageRequest, ImsClient, ListImagesRequest
 
 from examples.sdk_reinstall import client_for
 from tests.support import Service
@@ -55,6 +55,15 @@ def test_flavors_limits_images_and_server_detail(service: Service) -> None:
     assert '"support_cloudinit": false' in images[img["no_cloudinit"]].os_feature_list
     one = ims.list_images(ListImagesRequest(id=img["alt"])).images
     assert [i.id for i in one] == [img["alt"]] and one[0].min_disk == 10
+    shown = ims.glance_show_image(GlanceShowImageRequest(image_id=img["alt"]))
+    assert (shown.id, shown.name, shown.status) == (
+        img["alt"],
+        "Ubuntu 24.04 (cloud-init)",
+        "active",
+    )
+    with pytest.raises(ClientRequestException) as exc:
+        ims.glance_show_image(GlanceShowImageRequest(image_id="nope"))
+    assert exc.value.status_code == 404
     active = ims.list_images(ListImagesRequest(status="active")).images
     assert img["inactive"] not in {i.id for i in active}
 

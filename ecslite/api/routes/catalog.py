@@ -65,3 +65,13 @@ def cloudimages(
         ids = [im.id for im in images]
         images = images[ids.index(marker) + 1 :] if marker in ids else []
     return {"images": [ims_image(im) for im in images[:limit]]}
+
+
+@ims_router.get("/v2/images/{image_id}", response_model=None)
+def glance_image(image_id: str, request: Request) -> dict[str, Any]:
+    """One image by id (IMS GlanceShowImage): the same fields as a ListImages item."""
+    project_id = _ims_project(request)
+    found = list_images(container(request).uow_factory, project_id, ImageFilter(id=image_id))
+    if not found:
+        raise errors.EcsError(errors.NOT_FOUND, "The image does not exist.")
+    return ims_image(found[0])
