@@ -209,3 +209,35 @@ def test_delete_and_reboot_survive_a_crash_at_every_point(
         finally:
             svc.stop()
     assert not failures, "\n".join(failures)
+
+
+def _change_os(http: httpx.Client, demo: dict[str, Any]) -> httpx.Response:
+    sid = demo["servers"]["running"]
+    body = {
+        "os-change": {
+            "imageid": demo["images"]["alt"],
+            "adminpass": "Crash-Test-1",
+            "mode": "withStopServer",
+        }
+    }
+    return http.post(f"/v2/{demo['project_id']}/cloudservers/{sid}/changeos", json=body)
+
+
+def test_change_os_survives_crashes_around_its_disk_swap(tmp_path: Path, database_url: str) -> None:
+    # Change OS is the reinstall job (whose every step the reinstall crash matrix covers) with
+    # another image: here the points where the image switch could be lost or half-applied.
+    data = tmp_path / "data"
+    for failpoint in ("after_act:createSystemDisk", "before_act:deleteOldSystemDisk"):
+        svc, job_id = _crash_and_recover(data, database_url, failpoint, _change_os, "changeOS")
+        try:
+            job = _wait(svc, job_id)
+            demo = svc.demo
+            server = _get(
+                svc, f"/v1/{demo['project_id']}/cloudservers/{demo['servers']['running']}"
+            )["server"]
+            assert job["status"] == "SUCCESS", (failpoint, job)
+            assert server["status"] == "ACTIVE" and server["image"]["id"] == demo["images"]["alt"]
+            loose = [r for r in _volumes(database_url, demo["project_id"]) if not r["server_id"]]
+            assert not loose, (failpoint, loose)
+        finally:
+            svc.stop()
