@@ -70,6 +70,19 @@ ROUTES: dict[tuple[str, str], Body] = {
     # Glance's paths name no project: the credential's own is the scope.
     ("GET", "/image/v2/images"): None,
     ("GET", "/image/v2/images/{image_id}"): None,
+    ("GET", "/v1/{project_id}/cloudservers/flavors"): None,
+    ("GET", "/v1/{project_id}/cloudservers/limits"): None,
+    ("GET", "/v2/cloudimages"): None,
+    ("GET", "/v2/images/{image_id}"): None,
+    # A create naming another account's key pair answers like one naming a missing key pair.
+    ("POST", "/v1/{project_id}/cloudservers"): lambda r: _create_body(r),
+    ("POST", "/v1.1/{project_id}/cloudservers"): lambda r: _create_body(r),
+    ("POST", "/v1/{project_id}/cloudservers/delete"): lambda r: {
+        "servers": [{"id": r["server_id"]}]
+    },
+    ("POST", "/v2/{project_id}/cloudservers/{server_id}/changeos"): lambda r: {
+        "os-change": {"adminpass": "Cross-Proj-9x", "imageid": r["own_image_id"]}
+    },
 }
 # Query strings some routes are called with: an unfiltered event stream would never end, and
 # filtered by a job it must treat another account's job as a missing one.
@@ -90,6 +103,20 @@ MISMATCH = {
     "/v1/{project_id}/jobs/{job_id}": "Common.0018",
     "/v1/{project_id}/events": "Common.0018",
 }
+
+
+def _create_body(r: dict[str, str]) -> dict[str, Any]:
+    return {
+        "server": {
+            "name": "cross",
+            "imageRef": r["own_image_id"],
+            "flavorRef": "s6.small.1",
+            "vpcid": r["vpc_id"],
+            "nics": [{"subnet_id": r["subnet_id"]}],
+            "key_name": r["keypair_name"],
+        }
+    }
+
 
 
 class World:
@@ -133,6 +160,7 @@ class World:
             "job_id": job.json()["job_id"],
             "keypair_name": "other-key",
             "image_id": other_image,
+            **self._own_catalogue(),
         }
         self.secrets_of_other = [
             kp.json()["keypair"]["fingerprint"],
@@ -142,12 +170,21 @@ class World:
             o["project_id"],
         ]
 
+    def _own_catalogue(self) -> dict[str, str]:
+        # Public image, VPC and subnet of the caller: only the key pair differs in a create.
+        return {
+            "own_image_id": self.demo["images"]["alt"],
+            "vpc_id": self.demo["vpc_id"],
+            "subnet_id": self.demo["subnet_id"],
+        }
+
     def missing(self) -> dict[str, str]:
         return {
             "server_id": str(uuid.uuid4()),
             "job_id": uuid.uuid4().hex,
             "keypair_name": f"missing-{uuid.uuid4().hex[:8]}",
             "image_id": str(uuid.uuid4()),
+            **self._own_catalogue(),
         }
 
 
@@ -210,6 +247,8 @@ def _call(
 ) -> httpx.Response:
     path = template.replace("{project_id}", project) + QUERIES.get(template, "")
     for name, value in r.items():
+        if name in ("vpc_id", "subnet_id", "own_image_id"):
+            continue  # body-only ids
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, path
     make = ROUTES[(method, template)]
