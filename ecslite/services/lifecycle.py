@@ -11,14 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ecslite.domain import errors
+from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
-from ecslite.jobs.delete import DELETE
-from ecslite.jobs.reboot import REBOOT
-from ecslite.services.idempotency import ClientToken, accept_once, remember, replay
-from ecslite.store.uow import UowFactory
+from ecslite.jobs import reboot
+from ecslite.jobs.delete import DELETE, DeleteParams
+from ecslite.jobs.reboot import REBOOT, RebootParams
+from ecslite.services.accept import Claim, JobPlan, accept_job
+from ecslite.services.idempotency import ClientToken
+from ecslite.store.uow import UnitOfWork, UowFactory
 
 MAX_BATCH = 1000
 
@@ -30,26 +32,7 @@ class BatchKind:
     task_state: TaskState
     allowed: frozenset[VmState]
     verb: str
-
-
-def _kind_delete() -> BatchKind:
-    return BatchKind(
-        job_type=JobType.DELETE,
-        step=DELETE,
-        task_state=TaskState.DELETING,
-        allowed=frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
-        verb="deleted",
-    )
-
-
-def _kind_reboot(hard: bool) -> BatchKind:
-    return BatchKind(
-        job_type=JobType.BATCH_REBOOT,
-        step=REBOOT,
-        task_state=TaskState.REBOOTING_HARD if hard else TaskState.REBOOTING,
-        allowed=frozenset({VmState.ACTIVE}),
-        verb="rebooted",
-    )
+    params: dict[str, Any]
 
 
 def accept_delete(
@@ -62,15 +45,15 @@ def accept_delete(
     client_token: ClientToken | None = None,
 ) -> str:
     """Return the id of a delete job for ``server_ids``."""
-    return _accept_batch(
-        project_id,
-        server_ids,
-        _kind_delete(),
-        {"delete_volume": delete_volume},
-        uow_factory,
-        clock,
-        client_token,
+    kind = BatchKind(
+        job_type=JobType.DELETE,
+        step=DELETE,
+        task_state=TaskState.DELETING,
+        allowed=frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
+        verb="deleted",
+        params=DeleteParams(delete_volume=delete_volume).to_json(),
     )
+    return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
 
 
 def accept_reboot(
@@ -83,16 +66,21 @@ def accept_reboot(
     client_token: ClientToken | None = None,
 ) -> str:
     """Return the id of a reboot job for ``server_ids``."""
-    return _accept_batch(
-        project_id, server_ids, _kind_reboot(hard), {"hard": hard}, uow_factory, clock, client_token
+    kind = BatchKind(
+        job_type=JobType.BATCH_REBOOT,
+        step=REBOOT,
+        task_state=reboot.task_state(hard),
+        allowed=frozenset({VmState.ACTIVE}),
+        verb="rebooted",
+        params=RebootParams(hard=hard).to_json(),
     )
+    return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
 
 
 def _accept_batch(
     project_id: str,
     server_ids: Sequence[str],
     kind: BatchKind,
-    params: dict[str, Any],
     uow_factory: UowFactory,
     clock: Clock,
     client_token: ClientToken | None,
@@ -105,64 +93,55 @@ def _accept_batch(
         raise errors.EcsError(
             errors.INVALID_PARAMETER, f"servers may list at most {MAX_BATCH} servers."
         )
+    return accept_job(
+        project_id=project_id,
+        client_token=client_token,
+        uow_factory=uow_factory,
+        clock=clock,
+        plan=lambda uow, job_id: _plan(uow, job_id, project_id, server_ids, kind, clock),
+    )
 
-    def accept() -> str:
-        job_id = new_job_id()
-        hosts: set[str] = set()
-        with uow_factory() as uow:
-            earlier = replay(uow, project_id, client_token)
-            if earlier is not None:
-                return earlier
-            subs = []
-            for i, sid in enumerate(server_ids):
-                server = uow.servers.get(sid, project_id)
-                if server is None:
-                    raise errors.EcsError(errors.SERVER_NOT_FOUND, f"Server {sid} does not exist.")
-                if server.busy or server.vm_state not in kind.allowed:
-                    raise errors.EcsError(
-                        errors.BAD_SERVER_STATE,
-                        f"Server {sid} is {server.status}; it cannot be {kind.verb} now.",
-                    )
-                hosts.add(server.host_id)
-                ok = uow.servers.cas(
-                    sid,
-                    expected={"task_state": None, "version": server.version},
-                    values={
-                        "task_state": kind.task_state,
-                        "current_job_id": job_id,
-                        "updated": clock.iso(millis=False),
-                    },
-                )
-                if not ok:
-                    raise errors.EcsError(
-                        errors.BAD_SERVER_STATE,
-                        f"Another operation started on server {sid} at the same time.",
-                    )
-                subs.append(
-                    SubJob(
-                        id=new_job_id(),
-                        job_id=job_id,
-                        seq=i,
-                        job_type=kind.step,
-                        server_id=sid,
-                        status=JobStatus.INIT,
-                    )
-                )
-            uow.jobs.add(
-                Job(
-                    id=job_id,
-                    project_id=project_id,
-                    job_type=kind.job_type,
-                    status=JobStatus.INIT,
-                    server_id=server_ids[0] if len(server_ids) == 1 else None,
-                    host_id=hosts.pop() if len(hosts) == 1 else None,
-                    params=params,
-                    created=clock.iso(),
-                    sub_jobs=tuple(subs),
-                )
+
+def _plan(
+    uow: UnitOfWork,
+    job_id: str,
+    project_id: str,
+    server_ids: Sequence[str],
+    kind: BatchKind,
+    clock: Clock,
+) -> JobPlan:
+    hosts: set[str] = set()
+    claims, subs = [], []
+    for i, sid in enumerate(server_ids):
+        server = uow.servers.get(sid, project_id)
+        if server is None:
+            raise errors.EcsError(errors.SERVER_NOT_FOUND, f"Server {sid} does not exist.")
+        if server.busy or server.vm_state not in kind.allowed:
+            raise errors.EcsError(
+                errors.BAD_SERVER_STATE,
+                f"Server {sid} is {server.status}; it cannot be {kind.verb} now.",
             )
-            remember(uow, project_id, client_token, job_id, clock.now())
-            uow.commit()
-        return job_id
-
-    return accept_once(uow_factory, project_id, client_token, accept)
+        hosts.add(server.host_id)
+        claims.append(Claim(server, transitions.claimed(job_id, kind.task_state)))
+        subs.append(
+            SubJob(
+                id=new_job_id(),
+                job_id=job_id,
+                seq=i,
+                job_type=kind.step,
+                server_id=sid,
+                status=JobStatus.INIT,
+            )
+        )
+    job = Job(
+        id=job_id,
+        project_id=project_id,
+        job_type=kind.job_type,
+        status=JobStatus.INIT,
+        server_id=server_ids[0] if len(server_ids) == 1 else None,
+        host_id=hosts.pop() if len(hosts) == 1 else None,
+        params=kind.params,
+        created=clock.iso(),
+        sub_jobs=tuple(subs),
+    )
+    return JobPlan(job, tuple(claims))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ecslite.domain import errors
@@ -33,9 +34,13 @@ class ServerFilter:
     ip: str | None = None
 
 
-def _contexts(
-    uow: UnitOfWork, driver: Driver, servers: list[Server]
+NetworkOf = Callable[[str], GuestNetwork | None]
+
+
+def contexts(
+    uow: UnitOfWork, servers: list[Server], network_of: NetworkOf | None = None
 ) -> list[tuple[Server, ServerContext]]:
+    """Each server with its context; ``network_of`` is the driver's ``guest_network``."""
     ids = [s.id for s in servers]
     volumes = uow.volumes.attached_to(ids)
     ports = uow.networks.ports_of(ids)
@@ -53,7 +58,7 @@ def _contexts(
             image=images[s.image_id],
             flavor=flavors[s.flavor_id],
             ports=ports[s.id],
-            network=driver.guest_network(s.id),
+            network=network_of(s.id) if network_of is not None else None,
             user_data=user_data.get(s.id),
         )
         out.append((s, ctx))
@@ -67,7 +72,7 @@ def show_server(
         server = uow.servers.get(server_id, project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND)
-        return _contexts(uow, driver, [server])[0]
+        return contexts(uow, [server], driver.guest_network)[0]
 
 
 def list_servers(
@@ -89,4 +94,4 @@ def list_servers(
             flavor=flt.flavor,
             ip=flt.ip,
         )
-        return _contexts(uow, driver, servers), total
+        return contexts(uow, servers, driver.guest_network), total

@@ -116,6 +116,7 @@ def _accept(
         stop_first=req.mode == "withStopServer",
         client_token=token,
         image_id=image_id,
+        change_os=image_id is not None,
     )
     job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
     c.runner.wake()
