@@ -44,7 +44,9 @@ def _new_info() -> dict[str, Any]:
         "password": "Demo-" + secrets.token_urlsafe(12),
         "access_key": _access_key(),
         "secret_key": secrets.token_urlsafe(30),
-        "images": {"cloudinit": _id(), "no_cloudinit": _id(), "inactive": _id()},
+        "images": {"cloudinit": _id(), "no_cloudinit": _id(), "inactive": _id(), "alt": _id()},
+        "vpc_id": _id(),
+        "subnet_id": _id(),
         "servers": {
             "stopped": _id(),
             "running": _id(),
@@ -158,6 +160,17 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                     "cloud_init": False,
                 },
                 {"id": img["inactive"], "name": "Debian 12 (importing)", "status": "queued"},
+                {"id": img["alt"], "name": "Ubuntu 24.04 (cloud-init)", "cloud_init": True},
+            ],
+            "vpcs": [{"id": info["vpc_id"], "project_id": p, "name": "demo-vpc"}],
+            "subnets": [
+                {
+                    "id": info["subnet_id"],
+                    "project_id": p,
+                    "vpc_id": info["vpc_id"],
+                    "name": "demo-subnet",
+                    "cidr": "192.168.0.0/24",
+                }
             ],
             "keypairs": [
                 {
@@ -255,6 +268,10 @@ def ensure_demo(data_dir: Path, endpoint: str) -> tuple[dict[str, Any], SeedDocu
     info = json.loads(path.read_text()) if path.exists() else _new_info()
     # demo.json files written before the second tenant could log in lack its login.
     info["other_project"] = {**_other_login(), **info["other_project"]}
+    # A demo.json written by an older ecslite lacks the newer roles: add them, keep the rest.
+    info["images"].setdefault("alt", _id())
+    info.setdefault("vpc_id", _id())
+    info.setdefault("subnet_id", _id())
     info["endpoint"] = endpoint
     write_private(path, json.dumps(info, indent=2) + "\n")
     write_private(data_dir / "demo-key.pem", info["keypair"]["private_key"])

@@ -18,12 +18,14 @@ from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
 from ecslite.api.routes import (
     admin,
+    catalog,
     console,
     discovery,
     events,
     glance,
     jobs,
     keypairs,
+    lifecycle,
     nova_servers,
     reinstall,
     servers,
@@ -94,13 +96,22 @@ def create_app(
     install_openapi(app)
     # Every ECS route acts in the project of its URL; the credential must cover it.
     ecs_scope = [Depends(project_scope(errors.PROJECT_MISMATCH))]
-    for r in (reinstall.router, servers.router, keypairs.router, console.router):
+    # catalog before servers: /cloudservers/flavors must not be read as a server id.
+    for r in (
+        reinstall.router,
+        catalog.router,
+        lifecycle.router,
+        servers.router,
+        keypairs.router,
+        console.router,
+    ):
         app.include_router(r, dependencies=ecs_scope)
     # Nova's routes act in the URL's project too, at the microversion the request names.
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)
     app.include_router(discovery.router)
+    app.include_router(catalog.ims_router)
     common_scope = [Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
     app.include_router(jobs.router, dependencies=common_scope)
     app.include_router(events.router, dependencies=common_scope)

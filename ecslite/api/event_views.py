@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ecslite.api.views import job_view, server_detail
 from ecslite.drivers.base import GuestNetwork
+from ecslite.services.server_query import contexts
 from ecslite.store.events import Rendered
 from ecslite.store.uow import UnitOfWork
 
@@ -45,8 +46,6 @@ def render_server(
     server = uow.servers.get(server_id)
     if server is None:
         return None
-    volumes = uow.volumes.attached_to([server.id])[server.id]
-    image = uow.catalog.image(server.image_id)
-    network = network_of(server.id) if network_of is not None else None
-    body = {"server": server_detail(server, volumes, image, network)}
+    _, ctx = contexts(uow, [server], network_of)[0]
+    body = {"server": server_detail(server, ctx)}
     return Rendered(server.project_id, server.id, _dumps(body))

@@ -78,8 +78,10 @@ class ServerModel(BaseModel):
 
     id: str
     name: str
-    status: Literal["ACTIVE", "SHUTOFF", "REBUILD", "ERROR", "UNKNOWN"]
-    vm_state: Literal["active", "stopped", "error"] = Field(alias="OS-EXT-STS:vm_state")
+    status: Literal[
+        "BUILD", "ACTIVE", "SHUTOFF", "REBUILD", "REBOOT", "HARD_REBOOT", "ERROR", "UNKNOWN"
+    ]
+    vm_state: Literal["building", "active", "stopped", "error"] = Field(alias="OS-EXT-STS:vm_state")
     task_state: str | None = Field(alias="OS-EXT-STS:task_state")
     power_state: int = Field(alias="OS-EXT-STS:power_state")
     image: ImageRef

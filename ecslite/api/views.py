@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecslite.api.views_catalog import server_flavor
 from ecslite.domain.job import Job
-from ecslite.domain.resources import Image, Keypair
-from ecslite.domain.server import Server, VmState, Volume
+from ecslite.domain.network import Port
+from ecslite.domain.resources import Keypair
+from ecslite.domain.server import Server, VmState
 from ecslite.drivers.base import GuestNetwork
+from ecslite.services.server_query import ServerContext
 
 # The id under which a guest's user-mode network is listed in ``addresses``.
 GUEST_NETWORK_ID = "ecslite-user-net"
@@ -15,12 +18,8 @@ GUEST_NETWORK_ID = "ecslite-user-net"
 _POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
 
 
-def server_detail(
-    server: Server,
-    volumes: list[Volume],
-    image: Image | None,
-    network: GuestNetwork | None = None,
-) -> dict[str, Any]:
+def server_detail(server: Server, ctx: ServerContext) -> dict[str, Any]:
+    volumes, image, network = ctx.volumes, ctx.image, ctx.network
     fault = None
     if server.fault:
         fault = {
@@ -43,15 +42,7 @@ def server_detail(
         "OS-EXT-STS:task_state": server.task_state.value if server.task_state else None,
         "OS-EXT-STS:power_state": _POWER_STATE.get(server.vm_state, 0),
         "image": {"id": server.image_id},
-        "flavor": {
-            "id": server.flavor_id,
-            "name": server.flavor_id,
-            "disk": "0",
-            "vcpus": "1",
-            "ram": "1024",
-            "gpus": [],
-            "asic_accelerators": [],
-        },
+        "flavor": server_flavor(ctx.flavor, server.flavor_id),
         "os-extended-volumes:volumes_attached": [
             {
                 "id": v.id,
@@ -76,12 +67,14 @@ def server_detail(
         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
         "OS-EXT-SRV-ATTR:launch_index": 0,
         "OS-EXT-SRV-ATTR:kernel_id": "",
+        "OS-EXT-SRV-ATTR:reservation_id": f"r-{server.id[:8]}",
+        "OS-EXT-SRV-ATTR:user_data": ctx.user_data,
         "OS-EXT-SRV-ATTR:ramdisk_id": "",
         "OS-EXT-AZ:availability_zone": server.availability_zone,
         "OS-DCF:diskConfig": "MANUAL",
         "OS-SRV-USG:launched_at": server.created,
         "OS-SRV-USG:terminated_at": "",
-        "addresses": _addresses(server, network),
+        "addresses": _addresses(server, ctx.ports, network),
         "security_groups": [],
         "accessIPv4": "",
         "accessIPv6": "",
@@ -93,14 +86,47 @@ def server_detail(
         "tags": [],
         "sys_tags": [],
         "enterprise_project_id": "0",
+        # Pay-per-use servers are never scheduled for deletion here.
+        "auto_terminate_time": "",
+        "capacity_reservation_id": "",
+        "capacity_reservation_specification": None,
+        "spod_id": "",
+        "enclave_options": None,
+        "cpu_options": {"hw:cpu_threads": None},
+        "security_options": None,
+        "os:scheduler_hints": {},
+        "hypervisor": {"hypervisor_type": "kvm", "csd_hypervisor": ""},
+        "network_interfaces": [
+            {
+                "subnet_id": p.subnet_id,
+                "port_id": p.id,
+                "ip_addresses": [p.ip_address],
+                "ipv6_addresses": [],
+                "primary": i == 0,
+                "association": None,
+            }
+            for i, p in enumerate(ctx.ports)
+        ],
     }
 
 
-def _addresses(server: Server, network: GuestNetwork | None) -> dict[str, Any]:
-    """Huawei's shape: network id -> the server's ports (one fixed IPv4 on the guest's NIC)."""
+def _addresses(server: Server, ports: list[Port], network: GuestNetwork | None) -> dict[str, Any]:
+    """Huawei's shape: VPC id -> the server's ports there (one fixed IPv4 each); a driver's
+    guest network (the qemu guest's user-mode NIC) is listed under its own id."""
+    out: dict[str, Any] = {}
+    for p in ports:
+        out.setdefault(p.vpc_id, []).append(
+            {
+                "version": "4",
+                "addr": p.ip_address,
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": p.mac,
+                "OS-EXT-IPS:port_id": p.id,
+            }
+        )
     if network is None:
-        return {}
-    return {
+        return out
+    return out | {
         GUEST_NETWORK_ID: [
             {
                 "version": "4",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecslite import __version__
-from ecslite.cli import client, credentials, guests, images, serve, ssh, worker
+from ecslite.cli import client, credentials, guests, images, serve, servers, ssh, worker
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--database-url", default=None)
     up.set_defaults(func=_db_upgrade)
     client.add_parsers(sub)
+    servers.add_parsers(sub)
     credentials.add_parsers(sub)
     images.add_parsers(sub)
     guests.add_parsers(sub)

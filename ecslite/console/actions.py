@@ -32,6 +32,7 @@ from ecslite.domain.resources import Keypair, KmsKey
 from ecslite.domain.server import Server
 from ecslite.services.keypairs import create_keypair
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
+from ecslite.services.server_query import contexts
 from ecslite.store.uow import UnitOfWork
 
 MAX_SERVERS = 200
@@ -49,8 +50,7 @@ def password_rules() -> dict[str, Any]:
 
 
 def _details(uow: UnitOfWork, servers: list[Server]) -> list[dict[str, Any]]:
-    volumes = uow.volumes.attached_to([s.id for s in servers])
-    return [server_detail(s, volumes[s.id], uow.catalog.image(s.image_id)) for s in servers]
+    return [server_detail(s, ctx) for s, ctx in contexts(uow, servers)]
 
 
 def list_servers(c: Container, who: Principal) -> list[dict[str, Any]]:

@@ -45,6 +45,28 @@ PASSWORD_COMPLEXITY = _e(
 PROJECT_MISMATCH = _e("Ecs.0023", 400, "project_id in token mismatches with project_id in url.")
 IMAGE_NOT_FOUND = _e("Ecs.0031", 400, "The image does not exist.")
 IMAGE_NOT_ACTIVE = _e("Ecs.0032", 400, "The image is not in Active state.")
+ECS_QUOTA = _e(
+    "Ecs.0001", 400, "Insufficient ECS quota. Contact customer service to increase quota."
+)
+INVALID_FLAVOR = _e("Ecs.0008", 400, "Invalid flavor.")
+SUBNET_EXHAUSTED = _e(
+    "Ecs.0012",
+    400,
+    "The subnet does not contain enough IP addresses. Release some IP addresses or select a "
+    "different subnet.",
+)
+BAD_NETWORK = _e("Ecs.0014", 400, "Incorrect VPC, subnet, or security group parameter values.")
+VOLUME_QUOTA = _e(
+    "Ecs.0021", 400, "Insufficient EVS disk quota. Contact customer service to increase quota."
+)
+FLAVOR_NOT_FOUND = _e("Ecs.0029", 400, "The flavor does not exist.")
+SUBNET_NOT_FOUND = _e("Ecs.0038", 400, "The subnet does not exist.")
+BAD_VOLUME_TYPE = _e("Ecs.0043", 400, "The disk type does not exist.")
+VPC_SUBNET_MISMATCH = _e(
+    "Ecs.0064", 400, "The VPC ID in the request is inconsistent with that in the main subnet ID."
+)
+NAME_TOO_LONG = _e("Ecs.0914", 400, "The length of the ECS name exceeds the maximum allowed limit.")
+NAME_INVALID = _e("Ecs.0915", 400, "The ECS name contains invalid characters.")
 BAD_SERVER_STATE = _e(
     "Ecs.0100",
     400,

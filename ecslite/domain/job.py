@@ -22,6 +22,10 @@ class JobType(StrEnum):
     REINSTALL = "reinstallOS"
     BATCH_STOP = "batchStopServers"
     BATCH_START = "batchStartServers"
+    BATCH_REBOOT = "batchRebootServers"
+    CREATE = "createServer"
+    DELETE = "deleteServer"
+    CHANGE_OS = "changeOS"
 
 
 class Phase(StrEnum):

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 
 class VmState(StrEnum):
+    BUILDING = "building"
     ACTIVE = "active"
     STOPPED = "stopped"
     ERROR = "error"
@@ -23,6 +24,11 @@ class TaskState(StrEnum):
     REBUILDING = "rebuilding"
     REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
     REBUILD_SPAWNING = "rebuild_spawning"
+    BLOCK_DEVICE_MAPPING = "block_device_mapping"
+    SPAWNING = "spawning"
+    DELETING = "deleting"
+    REBOOTING = "rebooting"
+    REBOOTING_HARD = "rebooting_hard"
 
 
 REBUILD_TASK_STATES = frozenset(
@@ -38,6 +44,12 @@ def derive_status(vm_state: VmState, task_state: TaskState | None) -> str:
     """Return the API ``status`` for a pair of states (ECS statuses appendix, table 4)."""
     if task_state in REBUILD_TASK_STATES:
         return "REBUILD"
+    if task_state is TaskState.REBOOTING:
+        return "REBOOT"
+    if task_state is TaskState.REBOOTING_HARD:
+        return "HARD_REBOOT"
+    if vm_state is VmState.BUILDING:
+        return "BUILD"
     if vm_state is VmState.ACTIVE:
         return "ACTIVE"
     if vm_state is VmState.STOPPED:

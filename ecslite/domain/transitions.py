@@ -107,3 +107,23 @@ def described(*, name: str | None, metadata: dict[str, str] | None) -> ServerCha
         name=name if name is not None else KEEP,
         metadata=dict(metadata) if metadata is not None else KEEP,
     )
+
+
+def built() -> ServerChange:
+    """A created server booted and verified: ACTIVE, released by its create job."""
+    return ServerChange(vm_state=VmState.ACTIVE, task_state=None, current_job_id=None)
+
+
+def rebooted() -> ServerChange:
+    """The guest went down and came back up with its unchanged boot config."""
+    return ServerChange(vm_state=VmState.ACTIVE, task_state=None, current_job_id=None)
+
+
+def reboot_failed() -> ServerChange:
+    """A reboot failed; the guest was powered off so the record says what it is: SHUTOFF."""
+    return ServerChange(vm_state=VmState.STOPPED, task_state=None, current_job_id=None)
+
+
+def delete_failed(fault: dict[str, Any]) -> ServerChange:
+    """A delete failed part-way: ERROR with a fault, free, so a new delete is accepted."""
+    return ServerChange(vm_state=VmState.ERROR, task_state=None, current_job_id=None, fault=fault)

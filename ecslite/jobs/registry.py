@@ -6,9 +6,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ecslite.domain.job import JobType
-from ecslite.jobs import power, reinstall
+from ecslite.jobs import create, delete, power, reboot, reinstall
 from ecslite.jobs.steps import JobDefinition
 
 DEFINITIONS: Mapping[JobType, JobDefinition] = {
-    d.job_type: d for d in (reinstall.DEFINITION, power.STOP_DEFINITION, power.START_DEFINITION)
+    d.job_type: d
+    for d in (
+        reinstall.DEFINITION,
+        reinstall.CHANGE_OS_DEFINITION,
+        power.STOP_DEFINITION,
+        power.START_DEFINITION,
+        reboot.DEFINITION,
+        create.DEFINITION,
+        delete.DEFINITION,
+    )
 }
+
+
+def step_names() -> list[str]:
+    """Every sub-job name any job type runs (the steps faults can be injected into)."""
+    return sorted({s.name for d in DEFINITIONS.values() for s in d.steps})

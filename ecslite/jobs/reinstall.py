@@ -20,6 +20,7 @@ disk stays recorded (detached) so nothing is orphaned, and the job reports FAIL 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from ecslite.domain import transitions
@@ -246,3 +247,6 @@ DEFINITION = JobDefinition(
     parse_params=ReinstallParams.from_json,
     roll_back=roll_back,
 )
+# Changing the OS is a reinstall from another image (``ReinstallParams.image_id``): the same
+# steps, rollback and guarantees; only the job's type differs, as the ECS API reports it.
+CHANGE_OS_DEFINITION = replace(DEFINITION, job_type=JobType.CHANGE_OS)

@@ -34,6 +34,8 @@ class ReinstallCommand:
     # a SHUTOFF server SHUTOFF afterwards instead of ACTIVE.
     image_id: str | None = None
     keep_power_state: bool = False
+    # ECS change OS (``/changeos``): the same job with ``image_id`` set, reported as changeOS.
+    change_os: bool = False
 
 
 def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
@@ -90,6 +92,12 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
         system_disk = uow.volumes.get(retained) if retained else None
     if system_disk is None:
         raise errors.EcsError(errors.NO_SYSTEM_DISK)
+    if system_disk.size_gb < image.min_disk_gb:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            f"The system disk ({system_disk.size_gb} GB) is smaller than the image's "
+            f"minimum disk ({image.min_disk_gb} GB).",
+        )
 
     public_key = None
     if cmd.keyname is not None:
@@ -149,7 +157,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
     job = Job(
         id=job_id,
         project_id=cmd.project_id,
-        job_type=JobType.REINSTALL,
+        job_type=JobType.CHANGE_OS if cmd.change_os else JobType.REINSTALL,
         status=JobStatus.INIT,
         server_id=server.id,
         host_id=server.host_id,

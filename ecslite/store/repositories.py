@@ -114,7 +114,15 @@ class ServerRepo:
         return _server(row) if row else None
 
     def list(
-        self, project_id: str, *, limit: int, offset: int, status: str | None, name: str | None
+        self,
+        project_id: str,
+        *,
+        limit: int,
+        offset: int,
+        status: str | None,
+        name: str | None,
+        flavor: str | None = None,
+        ip: str | None = None,
     ) -> tuple[list[Server], int]:
         c = t.servers.c
         rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
@@ -126,10 +134,19 @@ class ServerRepo:
                 "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, not_rebuild),
                 "SHUTOFF": and_(c.vm_state == VmState.STOPPED.value, not_rebuild),
                 "ERROR": and_(c.vm_state == VmState.ERROR.value, not_rebuild),
+                "BUILD": and_(c.vm_state == VmState.BUILDING.value, not_rebuild),
             }
             conds.append(by_status.get(status, c.id.is_(None)))
         if name:
             conds.append(c.name.contains(name, autoescape=True))
+        if flavor:
+            conds.append(c.flavor_id == flavor)
+        if ip:
+            # The API documents a fuzzy match on the server's IPv4 addresses.
+            with_ip = select(t.ports.c.server_id).where(
+                t.ports.c.ip_address.contains(ip, autoescape=True)
+            )
+            conds.append(c.id.in_(with_ip))
         total = self._c.execute(
             select(func.count()).select_from(t.servers).where(*conds)
         ).scalar_one()
@@ -152,6 +169,32 @@ class ServerRepo:
         value = self._c.execute(select(col).where(t.servers.c.id == server_id)).scalar_one_or_none()
         return BootConfig.from_json(value)
 
+    def add(self, server: Server, *, boot_config: BootConfig | None = None) -> None:
+        """Insert a new server (a create request's, in BUILD under its job)."""
+        self._c.execute(
+            insert(t.servers).values(
+                id=server.id,
+                project_id=server.project_id,
+                user_id=server.user_id,
+                name=server.name,
+                image_id=server.image_id,
+                flavor_id=server.flavor_id,
+                availability_zone=server.availability_zone,
+                host_id=server.host_id,
+                vm_state=server.vm_state.value,
+                task_state=server.task_state.value if server.task_state else None,
+                key_name=server.key_name,
+                fault=server.fault,
+                metadata=server.metadata,
+                current_job_id=server.current_job_id,
+                boot_config=boot_config.to_json() if boot_config is not None else None,
+                created=server.created,
+                updated=server.updated,
+                version=0,
+            )
+        )
+        self._changes.servers.add(server.id)
+
     def apply(
         self,
         server_id: str,
@@ -173,6 +216,18 @@ class ServerRepo:
             update(t.servers)
             .where(*conds)
             .values(**_columns(change), updated=updated, version=c.version + 1)
+        )
+        if res.rowcount != 1:
+            return False
+        self._changes.servers.add(server_id)
+        return True
+
+    def delete_owned(self, server_id: str, *, job_id: str) -> bool:
+        """Delete the server only while ``job_id`` owns it; return whether it was deleted."""
+        res = self._c.execute(
+            delete(t.servers).where(
+                t.servers.c.id == server_id, t.servers.c.current_job_id == job_id
+            )
         )
         if res.rowcount != 1:
             return False

@@ -7,15 +7,16 @@ SHUTOFF or ERROR) with a system disk and data disks; everything else mirrors the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from argon2 import PasswordHasher
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select
 
 from ecslite.domain.clock import Clock
 from ecslite.domain.keys import fingerprint
+from ecslite.domain.network import valid_cidr
 from ecslite.domain.server import VmState
 from ecslite.store import tables as t
 from ecslite.store.secretbox import SecretBox
@@ -43,6 +44,39 @@ class ProjectSeed(_Strict):
     name: str
     domain_id: str
     region: str = "eu-de"
+    # Overrides of the default quotas: instances, cores, ram_mb, volumes.
+    quotas: dict[Literal["instances", "cores", "ram_mb", "volumes"], int] | None = None
+
+
+class FlavorSeed(_Strict):
+    id: str
+    vcpus: int = Field(ge=1)
+    ram_mb: int = Field(ge=128)
+    disk_gb: int = Field(default=0, ge=0)
+
+
+def _cidr(value: str) -> str:
+    if not valid_cidr(value):
+        raise ValueError(f"{value!r} is not an IPv4 CIDR with at least 4 addresses")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class VpcSeed(_Strict):
+    id: str
+    project_id: str
+    name: str
+    cidr: Cidr = "192.168.0.0/16"
+
+
+class SubnetSeed(_Strict):
+    id: str
+    project_id: str
+    vpc_id: str
+    name: str
+    cidr: Cidr = "192.168.0.0/24"
 
 
 class AccessKeySeed(_Strict):
@@ -109,6 +143,9 @@ class SeedDocument(_Strict):
     projects: list[ProjectSeed] = Field(default_factory=list)
     access_keys: list[AccessKeySeed] = Field(default_factory=list)
     images: list[ImageSeed] = Field(default_factory=list)
+    flavors: list[FlavorSeed] = Field(default_factory=list)
+    vpcs: list[VpcSeed] = Field(default_factory=list)
+    subnets: list[SubnetSeed] = Field(default_factory=list)
     keypairs: list[KeypairSeed] = Field(default_factory=list)
     kms_keys: list[KmsKeySeed] = Field(default_factory=list)
     servers: list[ServerSeed] = Field(default_factory=list)
@@ -155,7 +192,12 @@ def apply_seed(
             put(
                 t.projects,
                 {"id": p.id},
-                {"name": p.name, "domain_id": p.domain_id, "region": p.region},
+                {
+                    "name": p.name,
+                    "domain_id": p.domain_id,
+                    "region": p.region,
+                    "quotas": dict(p.quotas) if p.quotas else None,
+                },
                 "projects",
             )
         for ak in doc.access_keys:
@@ -167,6 +209,12 @@ def apply_seed(
             )
         for im in doc.images:
             put(t.images, {"id": im.id}, im.model_dump(exclude={"id"}), "images")
+        for fl in doc.flavors:
+            put(t.flavors, {"id": fl.id}, fl.model_dump(exclude={"id"}), "flavors")
+        for vpc in doc.vpcs:
+            put(t.vpcs, {"id": vpc.id}, vpc.model_dump(exclude={"id"}), "vpcs")
+        for sn in doc.subnets:
+            put(t.subnets, {"id": sn.id}, sn.model_dump(exclude={"id"}), "subnets")
         for kp in doc.keypairs:
             put(
                 t.keypairs,
@@ -258,8 +306,12 @@ def wipe(uow_factory: UowFactory) -> None:
         t.sub_jobs,
         t.jobs,
         t.sim_faults,
+        t.ports,
         t.volumes,
         t.servers,
+        t.subnets,
+        t.vpcs,
+        t.flavors,
         t.keypairs,
         t.kms_keys,
         t.images,

@@ -45,6 +45,8 @@ projects = Table(
     Column("name", String(255), nullable=False),
     Column("domain_id", String(64), ForeignKey("domains.id"), nullable=False),
     Column("region", String(64), nullable=False),
+    # Overrides of the default quotas (domain/quota.py), e.g. {"instances": 5}; NULL: defaults.
+    Column("quotas", JSON),
 )
 
 access_keys = Table(
@@ -89,6 +91,47 @@ kms_keys = Table(
     Column("project_id", String(64), ForeignKey("projects.id"), nullable=False),
     Column("alias", String(255), nullable=False),
     Column("state", String(16), nullable=False),  # enabled | disabled
+)
+
+flavors = Table(
+    # Flavors added by seed on top of the built-in catalogue (domain/flavor.py).
+    "flavors",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("vcpus", Integer, nullable=False),
+    Column("ram_mb", Integer, nullable=False),
+    Column("disk_gb", Integer, nullable=False),
+)
+
+vpcs = Table(
+    "vpcs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("cidr", String(64), nullable=False),
+)
+
+subnets = Table(
+    "subnets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project_id", String(64), ForeignKey("projects.id"), nullable=False, index=True),
+    Column("vpc_id", String(64), ForeignKey("vpcs.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("cidr", String(64), nullable=False),
+)
+
+ports = Table(
+    # A server's fixed IP in a subnet; unique per subnet so two creates cannot share an address.
+    "ports",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("server_id", String(64), nullable=False, index=True),
+    Column("subnet_id", String(64), ForeignKey("subnets.id"), nullable=False),
+    Column("vpc_id", String(64), nullable=False),
+    Column("ip_address", String(64), nullable=False),
+    UniqueConstraint("subnet_id", "ip_address"),
 )
 
 servers = Table(

@@ -22,6 +22,7 @@ from ecslite.store.repositories import (
     ServerRepo,
     VolumeRepo,
 )
+from ecslite.store.resources import FlavorRepo, ImageRepo, NetworkRepo, QuotaRepo
 
 
 class UnitOfWork:
@@ -33,6 +34,10 @@ class UnitOfWork:
     client_tokens: ClientTokenRepo
     identity: IdentityRepo
     events: EventRepo
+    networks: NetworkRepo
+    flavors: FlavorRepo
+    images: ImageRepo
+    quotas: QuotaRepo
     conn: Connection
 
     def __init__(
@@ -70,6 +75,10 @@ class UnitOfWork:
         self.client_tokens = ClientTokenRepo(self.conn)
         self.identity = IdentityRepo(self.conn)
         self.events = EventRepo(self.conn)
+        self.networks = NetworkRepo(self.conn)
+        self.flavors = FlavorRepo(self.conn)
+        self.images = ImageRepo(self.conn)
+        self.quotas = QuotaRepo(self.conn)
         return self
 
     def commit(self) -> None:

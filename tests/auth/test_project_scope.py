@@ -71,6 +71,19 @@ ROUTES: dict[tuple[str, str], Body] = {
     # Glance's paths name no project: the credential's own is the scope.
     ("GET", "/image/v2/images"): None,
     ("GET", "/image/v2/images/{image_id}"): None,
+    ("GET", "/v1/{project_id}/cloudservers/flavors"): None,
+    ("GET", "/v1/{project_id}/cloudservers/limits"): None,
+    ("GET", "/v2/cloudimages"): None,
+    ("GET", "/v2/images/{image_id}"): None,
+    # A create naming another account's key pair answers like one naming a missing key pair.
+    ("POST", "/v1/{project_id}/cloudservers"): lambda r: _create_body(r),
+    ("POST", "/v1.1/{project_id}/cloudservers"): lambda r: _create_body(r),
+    ("POST", "/v1/{project_id}/cloudservers/delete"): lambda r: {
+        "servers": [{"id": r["server_id"]}]
+    },
+    ("POST", "/v2/{project_id}/cloudservers/{server_id}/changeos"): lambda r: {
+        "os-change": {"adminpass": "Cross-Proj-9x", "imageid": r["own_image_id"]}
+    },
 }
 # /console authenticates by its session cookie, not the API's credentials: its routes are
 # enumerated and checked the same way in tests/api/test_console_web.py.
@@ -89,6 +102,20 @@ MISMATCH = {
     "/v1/{project_id}/events": "Common.0018",
 }
 QUERY = {"/v1/{project_id}/events": "job_id"}
+
+
+def _create_body(r: dict[str, str]) -> dict[str, Any]:
+    return {
+        "server": {
+            "name": "cross",
+            "imageRef": r["own_image_id"],
+            "flavorRef": "s6.small.1",
+            "vpcid": r["vpc_id"],
+            "nics": [{"subnet_id": r["subnet_id"]}],
+            "key_name": r["keypair_name"],
+        }
+    }
+
 
 
 class World:
@@ -132,6 +159,7 @@ class World:
             "job_id": job.json()["job_id"],
             "keypair_name": "other-key",
             "image_id": other_image,
+            **self._own_catalogue(),
         }
         self.secrets_of_other = [
             kp.json()["keypair"]["fingerprint"],
@@ -141,12 +169,21 @@ class World:
             o["project_id"],
         ]
 
+    def _own_catalogue(self) -> dict[str, str]:
+        # Public image, VPC and subnet of the caller: only the key pair differs in a create.
+        return {
+            "own_image_id": self.demo["images"]["alt"],
+            "vpc_id": self.demo["vpc_id"],
+            "subnet_id": self.demo["subnet_id"],
+        }
+
     def missing(self) -> dict[str, str]:
         return {
             "server_id": str(uuid.uuid4()),
             "job_id": uuid.uuid4().hex,
             "keypair_name": f"missing-{uuid.uuid4().hex[:8]}",
             "image_id": str(uuid.uuid4()),
+            **self._own_catalogue(),
         }
 
 
@@ -209,6 +246,8 @@ def _call(
 ) -> httpx.Response:
     path = template.replace("{project_id}", project)
     for name, value in r.items():
+        if name in ("vpc_id", "subnet_id", "own_image_id"):
+            continue  # body-only ids
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, path
     make = ROUTES[(method, template)]

@@ -11,13 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from ecslite.api.body import parse_body
 from ecslite.api.deps import container
 from ecslite.domain import errors
-from ecslite.jobs.power import START, STOP
-from ecslite.jobs.reinstall import step_names
+from ecslite.jobs.registry import step_names
 from ecslite.store.seeding import apply_seed, wipe
 
 router = APIRouter(prefix="/_ecslite/admin")
 
-KNOWN_STEPS = sorted({*step_names(stop_first=True, stop_after=True), STOP, START})
+KNOWN_STEPS = step_names()
 
 
 class FaultBody(BaseModel):

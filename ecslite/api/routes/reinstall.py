@@ -1,4 +1,5 @@
-"""POST /v2/{project_id}/cloudservers/{server_id}/reinstallos"""
+"""POST /v2/{project_id}/cloudservers/{server_id}/reinstallos and .../changeos (the same
+request with the image to change to: ``os-change.imageid``)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,15 @@ class ReinstallBody(BaseModel):
     os_reinstall: OsReinstall = Field(alias="os-reinstall")
 
 
+class OsChange(OsReinstall):
+    imageid: StrictStr
+    is_auto_pay: StrictStr | None = None
+
+
+class ChangeOsBody(BaseModel):
+    os_change: OsChange = Field(alias="os-change")
+
+
 class JobAccepted(BaseModel):
     job_id: str
 
@@ -58,8 +68,26 @@ async def reinstall_server(project_id: str, server_id: str, request: Request) ->
     )
 
 
+@router.post(
+    "/v2/{project_id}/cloudservers/{server_id}/changeos",
+    response_model=JobAccepted,
+    openapi_extra=json_body(ChangeOsBody),
+)
+async def change_os(project_id: str, server_id: str, request: Request) -> JobAccepted:
+    body = await parse_body(request, ChangeOsBody)
+    token = await client_token(request)
+    return await run_in_threadpool(
+        _accept, request, project_id, server_id, body.os_change, token, body.os_change.imageid
+    )
+
+
 def _accept(
-    request: Request, project_id: str, server_id: str, req: OsReinstall, token: ClientToken | None
+    request: Request,
+    project_id: str,
+    server_id: str,
+    req: OsReinstall,
+    token: ClientToken | None,
+    image_id: str | None = None,
 ) -> JobAccepted:
     meta = req.metadata or ReinstallMetadata()
     user_data = decode_user_data(meta.user_data) if meta.user_data is not None else None
@@ -87,6 +115,8 @@ def _accept(
         encryption=encryption,
         stop_first=req.mode == "withStopServer",
         client_token=token,
+        image_id=image_id,
+        change_os=image_id is not None,
     )
     job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
     c.runner.wake()

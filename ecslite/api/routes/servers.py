@@ -14,26 +14,13 @@ from ecslite.api.openapi import json_body
 from ecslite.api.schemas import ServerEnvelope, ServerList
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
-from ecslite.domain.server import Server
-from ecslite.drivers.base import Driver
 from ecslite.services.idempotency import ClientToken
+from ecslite.services.lifecycle import accept_reboot
 from ecslite.services.power import accept_power_action
-from ecslite.store.uow import UnitOfWork
+from ecslite.services.server_query import ServerFilter, list_servers
+from ecslite.services.server_query import show_server as query_server
 
 router = APIRouter()
-
-
-def _details(uow: UnitOfWork, driver: Driver, servers: list[Server]) -> list[dict[str, Any]]:
-    volumes = uow.volumes.attached_to([s.id for s in servers])
-    images: dict[str, Any] = {}
-    out = []
-    for s in servers:
-        if s.image_id not in images:
-            images[s.image_id] = uow.catalog.image(s.image_id)
-        out.append(
-            server_detail(s, volumes[s.id], images[s.image_id], driver.guest_network(s.id))
-        )
-    return out
 
 
 @router.get(
@@ -49,15 +36,24 @@ def list_servers_details(
     limit: int = Query(default=25, ge=1, le=1000),
     status: str | None = None,
     name: str | None = None,
+    flavor: str | None = None,
+    ip: str | None = None,
+    tags: str | None = None,
+    not_tags: str | None = Query(default=None, alias="not-tags"),
 ) -> dict[str, Any]:
     who = principal(request, project_id)
+    if tags is not None or not_tags is not None:
+        # Servers have no tags here: ignoring the filter would return servers it excludes.
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "Server tags are not supported: tags and not-tags filters."
+        )
     page = max(offset, 1)
     c = container(request)
-    with c.uow_factory(write=False) as uow:
-        servers, total = uow.servers.list(
-            who.project_id, limit=limit, offset=(page - 1) * limit, status=status, name=name
-        )
-        return {"count": total, "servers": _details(uow, c.driver, servers)}
+    flt = ServerFilter(status=status, name=name, flavor=flavor, ip=ip)
+    rows, total = list_servers(
+        c.uow_factory, c.driver, who.project_id, flt=flt, limit=limit, offset=(page - 1) * limit
+    )
+    return {"count": total, "servers": [server_detail(s, ctx) for s, ctx in rows]}
 
 
 @router.get(
@@ -68,11 +64,8 @@ def list_servers_details(
 def show_server(project_id: str, server_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
     c = container(request)
-    with c.uow_factory(write=False) as uow:
-        server = uow.servers.get(server_id, who.project_id)
-        if server is None:
-            raise errors.EcsError(errors.SERVER_NOT_FOUND)
-        return {"server": _details(uow, c.driver, [server])[0]}
+    server, ctx = query_server(c.uow_factory, c.driver, who.project_id, server_id)
+    return {"server": server_detail(server, ctx)}
 
 
 class ServerRef(BaseModel):
@@ -88,9 +81,15 @@ class StartOption(BaseModel):
     servers: list[ServerRef]
 
 
+class RebootOption(BaseModel):
+    servers: list[ServerRef]
+    type: StrictStr
+
+
 class ServerAction(BaseModel):
     os_stop: StopOption | None = Field(default=None, alias="os-stop")
     os_start: StartOption | None = Field(default=None, alias="os-start")
+    reboot: RebootOption | None = None
 
 
 class JobAccepted(BaseModel):
@@ -104,9 +103,18 @@ class JobAccepted(BaseModel):
 )
 async def batch_action(project_id: str, request: Request) -> JobAccepted:
     body = await parse_body(request, ServerAction)
-    if (body.os_stop is None) == (body.os_start is None):
+    given = [a for a in (body.os_stop, body.os_start, body.reboot) if a is not None]
+    if len(given) != 1:
         raise errors.EcsError(
-            errors.INVALID_PARAMETER, "Give exactly one action: os-stop or os-start."
+            errors.INVALID_PARAMETER, "Give exactly one action: os-stop, os-start or reboot."
+        )
+    if body.reboot is not None:
+        if body.reboot.type not in ("SOFT", "HARD"):
+            raise errors.EcsError(errors.INVALID_PARAMETER, "reboot.type must be SOFT or HARD.")
+        token = await client_token(request)
+        ids = [s.id for s in body.reboot.servers]
+        return await run_in_threadpool(
+            _reboot, request, project_id, ids, body.reboot.type == "HARD", token
         )
     if body.os_stop is not None and body.os_stop.type not in (None, "SOFT", "HARD"):
         raise errors.EcsError(errors.INVALID_PARAMETER, "os-stop.type must be SOFT or HARD.")
@@ -118,6 +126,23 @@ async def batch_action(project_id: str, request: Request) -> JobAccepted:
     return await run_in_threadpool(
         _accept, request, project_id, ids, body.os_stop is not None, token, hard
     )
+
+
+def _reboot(
+    request: Request, project_id: str, ids: list[str], hard: bool, token: ClientToken | None
+) -> JobAccepted:
+    c = container(request)
+    who = principal(request, project_id)
+    job_id = accept_reboot(
+        project_id=who.project_id,
+        server_ids=ids,
+        hard=hard,
+        uow_factory=c.uow_factory,
+        clock=c.clock,
+        client_token=token,
+    )
+    c.runner.wake()
+    return JobAccepted(job_id=job_id)
 
 
 def _accept(

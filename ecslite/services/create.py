@@ -1,0 +1,240 @@
+"""Accept a create-servers request: check every rule, then record the servers, their fixed IPs
+and the job in one transaction. A refused request changes nothing.
+
+The job (jobs/create.py) makes the disks, writes the cloud-init seed and boots each server.
+Order of checks: image, flavor, network, key pair, quota, addresses — so a request that is
+wrong in several ways reports the first of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+
+from ecslite.cloudinit.payload import build_boot_config
+from ecslite.domain import create as rules
+from ecslite.domain import errors
+from ecslite.domain.clock import Clock, new_job_id, new_uuid
+from ecslite.domain.job import Job, JobStatus, JobType, SubJob
+from ecslite.domain.network import Port, free_addresses
+from ecslite.domain.quota import Usage, check_quota
+from ecslite.domain.server import Server, TaskState, VmState
+from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild, server_steps
+from ecslite.services.accept import JobPlan, accept_job
+from ecslite.services.catalog import usage
+from ecslite.services.idempotency import ClientToken
+from ecslite.store.uow import UnitOfWork, UowFactory
+
+ADDRESS_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class CreateCommand:
+    """A shape-checked request; the password is already a SHA-512 crypt hash."""
+
+    project_id: str
+    user_id: str
+    name: str
+    image_id: str
+    flavor_id: str
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    count: int = 1
+    root_volume: rules.DiskRequest | None = None
+    data_volumes: tuple[rules.DiskRequest, ...] = ()
+    key_name: str | None = None
+    password_hash: str | None = None
+    user_data: bytes | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    availability_zone: str = "az1"
+    client_token: ClientToken | None = None
+
+
+@dataclass(frozen=True)
+class CreateAccepted:
+    job_id: str
+    server_ids: list[str]
+
+
+def accept_create(cmd: CreateCommand, *, uow_factory: UowFactory, clock: Clock) -> CreateAccepted:
+    """Return the job and the ids of the servers it creates."""
+    names = rules.server_names(cmd.name, cmd.count)
+    data = rules.data_disks(list(cmd.data_volumes))
+    rules.check_login(adminpass_given=cmd.password_hash is not None, key_name=cmd.key_name)
+    if not cmd.subnet_ids:
+        raise errors.EcsError(errors.INVALID_PARAMETER, "nics must name at least one subnet.")
+    job_id = _accept_retrying(cmd, names, data, uow_factory, clock)
+    with uow_factory(write=False) as uow:
+        job = uow.jobs.get(job_id)
+    assert job is not None
+    params = CreateParams.from_json(job.params)
+    return CreateAccepted(job_id=job_id, server_ids=[sid for sid, _ in params.servers])
+
+
+def _accept_retrying(
+    cmd: CreateCommand,
+    names: list[str],
+    data: list[rules.Disk],
+    uow_factory: UowFactory,
+    clock: Clock,
+) -> str:
+    # Allocation locks the subnet (PostgreSQL), so two creates cannot pick the same address;
+    # should one still collide (the unique subnet+address index), it picks again.
+    def accept() -> str:
+        return accept_job(
+            project_id=cmd.project_id,
+            client_token=cmd.client_token,
+            uow_factory=uow_factory,
+            clock=clock,
+            plan=lambda uow, job_id: _plan(uow, job_id, cmd, names, data, clock),
+        )
+
+    for _ in range(ADDRESS_ATTEMPTS - 1):
+        try:
+            return accept()
+        except IntegrityError:
+            continue
+    return accept()
+
+
+def _public_key(uow: UnitOfWork, cmd: CreateCommand) -> str | None:
+    if cmd.key_name is None:
+        return None
+    keypair = uow.catalog.keypair(cmd.user_id, cmd.key_name)
+    if keypair is None:
+        raise errors.EcsError(errors.KEYPAIR_NOT_FOUND)
+    return keypair.public_key
+
+
+def _plan(
+    uow: UnitOfWork,
+    job_id: str,
+    cmd: CreateCommand,
+    names: list[str],
+    data: list[rules.Disk],
+    clock: Clock,
+) -> JobPlan:
+    """Check every rule, insert the servers (BUILD, owned by the job) and their ports.
+
+    New servers need no claim: they are inserted already owned by ``job_id``.
+    """
+    image = uow.catalog.image(cmd.image_id)
+    if image is None or image.project_id not in (None, cmd.project_id):
+        raise errors.EcsError(errors.IMAGE_NOT_FOUND)
+    if not image.active:
+        raise errors.EcsError(errors.IMAGE_NOT_ACTIVE)
+    if not image.cloud_init and (cmd.key_name or cmd.password_hash or cmd.user_data):
+        raise errors.EcsError(
+            errors.INVALID_IMAGE,
+            "The image has no Cloud-Init: it cannot apply a key pair, password or user_data.",
+        )
+    system = rules.system_disk(cmd.root_volume, min_disk_gb=image.min_disk_gb)
+    flavor = uow.flavors.get(cmd.flavor_id)
+    if flavor is None:
+        raise errors.EcsError(errors.FLAVOR_NOT_FOUND, f"flavorRef {cmd.flavor_id!r}.")
+    if uow.networks.vpc(cmd.vpc_id, cmd.project_id) is None:
+        raise errors.EcsError(errors.BAD_NETWORK, f"The VPC {cmd.vpc_id} does not exist.")
+    subnets = []
+    for sid in cmd.subnet_ids:
+        subnet = uow.networks.subnet(sid, cmd.project_id)
+        if subnet is None:
+            raise errors.EcsError(errors.SUBNET_NOT_FOUND, f"subnet_id {sid}.")
+        if subnet.vpc_id != cmd.vpc_id:
+            raise errors.EcsError(errors.VPC_SUBNET_MISMATCH)
+        subnets.append(subnet)
+    public_key = _public_key(uow, cmd)
+    n = len(names)
+    check_quota(
+        uow.quotas.quotas(cmd.project_id),
+        usage(uow, cmd.project_id),
+        Usage(
+            instances=n,
+            cores=flavor.vcpus * n,
+            ram_mb=flavor.ram_mb * n,
+            volumes=(1 + len(data)) * n,
+        ),
+    )
+    addresses = {}
+    for subnet in subnets:
+        uow.networks.lock_subnet(subnet.id)
+        free = free_addresses(subnet, uow.networks.used_addresses(subnet.id), n)
+        if len(free) < n:
+            raise errors.EcsError(errors.SUBNET_EXHAUSTED, f"subnet_id {subnet.id}.")
+        addresses[subnet.id] = free
+
+    now = clock.iso(millis=False)
+    servers: list[tuple[str, ServerBuild]] = []
+    subs: list[SubJob] = []
+    for i, name in enumerate(names):
+        sid = new_uuid()
+        uow.servers.add(
+            Server(
+                id=sid,
+                project_id=cmd.project_id,
+                user_id=cmd.user_id,
+                name=name,
+                image_id=image.id,
+                flavor_id=flavor.id,
+                availability_zone=cmd.availability_zone,
+                vm_state=VmState.BUILDING,
+                task_state=TaskState.SPAWNING,
+                key_name=cmd.key_name,
+                metadata=dict(cmd.metadata),
+                current_job_id=job_id,
+                created=now,
+                updated=now,
+            ),
+            boot_config=build_boot_config(
+                public_key=public_key,
+                key_name=cmd.key_name,
+                password_hash=cmd.password_hash,
+                user_data=cmd.user_data,
+                byol=False,
+            ),
+        )
+        for subnet in subnets:
+            uow.networks.add_port(
+                Port(
+                    id=new_uuid(),
+                    server_id=sid,
+                    subnet_id=subnet.id,
+                    vpc_id=subnet.vpc_id,
+                    ip_address=addresses[subnet.id][i],
+                )
+            )
+        servers.append(
+            (
+                sid,
+                ServerBuild(
+                    system=DiskPlan(new_uuid(), system.size_gb, system.volume_type),
+                    data=tuple(
+                        DiskPlan(new_uuid(), d.size_gb, d.volume_type, rules.DATA_DEVICES[j])
+                        for j, d in enumerate(data)
+                    ),
+                ),
+            )
+        )
+        for step in server_steps():
+            subs.append(
+                SubJob(
+                    id=new_job_id(),
+                    job_id=job_id,
+                    seq=len(subs),
+                    job_type=step,
+                    server_id=sid,
+                    status=JobStatus.INIT,
+                )
+            )
+    job = Job(
+        id=job_id,
+        project_id=cmd.project_id,
+        job_type=JobType.CREATE,
+        status=JobStatus.INIT,
+        server_id=servers[0][0] if n == 1 else None,
+        host_id="local",
+        params=CreateParams(image_id=image.id, servers=tuple(servers)).to_json(),
+        created=clock.iso(),
+        sub_jobs=tuple(subs),
+    )
+    return JobPlan(job, ())

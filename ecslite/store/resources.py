@@ -1,0 +1,181 @@
+"""Repositories for the resources around servers: networks and ports, flavors, images, quotas.
+
+Kept apart from repositories.py (servers, volumes, jobs) so each module stays readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from ecslite.domain.flavor import BUILTIN_FLAVORS, Flavor
+from ecslite.domain.network import Port, Subnet, Vpc
+from ecslite.domain.quota import Quotas
+from ecslite.domain.resources import Image
+from ecslite.store import tables as t
+
+
+def _image(row: Any) -> Image:
+    return Image(
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        cloud_init=bool(row.cloud_init),
+        os_type=row.os_type,
+        min_disk_gb=row.min_disk_gb,
+        project_id=row.project_id,
+    )
+
+
+def _port(row: Any) -> Port:
+    return Port(
+        id=row.id,
+        server_id=row.server_id,
+        subnet_id=row.subnet_id,
+        vpc_id=row.vpc_id,
+        ip_address=row.ip_address,
+    )
+
+
+class NetworkRepo:
+    """VPCs and subnets (project-scoped) and the ports servers hold in them."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def vpc(self, vpc_id: str, project_id: str) -> Vpc | None:
+        row = self._c.execute(
+            select(t.vpcs).where(t.vpcs.c.id == vpc_id, t.vpcs.c.project_id == project_id)
+        ).first()
+        return Vpc(row.id, row.project_id, row.name, row.cidr) if row else None
+
+    def subnet(self, subnet_id: str, project_id: str) -> Subnet | None:
+        row = self._c.execute(
+            select(t.subnets).where(
+                t.subnets.c.id == subnet_id, t.subnets.c.project_id == project_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return Subnet(row.id, row.project_id, row.vpc_id, row.name, row.cidr)
+
+    def lock_subnet(self, subnet_id: str) -> None:
+        """Hold the subnet's row until commit, so address allocation in it is serialised.
+
+        PostgreSQL: a row lock (concurrent creates in one subnet queue here). SQLite: the
+        store's single writer already serialises every write transaction.
+        """
+        q = select(t.subnets.c.id).where(t.subnets.c.id == subnet_id)
+        if self._c.dialect.name == "postgresql":
+            q = q.with_for_update()
+        self._c.execute(q)
+
+    def used_addresses(self, subnet_id: str) -> set[str]:
+        rows = self._c.execute(
+            select(t.ports.c.ip_address).where(t.ports.c.subnet_id == subnet_id)
+        ).all()
+        return {r.ip_address for r in rows}
+
+    def add_port(self, port: Port) -> None:
+        self._c.execute(
+            insert(t.ports).values(
+                id=port.id,
+                server_id=port.server_id,
+                subnet_id=port.subnet_id,
+                vpc_id=port.vpc_id,
+                ip_address=port.ip_address,
+            )
+        )
+
+    def ports_of(self, server_ids: Sequence[str]) -> dict[str, list[Port]]:
+        out: dict[str, list[Port]] = {sid: [] for sid in server_ids}
+        if not server_ids:
+            return out
+        rows = self._c.execute(
+            select(t.ports).where(t.ports.c.server_id.in_(list(server_ids))).order_by(t.ports.c.id)
+        ).all()
+        for r in rows:
+            out[r.server_id].append(_port(r))
+        return out
+
+    def user_data_of(self, server_ids: Sequence[str]) -> dict[str, str]:
+        """The base64 user data each server's current boot applies (servers without: absent)."""
+        if not server_ids:
+            return {}
+        rows = self._c.execute(
+            select(t.servers.c.id, t.servers.c.boot_config).where(
+                t.servers.c.id.in_(list(server_ids))
+            )
+        ).all()
+        return {
+            r.id: r.boot_config["user_data"] for r in rows if (r.boot_config or {}).get("user_data")
+        }
+
+    def delete_ports_of(self, server_id: str) -> None:
+        self._c.execute(delete(t.ports).where(t.ports.c.server_id == server_id))
+
+
+class FlavorRepo:
+    """The built-in flavors plus those a seed added (a seeded id overrides a built-in one)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def all(self) -> list[Flavor]:
+        flavors = {f.id: f for f in BUILTIN_FLAVORS}
+        for r in self._c.execute(select(t.flavors)).all():
+            flavors[r.id] = Flavor(id=r.id, vcpus=r.vcpus, ram_mb=r.ram_mb, disk_gb=r.disk_gb)
+        return sorted(flavors.values(), key=lambda f: (f.vcpus, f.ram_mb, f.id))
+
+    def get(self, flavor_id: str) -> Flavor | None:
+        row = self._c.execute(select(t.flavors).where(t.flavors.c.id == flavor_id)).first()
+        if row is not None:
+            return Flavor(id=row.id, vcpus=row.vcpus, ram_mb=row.ram_mb, disk_gb=row.disk_gb)
+        return next((f for f in BUILTIN_FLAVORS if f.id == flavor_id), None)
+
+
+class ImageRepo:
+    """Images a project may use: public ones and its own."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def visible(self, project_id: str) -> list[Image]:
+        c = t.images.c
+        rows = self._c.execute(
+            select(t.images)
+            .where((c.project_id.is_(None)) | (c.project_id == project_id))
+            .order_by(c.name, c.id)
+        ).all()
+        return [_image(r) for r in rows]
+
+
+class QuotaRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def quotas(self, project_id: str) -> Quotas:
+        raw = self._c.execute(
+            select(t.projects.c.quotas).where(t.projects.c.id == project_id)
+        ).scalar_one_or_none()
+        return Quotas().with_overrides(dict(raw) if raw else None)
+
+    def flavor_counts(self, project_id: str) -> dict[str, int]:
+        """How many servers of each flavor the project has."""
+        rows = self._c.execute(
+            select(t.servers.c.flavor_id, func.count())
+            .where(t.servers.c.project_id == project_id)
+            .group_by(t.servers.c.flavor_id)
+        ).all()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def volume_count(self, project_id: str) -> int:
+        return int(
+            self._c.execute(
+                select(func.count())
+                .select_from(t.volumes)
+                .where(t.volumes.c.project_id == project_id)
+            ).scalar_one()
+        )

@@ -1,0 +1,199 @@
+"""A server's whole life through the official SDK against a real process (sim driver):
+create with a key pair and a data disk, change its OS, reboot, delete with and without its
+data disks."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkecs.v2 import (
+    BatchRebootServersRequest,
+    BatchRebootServersRequestBody,
+    BatchRebootSeversOption,
+    ChangeServerOsWithCloudInitOption,
+    ChangeServerOsWithCloudInitRequest,
+    ChangeServerOsWithCloudInitRequestBody,
+    CreatePostPaidServersRequest,
+    CreatePostPaidServersRequestBody,
+    CreateServersRequest,
+    CreateServersRequestBody,
+    DeleteServersRequest,
+    DeleteServersRequestBody,
+    ListServersDetailsRequest,
+    PostPaidServer,
+    PostPaidServerDataVolume,
+    PostPaidServerNic,
+    PostPaidServerRootVolume,
+    PrePaidServer,
+    PrePaidServerNic,
+    PrePaidServerRootVolume,
+    ServerId,
+    ShowServerRequest,
+)
+from sqlalchemy import create_engine, text
+
+from examples.sdk_reinstall import client_for, wait_for_job
+from tests.support import Service
+
+
+def volumes(service: Service) -> dict[str, dict[str, Any]]:
+    """Every volume row of the store, by id (the API has no volume listing)."""
+    assert service.database_url is not None
+    engine = create_engine(service.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, server_id, status, boot_index FROM volumes"))
+            return {r.id: dict(r._mapping) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def create_one(client: Any, demo: dict[str, Any], name: str) -> Any:
+    server = PostPaidServer(
+        name=name,
+        image_ref=demo["images"]["cloudinit"],
+        flavor_ref="s6.large.2",
+        vpcid=demo["vpc_id"],
+        nics=[PostPaidServerNic(subnet_id=demo["subnet_id"])],
+        root_volume=PostPaidServerRootVolume(volumetype="SSD", size=20),
+        data_volumes=[PostPaidServerDataVolume(volumetype="SAS", size=50)],
+        key_name=demo["keypair"]["name"],
+    )
+    body = CreatePostPaidServersRequestBody(server=server)
+    return client.create_post_paid_servers(CreatePostPaidServersRequest(body=body))
+
+
+def test_create_changeos_reboot_delete_keeping_data_disk(service: Service) -> None:
+    demo = service.demo
+    client = client_for(demo)
+    resp = create_one(client, demo, "web-1")
+    assert len(resp.server_ids) == 1
+    sid = resp.server_ids[0]
+    job = wait_for_job(client, resp.job_id)
+    assert job.status == "SUCCESS", job
+    assert job.job_type == "createServer"
+    assert [s.job_type for s in job.entities.sub_jobs][-1] == "verifyCloudInit"
+
+    s = client.show_server(ShowServerRequest(server_id=sid)).server
+    assert (s.status, s.name, s.key_name) == ("ACTIVE", "web-1", demo["keypair"]["name"])
+    assert s.image.id == demo["images"]["cloudinit"]
+    assert (s.flavor.id, s.flavor.vcpus, s.flavor.ram) == ("s6.large.2", "2", "4096")
+    (port,) = s.addresses[demo["vpc_id"]]
+    assert port.addr == "192.168.0.2" and port.os_ext_ip_stype == "fixed"
+    disks = {v.boot_index: v.id for v in s.os_extended_volumesvolumes_attached}
+    assert set(disks) == {"0", "-1"}
+    data_disk = disks["-1"]
+    assert volumes(service)[data_disk]["status"] == "in-use"
+    found = client.list_servers_details(ListServersDetailsRequest(ip="192.168.0.2"))
+    assert [x.id for x in found.servers] == [sid]
+
+    option = ChangeServerOsWithCloudInitOption(
+        imageid=demo["images"]["alt"],
+        keyname=demo["keypair"]["name"],
+        userid=demo["user_id"],
+        mode="withStopServer",
+    )
+    change = client.change_server_os_with_cloud_init(
+        ChangeServerOsWithCloudInitRequest(
+            server_id=sid, body=ChangeServerOsWithCloudInitRequestBody(os_change=option)
+        )
+    )
+    job = wait_for_job(client, change.job_id)
+    assert (job.status, job.job_type) == ("SUCCESS", "changeOS"), job
+    s = client.show_server(ShowServerRequest(server_id=sid)).server
+    assert s.status == "ACTIVE" and s.image.id == demo["images"]["alt"]
+    new_disks = {v.boot_index: v.id for v in s.os_extended_volumesvolumes_attached}
+    assert new_disks["-1"] == data_disk and new_disks["0"] != disks["0"]
+
+    reboot = client.batch_reboot_servers(
+        BatchRebootServersRequest(
+            body=BatchRebootServersRequestBody(
+                reboot=BatchRebootSeversOption(servers=[ServerId(id=sid)], type="SOFT")
+            )
+        )
+    )
+    job = wait_for_job(client, reboot.job_id)
+    assert (job.status, job.job_type) == ("SUCCESS", "batchRebootServers"), job
+    assert client.show_server(ShowServerRequest(server_id=sid)).server.status == "ACTIVE"
+
+    delete = client.delete_servers(
+        DeleteServersRequest(
+            body=DeleteServersRequestBody(servers=[ServerId(id=sid)], delete_volume=False)
+        )
+    )
+    assert wait_for_job(client, delete.job_id).status == "SUCCESS"
+    with pytest.raises(ClientRequestException) as exc:
+        client.show_server(ShowServerRequest(server_id=sid))
+    assert (exc.value.status_code, exc.value.error_code) == (404, "Ecs.0114")
+    left = volumes(service)
+    assert new_disks["0"] not in left
+    assert left[data_disk]["status"] == "available" and left[data_disk]["server_id"] is None
+    # Its address is free again: the next server gets it.
+    again = create_one(client, demo, "web-2")
+    assert wait_for_job(client, again.job_id).status == "SUCCESS"
+    s = client.show_server(ShowServerRequest(server_id=again.server_ids[0])).server
+    assert s.addresses[demo["vpc_id"]][0].addr == "192.168.0.2"
+
+
+def test_create_two_with_password_then_delete_with_volumes(service: Service) -> None:
+    demo = service.demo
+    client = client_for(demo)
+    server = PrePaidServer(
+        name="batch",
+        image_ref=demo["images"]["alt"],
+        flavor_ref="s6.small.1",
+        vpcid=demo["vpc_id"],
+        nics=[PrePaidServerNic(subnet_id=demo["subnet_id"])],
+        root_volume=PrePaidServerRootVolume(volumetype="SSD"),
+        count=2,
+        admin_pass="Create-Passw0rd",
+    )
+    resp = client.create_servers(CreateServersRequest(body=CreateServersRequestBody(server=server)))
+    assert len(resp.server_ids) == 2
+    assert wait_for_job(client, resp.job_id).status == "SUCCESS"
+    shown = [client.show_server(ShowServerRequest(server_id=i)).server for i in resp.server_ids]
+    assert sorted(s.name for s in shown) == ["batch-0001", "batch-0002"]
+    ips = {s.addresses[demo["vpc_id"]][0].addr for s in shown}
+    assert len(ips) == 2
+    owned = {v.id for s in shown for v in s.os_extended_volumesvolumes_attached}
+    assert len(owned) == 2 and owned <= set(volumes(service))
+
+    body = DeleteServersRequestBody(
+        servers=[ServerId(id=i) for i in resp.server_ids], delete_volume=True
+    )
+    job = wait_for_job(client, client.delete_servers(DeleteServersRequest(body=body)).job_id)
+    assert job.status == "SUCCESS" and len(job.entities.sub_jobs) == 2
+    assert not owned & set(volumes(service))
+    listed = client.list_servers_details(ListServersDetailsRequest(name="batch"))
+    assert listed.count == 0
+
+
+def test_concurrent_creates_get_distinct_addresses(service: Service) -> None:
+    demo = service.demo
+    body = {
+        "server": {
+            "name": "race",
+            "imageRef": demo["images"]["cloudinit"],
+            "flavorRef": "s6.small.1",
+            "vpcid": demo["vpc_id"],
+            "nics": [{"subnet_id": demo["subnet_id"]}],
+            "adminPass": "Race-Passw0rd",
+        }
+    }
+
+    def create(_: int) -> Any:
+        with service.http() as http:
+            return http.post(f"/v1/{demo['project_id']}/cloudservers", json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(create, range(8)))
+    assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
+    client = client_for(demo)
+    for r in responses:
+        assert wait_for_job(client, r.json()["job_id"]).status == "SUCCESS"
+    listed = client.list_servers_details(ListServersDetailsRequest(name="race", limit=100))
+    addrs = [s.addresses[demo["vpc_id"]][0].addr for s in listed.servers]
+    assert len(addrs) == len(set(addrs)) == 8

@@ -1,0 +1,55 @@
+"""Every job type the API can accept has a declared definition, with the failure policy its
+documentation promises, and parameters that survive the job record's JSON."""
+
+from __future__ import annotations
+
+import json
+
+from ecslite.domain.job import JobType
+from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild
+from ecslite.jobs.delete import DeleteParams
+from ecslite.jobs.reboot import RebootParams
+from ecslite.jobs.registry import DEFINITIONS, step_names
+from ecslite.jobs.steps import FailurePolicy
+
+
+def test_every_job_type_is_registered() -> None:
+    assert set(DEFINITIONS) == set(JobType)
+
+
+def test_change_os_runs_the_reinstall_steps() -> None:
+    reinstall, change = DEFINITIONS[JobType.REINSTALL], DEFINITIONS[JobType.CHANGE_OS]
+    assert change.steps == reinstall.steps
+    assert change.roll_back is reinstall.roll_back
+    assert change.policy is FailurePolicy.ROLL_BACK
+
+
+def test_policies() -> None:
+    create = DEFINITIONS[JobType.CREATE]
+    assert create.policy is FailurePolicy.ROLL_BACK and create.roll_back is not None
+    for jt in (JobType.DELETE, JobType.BATCH_REBOOT):
+        d = DEFINITIONS[jt]
+        assert d.policy is FailurePolicy.CONTINUE
+        assert all(s.compensate is not None for s in d.steps), jt
+
+
+def test_fault_injection_knows_the_new_steps() -> None:
+    names = step_names()
+    for step in ("createSystemDisk", "attachDisks", "deleteServer", "rebootServer"):
+        assert step in names
+
+
+def test_params_round_trip_through_json() -> None:
+    create = CreateParams(
+        image_id="img",
+        servers=(
+            (
+                "s1",
+                ServerBuild(DiskPlan("v1", 40, "SSD"), (DiskPlan("v2", 10, "SAS", "/dev/vdb"),)),
+            ),
+            ("s2", ServerBuild(DiskPlan("v3", 40, "SSD"))),
+        ),
+    )
+    for p in (create, DeleteParams(delete_volume=True), RebootParams(hard=True)):
+        back = type(p).from_json(json.loads(json.dumps(p.to_json())))
+        assert back == p
