@@ -49,8 +49,9 @@ def password_rules() -> dict[str, Any]:
     }
 
 
-def _details(uow: UnitOfWork, servers: list[Server]) -> list[dict[str, Any]]:
-    return [server_detail(s, ctx) for s, ctx in contexts(uow, servers)]
+def _details(c: Container, uow: UnitOfWork, servers: list[Server]) -> list[dict[str, Any]]:
+    # The driver's guest network too: the console shows a qemu guest's ssh command.
+    return [server_detail(s, ctx) for s, ctx in contexts(uow, servers, c.driver.guest_network)]
 
 
 def list_servers(c: Container, who: Principal) -> list[dict[str, Any]]:
@@ -59,7 +60,7 @@ def list_servers(c: Container, who: Principal) -> list[dict[str, Any]]:
             who.project_id, limit=MAX_SERVERS, offset=0, status=None, name=None
         )
         # By name: rows keep their place while the page updates them.
-        return _details(uow, sorted(servers, key=lambda s: (s.name, s.id)))
+        return _details(c, uow, sorted(servers, key=lambda s: (s.name, s.id)))
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def show_server(c: Container, who: Principal, server_id: str) -> dict[str, Any]:
         server = uow.servers.get(server_id, who.project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND)
-        return _details(uow, [server])[0]
+        return _details(c, uow, [server])[0]
 
 
 def server_page(c: Container, who: Principal, server_id: str, *, lines: int = 40) -> ServerPage:
@@ -93,7 +94,7 @@ def server_page(c: Container, who: Principal, server_id: str, *, lines: int = 40
         server = uow.servers.get(server_id, who.project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND)
-        detail = _details(uow, [server])[0]
+        detail = _details(c, uow, [server])[0]
         volumes = uow.volumes.attached_to([server.id])[server.id]
     disks = tuple(
         Disk(
