@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock
 from ecslite.domain.server import VmState
+from ecslite.services.lifecycle import accept_reboot
 from ecslite.services.power import accept_power_action
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.store.uow import UowFactory
@@ -125,6 +126,31 @@ def accept_power(
         project_id=project_id,
         server_ids=[server_id],
         stop=stop,
+        uow_factory=uow_factory,
+        clock=clock,
+    )
+
+
+def accept_nova_reboot(
+    *, project_id: str, server_id: str, hard: bool, uow_factory: UowFactory, clock: Clock
+) -> str:
+    """Start a one-server reboot job (the one ``batch_reboot_servers`` runs); 409 unless the
+    server is ACTIVE and idle. Nova also hard-reboots a SHUTOFF server into ACTIVE; ecslite's
+    reboot job reboots running guests only (use os-start), as documented in docs/api.md."""
+    with uow_factory(write=False) as uow:
+        server = uow.servers.get(server_id, project_id)
+    if server is None:
+        raise errors.EcsError(errors.SERVER_NOT_FOUND)
+    if server.busy or server.vm_state is not VmState.ACTIVE:
+        raise errors.EcsError(
+            errors.BAD_SERVER_STATE,
+            f"Cannot 'reboot' instance {server_id} while it is in vm_state "
+            f"{server.vm_state.value} (task_state {server.task_state or 'none'}).",
+        )
+    return accept_reboot(
+        project_id=project_id,
+        server_ids=[server_id],
+        hard=hard,
         uow_factory=uow_factory,
         clock=clock,
     )

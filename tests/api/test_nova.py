@@ -107,8 +107,8 @@ def test_stop_and_start_follow_nova_rules(api: Api) -> None:
     assert _settled(api, sid)["status"] == "ACTIVE"
     _fault(_action(api, sid, {"os-start": None}), "conflictingRequest", 409)
     _fault(_action(api, MISSING, {"os-start": None}), "itemNotFound", 404)
-    msg = _fault(_action(api, sid, {"reboot": {"type": "SOFT"}}), "badRequest", 400)
-    assert "not supported" in msg
+    _fault(_action(api, sid, {"reboot": {"type": "GENTLE"}}), "badRequest", 400)
+    _fault(_action(api, MISSING, {"reboot": {"type": "SOFT"}}), "itemNotFound", 404)
     _fault(_action(api, sid, {"os-stop": None, "os-start": None}), "badRequest", 400)
 
 
@@ -255,3 +255,19 @@ def test_keypairs_on_the_v2_paths(api: Api) -> None:
     assert api.client.get(f"{base}/v2-key").json()["keypair"]["name"] == "v2-key"
     assert api.client.delete(f"{base}/v2-key").status_code == 204
     _fault(api.client.get(f"{base}/v2-key"), "itemNotFound", 404)
+
+
+def test_reboot_soft_and_hard_run_the_reboot_job(api: Api) -> None:
+    sid = api.demo["servers"]["stopped"]
+    # Only a running server reboots (a SHUTOFF one is started with os-start).
+    for kind in ("SOFT", "HARD"):
+        _fault(_action(api, sid, {"reboot": {"type": kind}}), "conflictingRequest", 409)
+    assert _action(api, sid, {"os-start": None}).status_code == 202
+    assert _settled(api, sid)["status"] == "ACTIVE"
+    resp = _action(api, sid, {"reboot": {"type": "HARD"}})
+    assert resp.status_code == 202 and resp.headers["OpenStack-API-Version"] == "compute 2.60"
+    assert _settled(api, sid)["status"] == "ACTIVE"
+    resp = _action(api, sid, {"reboot": {"type": "SOFT"}})
+    assert resp.status_code == 202
+    assert _server(api, sid)["status"] in ("REBOOT", "ACTIVE")
+    assert _settled(api, sid)["status"] == "ACTIVE"

@@ -2,13 +2,13 @@
 
 Listing pages as Nova does (``limit`` and ``marker``, newest first, a ``servers_links`` next
 link when a page is full). Actions: ``os-stop``, ``os-start``, ``os-getConsoleOutput`` and
-``rebuild`` (a reinstall job, see services/nova.py and docs/api.md); ``reboot`` is refused with
-400 until the job engine has a reboot job. Errors use Nova's envelope (api/nova/faults.py).
+``rebuild`` (a reinstall job, see services/nova.py and docs/api.md) and ``reboot`` (the reboot
+job of ``batch_reboot_servers``, SOFT or HARD). Errors use Nova's envelope (api/nova/faults.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,7 +26,13 @@ from ecslite.cloudinit.payload import hash_password
 from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain.reinstall import check_password, decode_user_data
 from ecslite.domain.server import Server
-from ecslite.services.nova import KEEP, RebuildCommand, accept_power, accept_rebuild
+from ecslite.services.nova import (
+    KEEP,
+    RebuildCommand,
+    accept_nova_reboot,
+    accept_power,
+    accept_rebuild,
+)
 from ecslite.store.uow import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
@@ -182,6 +188,10 @@ class ConsoleOutput(BaseModel):
     length: int | str | None = None
 
 
+class RebootOption(BaseModel):
+    type: Literal["SOFT", "HARD"]
+
+
 class ServerAction(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -189,6 +199,7 @@ class ServerAction(BaseModel):
     os_start: None = Field(default=None, alias="os-start")
     console: ConsoleOutput | None = Field(default=None, alias="os-getConsoleOutput")
     rebuild: Rebuild | None = None
+    reboot: RebootOption | None = None
 
 
 _ACTIONS = ("os-stop", "os-start", "os-getConsoleOutput", "rebuild", "reboot")
@@ -203,15 +214,15 @@ async def server_action(
     given = [k for k in keys if k in _ACTIONS]
     if len(given) != 1 or len(keys) != 1:
         raise NovaFault(
-            400, "Give exactly one action: os-stop, os-start, os-getConsoleOutput or rebuild."
+            400,
+            "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput or rebuild.",
         )
     action = given[0]
     if action == "reboot":
-        raise NovaFault(
-            400,
-            "reboot is not supported by ecslite: stop the server (os-stop), then start it "
-            "(os-start).",
-        )
+        assert body.reboot is not None
+        hard = body.reboot.type == "HARD"
+        await run_in_threadpool(_reboot, request, project_id, server_id, hard)
+        return Response(status_code=202, headers=echo_headers(v))
     if action == "os-getConsoleOutput":
         lines = output_lines(body.console.length if body.console else None)
         return await run_in_threadpool(server_console_output, request, project_id, server_id, lines)
@@ -236,6 +247,19 @@ def _power(request: Request, project_id: str, server_id: str, stop: bool) -> Non
         project_id=who.project_id,
         server_id=server_id,
         stop=stop,
+        uow_factory=c.uow_factory,
+        clock=c.clock,
+    )
+    c.runner.wake()
+
+
+def _reboot(request: Request, project_id: str, server_id: str, hard: bool) -> None:
+    c = container(request)
+    who = principal(request, project_id)
+    accept_nova_reboot(
+        project_id=who.project_id,
+        server_id=server_id,
+        hard=hard,
         uow_factory=c.uow_factory,
         clock=c.clock,
     )
