@@ -92,7 +92,9 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
         system_disk = uow.volumes.get(retained) if retained else None
     if system_disk is None:
         raise errors.EcsError(errors.NO_SYSTEM_DISK)
-    if system_disk.size_gb < image.min_disk_gb:
+    # Another image (change OS, Nova rebuild) must fit the disk; the server's own image was
+    # checked when the server was created.
+    if image.id != server.image_id and system_disk.size_gb < image.min_disk_gb:
         raise errors.EcsError(
             errors.INVALID_PARAMETER,
             f"The system disk ({system_disk.size_gb} GB) is smaller than the image's "
