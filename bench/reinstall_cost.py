@@ -1,0 +1,142 @@
+"""Where one reinstall's CPU goes, without HTTP: statements by text, CPU per phase, a profile.
+
+The same job machinery as ``bench.inprocess`` (accept through the service, claim, the runner's
+own ``run_job`` on this thread, SQLite), but split: CPU of the accept, of the run, and of the
+event recorder inside both; each distinct SQL statement with how often a reinstall issues it;
+with ``--cprofile`` the functions with the most cumulative time. Meant for before/after
+comparisons of one change: run it on both commits in one session and compare the columns.
+
+    .venv/bin/python -m bench.reinstall_cost [--n 200] [--cprofile] [--statements]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import io
+import pstats
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from bench.common import loadavg, write_result
+from bench.ecslite_proc import make_seed
+
+
+def run(n: int = 200, fleet: int = 1000, *, profile: bool = False) -> dict[str, Any]:
+    from ecslite.bootstrap import build
+    from ecslite.config import Settings
+    from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
+    from ecslite.store.secretbox import SecretBox
+    from ecslite.store.seeding import SeedDocument, apply_seed
+
+    data = Path(tempfile.mkdtemp(prefix="ecslite-bench-cost-")) / "data"
+    c = build(Settings(data_dir=data))
+    t, doc = make_seed(fleet)
+    apply_seed(SeedDocument.model_validate(doc), uow_factory=c.uow_factory,
+               box=SecretBox.from_file(data / "master.key"), clock=c.clock)
+    statements: collections.Counter[str] = collections.Counter()
+
+    @event.listens_for(c.engine, "before_cursor_execute")
+    def _count(_conn: Any, _cur: Any, stmt: str, *_: Any) -> None:
+        statements[" ".join(stmt.split())] += 1
+
+    # CPU spent inside the event recorder (rendering + insert), wherever it is called from;
+    # commits before the event stream have none, and this bench runs on them too.
+    recorder_cpu = [0.0]
+    try:
+        from ecslite.store.events import EventRecorder
+    except ImportError:
+        EventRecorder = None  # type: ignore[assignment,misc]
+    if EventRecorder is not None:
+        original = EventRecorder.record
+
+        def timed_record(self: Any, uow: Any, changes: Any) -> bool:
+            t0 = time.process_time()
+            try:
+                return original(self, uow, changes)
+            finally:
+                recorder_cpu[0] += time.process_time() - t0
+
+        EventRecorder.record = timed_record  # type: ignore[method-assign]
+    phase = {"accept": 0.0, "run": 0.0}
+
+    def one(i: int) -> None:
+        cmd = ReinstallCommand(
+            project_id=t.project_id, server_id=t.server_ids[i % fleet], keyname=t.keyname,
+            userid=t.user_id, password_hash=None, user_data=None, byol=False, encryption=None,
+            stop_first=True,
+        )
+        t0 = time.process_time()
+        job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
+        t1 = time.process_time()
+        with c.uow_factory() as uow:  # what the runner's claim does
+            uow.jobs.claim_next(owner=c.runner.owner, now=c.clock.now(), lease_seconds=15)
+            uow.commit()
+        c.runner.run_job(job_id)
+        phase["accept"] += t1 - t0
+        phase["run"] += time.process_time() - t1
+
+    for i in range(20):  # warm-up: statement caches, SQLite pages
+        one(i)
+    statements.clear()
+    recorder_cpu[0] = 0.0
+    phase.update(accept=0.0, run=0.0)
+    prof = cProfile.Profile() if profile else None
+    cpu0 = time.process_time()
+    if prof is not None:
+        prof.enable()
+    for i in range(20, 20 + n):
+        one(i)
+    if prof is not None:
+        prof.disable()
+    cpu = time.process_time() - cpu0
+    if EventRecorder is not None:
+        EventRecorder.record = original  # type: ignore[method-assign]
+    c.close()
+    total = sum(statements.values())
+    out: dict[str, Any] = {
+        "reinstalls": n,
+        "loadavg": loadavg(),
+        "statements_per_reinstall": round(total / n, 1),
+        "transactions_per_reinstall": round(
+            sum(v for k, v in statements.items() if k.startswith("BEGIN")) / n, 1),
+        "cpu_ms_per_reinstall": round(cpu / n * 1000, 2),
+        "accept_cpu_ms": round(phase["accept"] / n * 1000, 2),
+        "run_cpu_ms": round(phase["run"] / n * 1000, 2),
+        "event_recorder_cpu_ms": round(recorder_cpu[0] / n * 1000, 2),
+        "statements": [(round(v / n, 2), k) for k, v in statements.most_common()],
+    }
+    if prof is not None:
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(45)
+        out["cprofile"] = buf.getvalue()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--fleet", type=int, default=1000)
+    ap.add_argument("--cprofile", action="store_true", help="print cProfile's top functions")
+    ap.add_argument("--statements", action="store_true", help="list statements by text")
+    args = ap.parse_args(argv)
+    r = run(args.n, args.fleet, profile=args.cprofile)
+    for k in ("reinstalls", "loadavg", "statements_per_reinstall", "transactions_per_reinstall",
+              "cpu_ms_per_reinstall", "accept_cpu_ms", "run_cpu_ms", "event_recorder_cpu_ms"):
+        print(f"{k}: {r[k]}")
+    if args.statements:
+        for per, text in r["statements"]:
+            print(f"{per:6}  {text[:160]}")
+    if args.cprofile:
+        print(r["cprofile"])
+    write_result("reinstall_cost", {k: v for k, v in r.items() if k != "cprofile"})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
