@@ -42,10 +42,11 @@ def _ns(kind: str, i: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ecslite-bench/{kind}/{i}"))
 
 
-def make_seed(n_servers: int) -> tuple[Tenant, dict[str, Any]]:
+def make_seed(n_servers: int, *, public_key: str | None = None) -> tuple[Tenant, dict[str, Any]]:
     from ecslite.services.keypairs import generate_keypair
 
-    public_key, _private = generate_keypair()
+    if public_key is None:
+        public_key, _private = generate_keypair()
     t = Tenant(
         project_id=uuid.uuid5(uuid.NAMESPACE_URL, "ecslite-bench/project").hex,
         user_id=uuid.uuid5(uuid.NAMESPACE_URL, "ecslite-bench/user").hex,

@@ -3,7 +3,8 @@ loaded machine, where CPU time is not.
 
 Runs ``bench.reinstall_cost`` under ``valgrind --tool=callgrind`` twice, with ``--n A`` and
 ``--n B`` reinstalls after the same start-up and warm-up, and divides the difference of the
-instruction totals by B - A, so start-up, seeding and warm-up cancel out.
+instruction totals by B - A, so start-up, seeding and warm-up cancel out (the bench's key pair
+is a fixed one and the hash seed is pinned, so start-up costs the same in both runs).
 
     .venv/bin/python -m bench.instructions [--a 10] [--b 40] [--fleet 100]
 """
@@ -11,6 +12,7 @@ instruction totals by B - A, so start-up, seeding and warm-up cancel out.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -30,6 +32,7 @@ def instructions(n: int, fleet: int) -> int:
             [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
              sys.executable, "-m", "bench.reinstall_cost", "--n", str(n), "--fleet", str(fleet)],
             capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         found = re.search(r"Collected : (\d+)", proc.stderr)
         if found is None:

@@ -27,6 +27,18 @@ from bench.common import loadavg, write_result
 from bench.ecslite_proc import make_seed
 
 
+def _fixed_public_key() -> str:
+    """A key pair's public key that costs the same every run (an RSA key generation's cost
+    varies with its random primes, which would blur instruction counts)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32))).public_key()
+    return key.public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+
+
 def run(n: int = 200, fleet: int = 1000, *, profile: bool = False) -> dict[str, Any]:
     from ecslite.bootstrap import build
     from ecslite.config import Settings
@@ -36,7 +48,7 @@ def run(n: int = 200, fleet: int = 1000, *, profile: bool = False) -> dict[str, 
 
     data = Path(tempfile.mkdtemp(prefix="ecslite-bench-cost-")) / "data"
     c = build(Settings(data_dir=data))
-    t, doc = make_seed(fleet)
+    t, doc = make_seed(fleet, public_key=_fixed_public_key())
     apply_seed(SeedDocument.model_validate(doc), uow_factory=c.uow_factory,
                box=SecretBox.from_file(data / "master.key"), clock=c.clock)
     statements: collections.Counter[str] = collections.Counter()
