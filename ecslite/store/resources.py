@@ -8,13 +8,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from ecslite.domain.flavor import BUILTIN_FLAVORS, Flavor
 from ecslite.domain.network import Port, Subnet, Vpc
 from ecslite.domain.quota import Quotas
 from ecslite.domain.resources import Image
 from ecslite.store import tables as t
+
+# Built once (see repositories.py): read for every server body the API or the event stream shows.
+_PORTS_OF = (
+    select(t.ports)
+    .where(t.ports.c.server_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.ports.c.id)
+)
+_BOOT_CONFIGS_OF = select(t.servers.c.id, t.servers.c.boot_config).where(
+    t.servers.c.id.in_(bindparam("ids", expanding=True))
+)
+_FLAVOR = select(t.flavors).where(t.flavors.c.id == bindparam("id"))
 
 
 def _image(row: Any) -> Image:
@@ -93,9 +104,7 @@ class NetworkRepo:
         out: dict[str, list[Port]] = {sid: [] for sid in server_ids}
         if not server_ids:
             return out
-        rows = self._c.execute(
-            select(t.ports).where(t.ports.c.server_id.in_(list(server_ids))).order_by(t.ports.c.id)
-        ).all()
+        rows = self._c.execute(_PORTS_OF, {"ids": list(server_ids)}).all()
         for r in rows:
             out[r.server_id].append(_port(r))
         return out
@@ -104,11 +113,7 @@ class NetworkRepo:
         """The base64 user data each server's current boot applies (servers without: absent)."""
         if not server_ids:
             return {}
-        rows = self._c.execute(
-            select(t.servers.c.id, t.servers.c.boot_config).where(
-                t.servers.c.id.in_(list(server_ids))
-            )
-        ).all()
+        rows = self._c.execute(_BOOT_CONFIGS_OF, {"ids": list(server_ids)}).all()
         return {
             r.id: r.boot_config["user_data"] for r in rows if (r.boot_config or {}).get("user_data")
         }
@@ -130,7 +135,7 @@ class FlavorRepo:
         return sorted(flavors.values(), key=lambda f: (f.vcpus, f.ram_mb, f.id))
 
     def get(self, flavor_id: str) -> Flavor | None:
-        row = self._c.execute(select(t.flavors).where(t.flavors.c.id == flavor_id)).first()
+        row = self._c.execute(_FLAVOR, {"id": flavor_id}).first()
         if row is not None:
             return Flavor(id=row.id, vcpus=row.vcpus, ram_mb=row.ram_mb, disk_gb=row.disk_gb)
         return next((f for f in BUILTIN_FLAVORS if f.id == flavor_id), None)
