@@ -39,6 +39,22 @@ _SUB_JOBS = (
     select(t.sub_jobs).where(t.sub_jobs.c.job_id == bindparam("job_id")).order_by(t.sub_jobs.c.seq)
 )
 _IMAGE = select(t.images).where(t.images.c.id == bindparam("id"))
+# The runner's writes at every step boundary, built once the same way; the columns to set
+# come with the parameters (an UPDATE without values() sets the columns its parameters name).
+_JOB_OWNED = update(t.jobs).where(
+    t.jobs.c.id == bindparam("_id"), t.jobs.c.lease_owner == bindparam("_owner")
+)
+_SUB_JOB = update(t.sub_jobs).where(t.sub_jobs.c.id == bindparam("_id"))
+_FAULT = (
+    select(t.sim_faults)
+    .where(
+        t.sim_faults.c.step == bindparam("step"),
+        t.sim_faults.c.remaining > 0,
+        or_(t.sim_faults.c.server_id.is_(None), t.sim_faults.c.server_id == bindparam("server")),
+    )
+    .order_by(t.sim_faults.c.id)
+    .limit(1)
+)
 
 
 def _conds(table: Any, expected: Mapping[str, Any]) -> list[ColumnElement[bool]]:
@@ -481,11 +497,17 @@ class JobRepo:
         expected: Mapping[str, Any],
         values: Mapping[str, Any],
     ) -> bool:
-        conds = _conds(t.jobs, {k: getattr(v, "value", v) for k, v in expected.items()})
-        if owner is not None:
-            conds.append(t.jobs.c.lease_owner == owner)
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
-        res = self._c.execute(update(t.jobs).where(t.jobs.c.id == job_id, *conds).values(**vals))
+        if owner is not None and not expected and vals:
+            # The runner's check of its lease at every step: the one shape worth building once.
+            res = self._c.execute(_JOB_OWNED, {**vals, "_id": job_id, "_owner": owner})
+        else:
+            conds = _conds(t.jobs, {k: getattr(v, "value", v) for k, v in expected.items()})
+            if owner is not None:
+                conds.append(t.jobs.c.lease_owner == owner)
+            res = self._c.execute(
+                update(t.jobs).where(t.jobs.c.id == job_id, *conds).values(**vals)
+            )
         if res.rowcount != 1:
             return False
         if not _JOB_VIEW_COLUMNS.isdisjoint(vals):
@@ -494,7 +516,7 @@ class JobRepo:
 
     def update_sub_job(self, job_id: str, sub_id: str, **values: Any) -> None:
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
-        self._c.execute(update(t.sub_jobs).where(t.sub_jobs.c.id == sub_id).values(**vals))
+        self._c.execute(_SUB_JOB, {**vals, "_id": sub_id})
         self._changes.jobs.add(job_id)
 
     def purge_finished(self, *, ended_before: str) -> int:
@@ -630,16 +652,7 @@ class FaultRepo:
         return int(pk[0]) if pk else 0
 
     def take(self, *, step: str, server_id: str) -> tuple[str, str] | None:
-        row = self._c.execute(
-            select(t.sim_faults)
-            .where(
-                t.sim_faults.c.step == step,
-                t.sim_faults.c.remaining > 0,
-                or_(t.sim_faults.c.server_id.is_(None), t.sim_faults.c.server_id == server_id),
-            )
-            .order_by(t.sim_faults.c.id)
-            .limit(1)
-        ).first()
+        row = self._c.execute(_FAULT, {"step": step, "server": server_id}).first()
         if row is None:
             return None
         self._c.execute(
