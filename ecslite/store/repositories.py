@@ -44,6 +44,12 @@ _IMAGE = select(t.images).where(t.images.c.id == bindparam("id"))
 _JOB_OWNED = update(t.jobs).where(
     t.jobs.c.id == bindparam("_id"), t.jobs.c.lease_owner == bindparam("_owner")
 )
+# A job's change of its own server (the ServerChange's columns come with the parameters).
+_SERVER_OWNED = (
+    update(t.servers)
+    .where(t.servers.c.id == bindparam("_id"), t.servers.c.current_job_id == bindparam("_job"))
+    .values(version=t.servers.c.version + 1)
+)
 _SUB_JOB = update(t.sub_jobs).where(t.sub_jobs.c.id == bindparam("_id"))
 _FAULT = (
     select(t.sim_faults)
@@ -243,16 +249,21 @@ class ServerRepo:
         """Apply ``change`` only while job ``owner_job`` owns the server, or (to claim it) while
         it is idle at ``idle_at_version``; return whether it was applied."""
         c = t.servers.c
-        conds: list[ColumnElement[bool]] = [c.id == server_id]
-        if owner_job is not None:
-            conds.append(c.current_job_id == owner_job)
-        if idle_at_version is not None:
-            conds += [c.task_state.is_(None), c.version == idle_at_version]
-        res = self._c.execute(
-            update(t.servers)
-            .where(*conds)
-            .values(**_columns(change), updated=updated, version=c.version + 1)
-        )
+        vals = _columns(change)
+        if owner_job is not None and idle_at_version is None and not change.promote_pending_boot:
+            # A running job's step: the shape the runner repeats, built once.
+            res = self._c.execute(
+                _SERVER_OWNED, {**vals, "updated": updated, "_id": server_id, "_job": owner_job}
+            )
+        else:
+            conds: list[ColumnElement[bool]] = [c.id == server_id]
+            if owner_job is not None:
+                conds.append(c.current_job_id == owner_job)
+            if idle_at_version is not None:
+                conds += [c.task_state.is_(None), c.version == idle_at_version]
+            res = self._c.execute(
+                update(t.servers).where(*conds).values(**vals, updated=updated, version=c.version + 1)
+            )
         if res.rowcount != 1:
             return False
         self._changes.servers.add(server_id)
