@@ -28,8 +28,8 @@ from bench.ecslite_proc import make_seed
 
 
 def _fixed_public_key() -> str:
-    """A key pair's public key that costs the same every run (an RSA key generation's cost
-    varies with its random primes, which would blur instruction counts)."""
+    """A key pair's public key that costs the same every run and nothing to make (an RSA key
+    generation's cost varies with its random primes)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
