@@ -227,6 +227,7 @@ def _remove(ctx: Ctx, server_id: str) -> None:
         ctx.driver.stop_server(server, hard=True)
         for vol in disks:
             ctx.driver.detach_disk(server, vol)
+        ctx.driver.release_server(server)
     for vol in disks:
         ctx.driver.delete_disk(vol)
     with ctx.uow_factory() as uow:

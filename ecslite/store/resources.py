@@ -152,6 +152,10 @@ class ImageRepo:
         return [_image(r) for r in rows]
 
 
+# The first key of the two-key advisory locks that serialise quota checks, one per project.
+_PG_QUOTA_LOCK_SPACE = 0x0EC5_0A07
+
+
 class QuotaRepo:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -161,6 +165,20 @@ class QuotaRepo:
             select(t.projects.c.quotas).where(t.projects.c.id == project_id)
         ).scalar_one_or_none()
         return Quotas().with_overrides(dict(raw) if raw else None)
+
+    def lock_usage(self, project_id: str) -> None:
+        """Hold the project's quota until commit, so concurrent creates cannot both fit.
+
+        Usage is counted, then servers and volumes are inserted, in one transaction; without
+        this two creates (in different subnets, so not serialised by their subnets' row locks)
+        could each count the other's servers absent. PostgreSQL: a transaction-scoped advisory
+        lock keyed by the project (in its own key space, apart from the events lock). SQLite:
+        the store's single writer already serialises every write transaction.
+        """
+        if self._c.dialect.name == "postgresql":
+            self._c.execute(
+                select(func.pg_advisory_xact_lock(_PG_QUOTA_LOCK_SPACE, func.hashtext(project_id)))
+            )
 
     def flavor_counts(self, project_id: str) -> dict[str, int]:
         """How many servers of each flavor the project has."""

@@ -190,16 +190,41 @@ def test_lifecycle_hooks_are_part_of_the_contract(driver: Driver) -> None:
     driver.close()
 
 
-def test_sim_refuses_deleting_an_attached_disk_and_a_disk_held_elsewhere() -> None:
-    # qemu: deleting an attached disk is not refused yet (its files would go); see docs.
-    driver = SimDriver()
+def test_an_attached_disk_is_neither_deleted_nor_attached_elsewhere(driver: Driver) -> None:
     sys_vol = _vol("sys-1", system=True)
     other = dataclasses.replace(SERVER, id="srv-2")
     driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
     driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
-    with pytest.raises(DriverError):
+    with pytest.raises(DriverError) as err:
         driver.delete_disk(sys_vol)
+    assert err.value.code == "Ecs.0100"
     with pytest.raises(DriverError):
         driver.attach_disk(other, sys_vol, device="/dev/vda", boot_index=0)
+    if isinstance(driver, QemuDriver):
+        assert driver.disk_path(sys_vol.id).exists()  # the refusal changed nothing
     driver.detach_disk(SERVER, sys_vol)
     driver.delete_disk(sys_vol)
+    if isinstance(driver, QemuDriver):
+        assert not driver.disk_path(sys_vol.id).exists()
+
+
+def test_releasing_a_server_needs_its_disks_detached_and_leaves_nothing(driver: Driver) -> None:
+    sys_vol, data = _vol("sys-1", system=True), _vol("data-1", system=False)
+    driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
+    driver.ensure_volume(data, None)
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    driver.attach_disk(SERVER, data, device="/dev/vdb", boot_index=None)
+    driver.write_seed(SERVER, {})
+    with pytest.raises(DriverError):
+        driver.release_server(SERVER)
+    driver.detach_disk(SERVER, sys_vol)
+    driver.detach_disk(SERVER, data)
+    driver.delete_disk(sys_vol)
+    driver.release_server(SERVER)
+    driver.release_server(SERVER)  # idempotent
+    if isinstance(driver, QemuDriver):
+        assert not (driver.servers_dir / SERVER.id).exists()
+        assert driver.disk_path(data.id).exists()  # a kept data disk outlives its server
+    # The disk is free for another server.
+    other = dataclasses.replace(SERVER, id="srv-2")
+    driver.attach_disk(other, data, device="/dev/vdb", boot_index=None)

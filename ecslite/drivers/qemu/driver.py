@@ -29,6 +29,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -311,7 +312,22 @@ class QemuDriver:
             self.key_path(spec.volume.id).unlink(missing_ok=True)  # no partial state
             raise
 
+    def _holder(self, volume_id: str) -> str | None:
+        """The server whose attachments name ``volume_id`` (a scan: guests per host are few)."""
+        for d in self.servers_dir.iterdir():
+            path = d / "attachments.json"
+            if path.exists() and any(
+                e["volume_id"] == volume_id for e in json.loads(path.read_text())["disks"]
+            ):
+                return d.name
+        return None
+
     def delete_disk(self, volume: Volume) -> None:
+        holder = self._holder(volume.id)
+        if holder is not None:
+            raise DriverError(
+                "Ecs.0100", f"Disk {volume.id} is attached to {holder}; detach it first."
+            )
         self.disk_path(volume.id).unlink(missing_ok=True)
         self.key_path(volume.id).unlink(missing_ok=True)
 
@@ -321,6 +337,9 @@ class QemuDriver:
         entries = self._attachments(server.id)
         if any(e["volume_id"] == volume.id for e in entries):
             return
+        holder = self._holder(volume.id)
+        if holder is not None:
+            raise DriverError("Ecs.0100", f"Disk {volume.id} is attached to {holder}.")
         if self.is_running(server.id):
             raise DriverError("Ecs.0100", "Stop the server before changing its disks.")
         entries = [e for e in entries if e["device"] != device]
@@ -405,6 +424,19 @@ class QemuDriver:
             f"under {self._accel()} ({how}); set ECSLITE_QEMU_ACCEL=tcg if KVM does not run "
             f"guests here, or raise ECSLITE_QEMU_SILENT_TIMEOUT for a very slow host."
         )
+
+    def release_server(self, server: Server) -> None:
+        workdir = self.servers_dir / server.id
+        if not workdir.exists():
+            return
+        if vm.running_pid(workdir, self.vm_name(server.id)) is not None:
+            raise DriverError("Ecs.0100", "Stop the server before removing it.")
+        if self._attachments(server.id):
+            raise DriverError("Ecs.0100", "Detach the server's disks before removing it.")
+        vm.qmp_socket_path(self.data_dir, server.id).unlink(missing_ok=True)
+        # Its seed (which may hold a password hash), console log, boot record and network
+        # forward go with it; the forward's port is free for the next guest.
+        shutil.rmtree(workdir)
 
     def guest_network(self, server_id: str) -> GuestNetwork | None:
         return network.load(self.servers_dir / server_id)
