@@ -213,3 +213,27 @@ def test_list_paging_sorting_and_refused_filters(service: Service) -> None:
     with service.http() as http:
         r = http.get(f"/v2/{demo['project_id']}/cloudvolumes/detail", params={"limit": "x"})
     assert (r.status_code, r.json()["error"]["code"]) == (400, "EVS.5400")
+
+
+def test_an_encrypted_system_disk_shows_its_encryption(service: Service) -> None:
+    demo = service.demo
+    evs = evs_for(demo)
+    sid = demo["servers"]["stopped"]
+    cmk = demo["kms"]["enabled"]
+    body = {
+        "os-reinstall": {
+            "adminpass": "Encrypt-Passw0rd",
+            "mode": "withStopServer",
+            "metadata": {"__system__encrypted": "1", "__system__cmkid": cmk},
+        }
+    }
+    with service.http() as http:
+        resp = http.post(f"/v2/{demo['project_id']}/cloudservers/{sid}/reinstallos", json=body)
+    assert resp.status_code == 200, resp.text
+    assert wait_for_job(client_for(demo), resp.json()["job_id"]).status == "SUCCESS"
+    disks = listed(evs, server_id=sid)
+    (system,) = [v for v in disks.values() if v.bootable == "true"]
+    assert system.metadata == {"__system__encrypted": "1", "__system__cmkid": cmk}
+    assert system.encrypted is True
+    (data,) = [v for v in disks.values() if v.bootable == "false"]
+    assert data.metadata == {} and data.encrypted is False
