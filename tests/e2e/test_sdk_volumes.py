@@ -237,3 +237,24 @@ def test_an_encrypted_system_disk_shows_its_encryption(service: Service) -> None
     assert system.encrypted is True
     (data,) = [v for v in disks.values() if v.bootable == "false"]
     assert data.metadata == {} and data.encrypted is False
+
+
+def test_filters_nothing_here_can_match(service: Service) -> None:
+    evs = evs_for(service.demo)
+    every = set(listed(evs))
+    assert every
+    assert set(listed(evs, multiattach=False)) == every
+    assert set(listed(evs, service_type="EVS", availability_zone="az1")) == every
+    assert set(listed(evs, enterprise_project_id="all_granted_eps")) == every
+    for nothing in (
+        {"multiattach": True},
+        {"service_type": "DSS"},
+        {"dedicated_storage_id": "pool-1"},
+        {"enterprise_project_id": "ep-1"},
+    ):
+        assert listed(evs, **nothing) == {}, nothing
+    for refused in ({"not_metadata": "{}"}, {"volume_type_id": "t-1"}):
+        assert refusal(lambda r=refused: evs.list_volumes(ListVolumesRequest(**r))) == (
+            400,
+            "EVS.5400",
+        )
