@@ -34,7 +34,7 @@ def _attachments(vol: Volume, ctx: VolumeContext) -> list[dict[str, Any]]:
             "server_id": vol.server_id,
             "attachment_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{vol.id}/{vol.server_id}")),
             "attached_at": vol.created,
-            "host_name": ctx.server.host_id if ctx.server is not None else None,
+            "host_name": ctx.host,
             "volume_id": vol.id,
             "device": vol.device or "",
             "id": vol.id,

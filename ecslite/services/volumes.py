@@ -18,7 +18,7 @@ from ecslite.domain import errors
 from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.resources import Image
-from ecslite.domain.server import Server, Volume
+from ecslite.domain.server import Volume
 from ecslite.domain.volume import DELETABLE, VolumeStatus
 from ecslite.jobs.registry import DEFINITIONS
 from ecslite.jobs.volume_delete import DELETE_VOLUME, DeleteVolumeParams
@@ -44,9 +44,9 @@ class VolumeQuery:
 
 @dataclass(frozen=True)
 class VolumeContext:
-    """What the volume view shows beside the record: its server and its image."""
+    """What the volume view shows beside the record: its server's host and its image."""
 
-    server: Server | None
+    host: str | None
     image: Image | None
 
 
@@ -92,16 +92,14 @@ def show_volume(
 
 
 def _with_context(uow: UnitOfWork, vols: Sequence[Volume]) -> list[tuple[Volume, VolumeContext]]:
-    servers: dict[str, Server | None] = {}
+    hosts = uow.servers.hosts_of([v.server_id for v in vols if v.server_id is not None])
     images: dict[str, Image | None] = {}
     out = []
     for v in vols:
-        if v.server_id is not None and v.server_id not in servers:
-            servers[v.server_id] = uow.servers.get(v.server_id)
         if v.image_id is not None and v.image_id not in images:
             images[v.image_id] = uow.catalog.image(v.image_id)
         ctx = VolumeContext(
-            server=servers.get(v.server_id) if v.server_id else None,
+            host=hosts.get(v.server_id) if v.server_id else None,
             image=images.get(v.image_id) if v.image_id else None,
         )
         out.append((v, ctx))

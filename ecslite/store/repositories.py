@@ -159,6 +159,14 @@ class ServerRepo:
         ).all()
         return [_server(r) for r in rows], int(total)
 
+    def hosts_of(self, server_ids: Sequence[str]) -> dict[str, str]:
+        """The host of each of these servers that exists (one query)."""
+        if not server_ids:
+            return {}
+        c = t.servers.c
+        rows = self._c.execute(select(c.id, c.host_id).where(c.id.in_(list(set(server_ids)))))
+        return {r.id: r.host_id for r in rows}
+
     def list_all(self) -> Sequence[Server]:
         """Every server of every project (for host-side reconciliation, not the API)."""
         rows = self._c.execute(select(t.servers).order_by(t.servers.c.id)).all()
