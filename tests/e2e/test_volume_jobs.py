@@ -1,7 +1,8 @@
 """The deleteVolume job against a real process: a driver failure leaves the volume
 ``error_deleting`` and a new delete finishes it; a crash before or after the driver call is
-resumed at restart (job SUCCESS, volume gone); and a disk a running reinstall has detached (it
-may re-attach it) is refused while the reinstall runs."""
+resumed at restart (job SUCCESS, volume gone); and a disk a running job still holds is refused
+while it runs: the old system disk a reinstall has detached (it may re-attach it), a data disk
+a create has made but not yet attached."""
 
 from __future__ import annotations
 
@@ -123,5 +124,47 @@ def test_a_disk_detached_by_a_running_reinstall_cannot_be_deleted(tmp_path: Path
         assert _wait(svc, job_id)["status"] == "SUCCESS"
         # The reinstall deleted it itself, as it does with every replaced system disk.
         assert _detail(svc, id=old["id"])["count"] == 0
+    finally:
+        svc.stop()
+
+
+def test_a_disk_a_running_create_is_about_to_attach_cannot_be_deleted(tmp_path: Path) -> None:
+    svc = Service(tmp_path / "data", "--sim-delay", "0.4").start()
+    try:
+        demo = svc.demo
+        before = {v["id"] for v in _detail(svc)["volumes"]}
+        body = {
+            "server": {
+                "name": "attach-race",
+                "imageRef": demo["images"]["cloudinit"],
+                "flavorRef": "s6.small.1",
+                "vpcid": demo["vpc_id"],
+                "nics": [{"subnet_id": demo["subnet_id"]}],
+                "data_volumes": [{"volumetype": "SAS", "size": 10}],
+                "adminPass": "Attach-Race-1",
+            }
+        }
+        with svc.http() as http:
+            resp = http.post(f"/v1/{demo['project_id']}/cloudservers", json=body)
+        assert resp.status_code == 200, resp.text
+        job_id = resp.json()["job_id"]
+        # The create records its data disk (available, detached) before it attaches it.
+        made = poll(
+            lambda: [v for v in _detail(svc)["volumes"] if v["id"] not in before],
+            until=lambda vs: any(v["bootable"] == "false" for v in vs),
+            timeout=30,
+        )
+        (data,) = [v for v in made if v["bootable"] == "false"]
+        assert (data["status"], data["attachments"]) == ("available", [])
+        with svc.http() as http:
+            refused = _delete(http, demo, data["id"])
+        assert (refused.status_code, refused.json().get("error", {}).get("code")) == (
+            400,
+            "EVS.1046",
+        ), refused.text
+        assert _wait(svc, job_id)["status"] == "SUCCESS"
+        (attached,) = _detail(svc, id=data["id"])["volumes"]
+        assert attached["status"] == "in-use"
+        assert attached["attachments"][0]["server_id"] == resp.json()["serverIds"][0]
     finally:
         svc.stop()
