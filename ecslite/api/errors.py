@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,9 @@ from ecslite.api.nova.microversion import echo_headers
 from ecslite.domain import errors
 
 log = logging.getLogger("ecslite.api")
+
+# The EVS routes (api/routes/volumes.py) answer malformed queries with EVS's code.
+_EVS_PATH = re.compile(r"^/v2/[^/]+/cloudvolumes(/|$)")
 
 
 _CHALLENGE = 'SDK-HMAC-SHA256, Keystone uri="/v3"'
@@ -91,7 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
         detail = f"{where}: {first.get('msg', 'invalid value')}" if where else None
-        return _render(request, errors.EcsError(errors.INVALID_PARAMETER, detail))
+        spec = errors.EVS_BAD_QUERY if _EVS_PATH.match(request.url.path) else None
+        return _render(request, errors.EcsError(spec or errors.INVALID_PARAMETER, detail))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

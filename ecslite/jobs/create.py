@@ -252,4 +252,6 @@ DEFINITION = JobDefinition(
     policy=FailurePolicy.ROLL_BACK,
     parse_params=CreateParams.from_json,
     roll_back=roll_back,
+    # Its disks are recorded (available) before they are attached, and a rollback deletes them.
+    held_volumes=lambda p: frozenset(d.id for _, b in p.servers for d in (b.system, *b.data)),
 )

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkecs.v2 import (
     BatchRebootServersRequest,
@@ -35,23 +36,19 @@ from huaweicloudsdkecs.v2 import (
     ServerId,
     ShowServerRequest,
 )
-from sqlalchemy import create_engine, text
+from huaweicloudsdkevs.v2 import EvsClient, ListVolumesRequest
 
 from ecslite.auth.httpx_auth import SdkHmacAuth
 from examples.sdk_reinstall import client_for, wait_for_job
 from tests.support import Service
 
 
-def volumes(service: Service) -> dict[str, dict[str, Any]]:
-    """Every volume row of the store, by id (the API has no volume listing)."""
-    assert service.database_url is not None
-    engine = create_engine(service.database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT id, server_id, status, boot_index FROM volumes"))
-            return {r.id: dict(r._mapping) for r in rows}
-    finally:
-        engine.dispose()
+def volumes(service: Service) -> dict[str, Any]:
+    """The project's volumes by id, as the EVS SDK's ListVolumes shows them."""
+    demo = service.demo
+    creds = BasicCredentials(demo["access_key"], demo["secret_key"], demo["project_id"])
+    evs = EvsClient.new_builder().with_credentials(creds).with_endpoints([demo["endpoint"]]).build()
+    return {v.id: v for v in evs.list_volumes(ListVolumesRequest()).volumes}
 
 
 def create_one(client: Any, demo: dict[str, Any], name: str) -> Any:
@@ -89,7 +86,7 @@ def test_create_changeos_reboot_delete_keeping_data_disk(service: Service) -> No
     disks = {v.boot_index: v.id for v in s.os_extended_volumesvolumes_attached}
     assert set(disks) == {"0", "-1"}
     data_disk = disks["-1"]
-    assert volumes(service)[data_disk]["status"] == "in-use"
+    assert volumes(service)[data_disk].status == "in-use"
     found = client.list_servers_details(ListServersDetailsRequest(ip="192.168.0.2"))
     assert [x.id for x in found.servers] == [sid]
 
@@ -133,7 +130,7 @@ def test_create_changeos_reboot_delete_keeping_data_disk(service: Service) -> No
     assert (exc.value.status_code, exc.value.error_code) == (404, "Ecs.0114")
     left = volumes(service)
     assert new_disks["0"] not in left
-    assert left[data_disk]["status"] == "available" and left[data_disk]["server_id"] is None
+    assert left[data_disk].status == "available" and left[data_disk].attachments == []
     # Its address is free again: the next server gets it.
     again = create_one(client, demo, "web-2")
     assert wait_for_job(client, again.job_id).status == "SUCCESS"
