@@ -1,7 +1,7 @@
 """A server's whole life with the qemu driver, through the official SDK against a real process:
 create with a key pair and a data disk (a real guest boots, cloud-init finished), reboot, change
-its OS to a second image, delete keeping the data disk. Nothing of the guest is left on the host
-but the kept disk.
+its OS to a second image, delete keeping the data disk, then delete that disk through EVS.
+Nothing of the guest is left on the host but the kept disk, until it is deleted too.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from huaweicloudsdkecs.v2 import (
     ServerId,
     ShowServerRequest,
 )
+from huaweicloudsdkevs.v2 import DeleteVolumeRequest
 
 from examples.sdk_reinstall import client_for, wait_for_job
 from tests.e2e.test_qemu_guest import (
@@ -45,6 +46,7 @@ from tests.e2e.test_qemu_guest import (
     _tenant,
     pytestmark,  # noqa: F401 - the same markers and skip condition
 )
+from tests.e2e.test_sdk_volumes import evs_client, listed, wait_for_evs_job
 from tests.support import Service
 
 # Prints what the test checks from inside the guest after the first boot.
@@ -205,3 +207,13 @@ def test_create_reboot_change_os_and_delete_a_real_guest(
     assert kept == [data_id], kept  # both system disks gone, the data disk kept
     out = _ssh(forward, "true", key=t["key_file"], expect_ok=False)
     assert out.returncode != 0  # nothing answers on the forward any more
+
+    # 5. The kept disk is listed, detached; deleting it through EVS removes its file.
+    evs = evs_client(t["endpoint"], t["access_key"], t["secret_key"], t["project_id"])
+    vols = listed(evs)
+    assert list(vols) == [data_id]
+    assert (vols[data_id].status, vols[data_id].attachments) == ("available", [])
+    deleted = evs.delete_volume(DeleteVolumeRequest(volume_id=data_id))
+    assert wait_for_evs_job(evs, deleted.job_id).status == "SUCCESS"
+    assert listed(evs) == {}
+    assert not list((data_dir / "volumes").glob("*.qcow2"))
