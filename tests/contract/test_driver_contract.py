@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from ecslite.domain.flavor import Flavor
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, VmState, Volume
 from ecslite.drivers.base import DiskSpec, Driver, DriverError
-from ecslite.drivers.qemu import QemuDriver
+from ecslite.drivers.qemu import QemuDriver, QemuOptions
 from ecslite.drivers.sim import SimDriver
 
 HAVE_QEMU_IMG = shutil.which("qemu-img") is not None
@@ -228,3 +229,13 @@ def test_releasing_a_server_needs_its_disks_detached_and_leaves_nothing(driver: 
     # The disk is free for another server.
     other = dataclasses.replace(SERVER, id="srv-2")
     driver.attach_disk(other, data, device="/dev/vdb", boot_index=None)
+
+
+def test_qemu_sizes_a_guest_by_its_flavor_within_the_hosts_caps(tmp_path: Path) -> None:
+    catalogue = {f.id: f for f in (Flavor("small", 1, 2048), Flavor("big", 8, 32768))}
+    d = QemuDriver(
+        tmp_path / "data", QemuOptions(vcpus=2, memory_mb=4096), flavors=catalogue.get
+    )
+    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="small")) == (1, 2048)
+    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="big")) == (2, 4096)
+    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="gone")) == (2, 4096)

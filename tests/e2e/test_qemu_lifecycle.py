@@ -150,6 +150,10 @@ def test_create_reboot_change_os_and_delete_a_real_guest(
     forward = server.metadata["ssh_forward"]
     out = _ssh(forward, "cat /etc/hostname; lsblk -dno NAME,SIZE /dev/vdb", key=t["key_file"])
     assert "life-1" in out.stdout and "10G" in out.stdout, out.stdout
+    # The guest has its flavor's size (s6.medium.2: 1 vCPU, 2 GiB; within the host's caps).
+    out = _ssh(forward, "nproc; awk '/MemTotal/ {print $2}' /proc/meminfo", key=t["key_file"])
+    cpus, mem_kb = (int(x) for x in out.stdout.split())
+    assert cpus == 1 and 1_800_000 < mem_kb <= 2 * 1024 * 1024, out.stdout
 
     # 2. Reboot (SOFT: ACPI power button, then a boot with the same cloud-init data).
     _ssh(forward, "touch /run/before-reboot", key=t["key_file"])  # /run is a tmpfs

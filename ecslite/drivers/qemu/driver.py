@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 from ecslite.cloudinit.configdrive import LABEL, render_config_drive
 from ecslite.cloudinit.iso import write_iso
+from ecslite.domain.flavor import Flavor
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
 from ecslite.drivers.base import DiskSpec, DriverError, GuestNetwork
@@ -50,13 +51,21 @@ from ecslite.images.store import ImageFiles, ImageStore
 @dataclass(frozen=True)
 class QemuOptions:
     accel: str = "auto"  # auto | kvm | tcg
+    # A guest gets its flavor's vCPUs and RAM up to these caps (the host's share per guest);
+    # a server whose flavor is unknown gets the caps.
     vcpus: int = 2
-    memory_mb: int = 1024
+    memory_mb: int = 4096
     powerdown_timeout: float = 60.0
     cloud_init_timeout: float = 600.0
     # A guest that prints nothing at all for this long is not running (see verify_boot).
     silent_timeout: float = 60.0
     ssh_host: str = "127.0.0.1"  # where guests' SSH ports are forwarded
+
+
+class FlavorLookup(Protocol):
+    """The size of a flavor by id (the store's catalogue), None when it is unknown."""
+
+    def __call__(self, flavor_id: str) -> Flavor | None: ...
 
 
 class DataKeys(Protocol):
@@ -82,10 +91,12 @@ class QemuDriver:
         options: QemuOptions | None = None,
         *,
         data_keys: DataKeys | None = None,
+        flavors: FlavorLookup | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.options = options or QemuOptions()
         self.data_keys = data_keys
+        self.flavors = flavors
         self.images = ImageStore(data_dir / "images")
         self.volumes_dir = data_dir / "volumes"
         self.servers_dir = data_dir / "servers"
@@ -255,6 +266,7 @@ class QemuDriver:
         ]
         net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
         accel_name = self._accel()
+        vcpus, memory_mb = self.guest_size(server)
         spec = vm.VmSpec(
             name=self.vm_name(server.id),
             workdir=workdir,
@@ -264,8 +276,8 @@ class QemuDriver:
             initrd=files.initrd if files else None,
             cmdline=_kernel_cmdline(files.cmdline, accel_name) if files else "",
             accel=accel_name,
-            vcpus=self.options.vcpus,
-            memory_mb=self.options.memory_mb,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
             qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
             nic=network.nic_argument(net),
         )
@@ -283,6 +295,14 @@ class QemuDriver:
                 workdir, server_id=server.id, ssh_host=self.options.ssh_host
             )
             vm.launch(dataclasses.replace(spec, nic=network.nic_argument(net)))
+
+    def guest_size(self, server: Server) -> tuple[int, int]:
+        """(vCPUs, MiB of RAM) for the server's guest: its flavor's, within the host's caps."""
+        caps = (self.options.vcpus, self.options.memory_mb)
+        flavor = self.flavors(server.flavor_id) if self.flavors is not None else None
+        if flavor is None:
+            return caps
+        return min(flavor.vcpus, caps[0]), min(flavor.ram_mb, caps[1])
 
     def create_disk_from_image(self, spec: DiskSpec) -> None:
         path = self.disk_path(spec.volume.id)
