@@ -3,8 +3,9 @@
 Reads return the API's own wire views (``server_detail``, ``job_view``), so the page renders
 exactly what ``GET /v1/.../cloudservers/{id}`` and ``GET /v1/.../jobs/{id}`` answer — the same
 JSON the event stream carries. Changes go through the same rules and services as the API:
-``domain.reinstall`` checks, ``services.reinstall.accept_reinstall``,
-``services.keypairs.create_keypair``; every error is the API's ``EcsError``.
+``domain.reinstall`` checks, ``services.reinstall.accept_reinstall`` (reinstall and change OS),
+``services.lifecycle.accept_delete``, ``services.keypairs.create_keypair``; every error is the
+API's ``EcsError``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from ecslite.domain.reinstall import (
     decode_user_data,
 )
 from ecslite.domain.reinstall import Encryption as _Encryption
-from ecslite.domain.resources import Keypair, KmsKey
+from ecslite.domain.resources import Image, Keypair, KmsKey
 from ecslite.domain.server import Server
 from ecslite.services.keypairs import create_keypair
+from ecslite.services.lifecycle import accept_delete
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.services.server_query import contexts
 from ecslite.store.uow import UnitOfWork
@@ -129,17 +131,22 @@ def show_job(c: Container, who: Principal, job_id: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ReinstallForm:
-    """The dialog's choices. ``user_data`` is the text as typed or read from a file."""
+    """The dialog's choices. ``user_data`` is the text as typed or read from a file.
+
+    ``image_id`` set: change OS to that image, as ``POST .../changeos`` does.
+    """
 
     keyname: str | None
     adminpass: str | None
     user_data: str | None
     cmk_id: str | None
     stop_first: bool
+    image_id: str | None = None
 
 
 def reinstall(c: Container, who: Principal, server_id: str, form: ReinstallForm) -> str:
-    """Accept a reinstall as ``POST .../reinstallos`` does; return the job id."""
+    """Accept a reinstall (or, with ``form.image_id``, a change OS) as the API does; return
+    the job id."""
     user_data = None
     if form.user_data:
         encoded = base64.b64encode(form.user_data.encode("utf-8")).decode("ascii")
@@ -164,10 +171,34 @@ def reinstall(c: Container, who: Principal, server_id: str, form: ReinstallForm)
         byol=False,
         encryption=_Encryption(cmk_id=form.cmk_id) if form.cmk_id else None,
         stop_first=form.stop_first,
+        image_id=form.image_id,
+        change_os=form.image_id is not None,
     )
     job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
     c.runner.wake()
     return job_id
+
+
+def delete_server(c: Container, who: Principal, server_id: str, *, delete_volume: bool) -> str:
+    """Accept a delete as ``POST .../cloudservers/delete`` does for one server; return the job id.
+
+    ``delete_volume``: its data disks go too (the system disk always does).
+    """
+    job_id = accept_delete(
+        project_id=who.project_id,
+        server_ids=[server_id],
+        delete_volume=delete_volume,
+        uow_factory=c.uow_factory,
+        clock=c.clock,
+    )
+    c.runner.wake()
+    return job_id
+
+
+def cloudinit_images(c: Container, who: Principal) -> list[Image]:
+    """Active images the project may use that run Cloud-Init: what change OS offers."""
+    with c.uow_factory(write=False) as uow:
+        return [i for i in uow.images.visible(who.project_id) if i.active and i.cloud_init]
 
 
 def keypairs(c: Container, who: Principal) -> list[Keypair]:
