@@ -20,17 +20,21 @@ from ecslite.bootstrap import Container
 from ecslite.cloudinit.payload import hash_password
 from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import errors
+from ecslite.domain.create import DiskRequest
+from ecslite.domain.flavor import Flavor
 from ecslite.domain.reinstall import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     PASSWORD_MIN_CLASSES,
     PASSWORD_SPECIALS,
     check_credentials,
+    check_password,
     decode_user_data,
 )
 from ecslite.domain.reinstall import Encryption as _Encryption
 from ecslite.domain.resources import Image, Keypair, KmsKey
 from ecslite.domain.server import Server
+from ecslite.services.create import CreateCommand, accept_create
 from ecslite.services.keypairs import create_keypair
 from ecslite.services.lifecycle import accept_delete
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
@@ -193,6 +197,83 @@ def delete_server(c: Container, who: Principal, server_id: str, *, delete_volume
     )
     c.runner.wake()
     return job_id
+
+
+# The volume type of the console's data disk: the one the API defaults a system disk to.
+DATA_DISK_TYPE = "SSD"
+# The one availability zone of an ecslite region (as the API's create route).
+AVAILABILITY_ZONE = "az1"
+
+
+@dataclass(frozen=True)
+class CreateForm:
+    """The Create dialog's choices; ``subnet_id`` implies its VPC."""
+
+    name: str
+    image_id: str
+    flavor_id: str
+    subnet_id: str
+    keyname: str | None
+    adminpass: str | None
+    data_disk_gb: int | None
+
+
+@dataclass(frozen=True)
+class SubnetChoice:
+    id: str
+    vpc_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CreateChoices:
+    images: list[Image]
+    flavors: list[Flavor]
+    subnets: list[SubnetChoice]
+
+
+def create_choices(c: Container, who: Principal) -> CreateChoices:
+    """What the Create dialog offers: usable images, the flavor catalogue, the project's subnets."""
+    with c.uow_factory(write=False) as uow:
+        images = [i for i in uow.images.visible(who.project_id) if i.active]
+        flavors = uow.flavors.all()
+        vpcs = {v.id: v.name for v in uow.networks.vpcs(who.project_id)}
+        subnets = [
+            SubnetChoice(s.id, s.vpc_id, f"{vpcs.get(s.vpc_id, s.vpc_id)} / {s.name} ({s.cidr})")
+            for s in uow.networks.subnets(who.project_id)
+        ]
+    return CreateChoices(images, flavors, subnets)
+
+
+def create_server(c: Container, who: Principal, form: CreateForm) -> tuple[str, str]:
+    """Accept one server's create as ``POST /v1/{p}/cloudservers`` does; return (job, server)."""
+    if form.adminpass is not None:
+        check_password(form.adminpass)
+    with c.uow_factory(write=False) as uow:
+        subnet = uow.networks.subnet(form.subnet_id, who.project_id)
+    # An unknown subnet names no VPC; the service refuses it with the API's own error.
+    vpc_id = subnet.vpc_id if subnet is not None else ""
+    cmd = CreateCommand(
+        project_id=who.project_id,
+        user_id=who.user_id,
+        name=form.name,
+        image_id=form.image_id,
+        flavor_id=form.flavor_id,
+        vpc_id=vpc_id,
+        subnet_ids=(form.subnet_id,),
+        data_volumes=(
+            (DiskRequest(volume_type=DATA_DISK_TYPE, size_gb=form.data_disk_gb),)
+            if form.data_disk_gb
+            else ()
+        ),
+        key_name=form.keyname,
+        # The plaintext password stops here, as in the API route.
+        password_hash=hash_password(form.adminpass) if form.adminpass is not None else None,
+        availability_zone=AVAILABILITY_ZONE,
+    )
+    accepted = accept_create(cmd, uow_factory=c.uow_factory, clock=c.clock)
+    c.runner.wake()
+    return accepted.job_id, accepted.server_ids[0]
 
 
 def cloudinit_images(c: Container, who: Principal) -> list[Image]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field, StrictBool, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -122,6 +122,34 @@ async def change_os(request: Request, server_id: str) -> dict[str, str]:
     c = container(request)
     job_id = await run_in_threadpool(actions.reinstall, c, s.principal, server_id, form)
     return {"job_id": job_id}
+
+
+class CreateBody(BaseModel):
+    name: StrictStr
+    image_id: StrictStr
+    flavor_id: StrictStr
+    subnet_id: StrictStr
+    keyname: StrictStr | None = None
+    adminpass: StrictStr | None = Field(default=None, repr=False)
+    data_disk_gb: StrictInt | None = None
+
+
+@router.post("/servers")
+async def create_server(request: Request) -> dict[str, str]:
+    s = await _session(request, mutation=True)
+    body = await parse_body(request, CreateBody)
+    form = actions.CreateForm(
+        name=body.name,
+        image_id=body.image_id,
+        flavor_id=body.flavor_id,
+        subnet_id=body.subnet_id,
+        keyname=body.keyname or None,
+        adminpass=body.adminpass or None,
+        data_disk_gb=body.data_disk_gb or None,
+    )
+    c = container(request)
+    job_id, server_id = await run_in_threadpool(actions.create_server, c, s.principal, form)
+    return {"job_id": job_id, "server_id": server_id}
 
 
 class DeleteBody(BaseModel):

@@ -188,6 +188,7 @@ async def servers_page(request: Request) -> Response:
     keypairs = await run_in_threadpool(actions.keypair_views, c, who)
     cmks = await run_in_threadpool(actions.cmks, c, who)
     images = await run_in_threadpool(actions.cloudinit_images, c, who)
+    choices = await run_in_threadpool(actions.create_choices, c, who)
     return _page(
         request,
         "servers.html",
@@ -196,6 +197,7 @@ async def servers_page(request: Request) -> Response:
         keypairs=keypairs,
         cmks=cmks,
         images=images,
+        choices=choices,
         rules=actions.password_rules(),
     )
 

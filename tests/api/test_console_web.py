@@ -410,3 +410,35 @@ def test_change_os_and_delete_follow_the_apis_rules(api: Api) -> None:
     assert api.client.get(f"/v1/{api.project}/cloudservers/{stopped}").status_code == 404
     again = client.post(f"/console/api/servers/{stopped}/delete", json={}, headers=headers)
     assert again.status_code == 404 and again.json()["error"]["code"] == "Ecs.0114"
+
+
+def test_create_offers_the_catalogue_and_keeps_the_apis_rules(api: Api) -> None:
+    client = browser(api)
+    csrf = log_in(client, api.demo)
+    headers = {"X-CSRF-Token": csrf}
+    page = client.get("/console").text
+    assert f'value="{api.demo["subnet_id"]}"' in page
+    body = {
+        "name": "made-here",
+        "image_id": api.demo["images"]["cloudinit"],
+        "flavor_id": "s6.small.1",
+        "subnet_id": api.demo["subnet_id"],
+        "keyname": "demo-key",
+        "data_disk_gb": 20,
+    }
+    assert 'value="s6.small.1"' in page
+    weak = client.post(
+        "/console/api/servers", json={**body, "keyname": None, "adminpass": "weak"}, headers=headers
+    )
+    # The API's password rule.
+    assert weak.status_code == 400 and weak.json()["error"]["code"] == "Ecs.0011"
+    unknown = client.post(
+        "/console/api/servers", json={**body, "subnet_id": uuid.uuid4().hex}, headers=headers
+    )
+    assert unknown.status_code >= 400 and unknown.json()["error"]["code"].startswith("Ecs.")
+    ok = client.post("/console/api/servers", json=body, headers=headers)
+    assert ok.status_code == 200, ok.text
+    assert api.wait(ok.json()["job_id"])["status"] == "SUCCESS"
+    server = api.server(ok.json()["server_id"])
+    assert (server["name"], server["key_name"]) == ("made-here", "demo-key")
+    assert len(server["os-extended-volumes:volumes_attached"]) == 2

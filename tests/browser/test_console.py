@@ -198,6 +198,39 @@ def test_delete_from_the_dialog_removes_the_server_from_the_list(
     assert page.js_errors == []
 
 
+def test_create_from_the_dialog_adds_the_server_to_the_list(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    page = login(browser, console_service, demo)
+    page.evaluate("window.__notReloaded = true")
+    page.click("#open-create")
+    subnets = page.eval_on_selector_all(
+        "#create select[name=subnet_id] option", "os => os.map(o => o.textContent)"
+    )
+    assert subnets == ["demo-vpc / demo-subnet (192.168.0.0/24)"]
+    assert page.eval_on_selector_all("#create select[name=flavor_id] option", "os => os.length") > 1
+    # The API's own refusal, shown inline: a data disk below its minimum size.
+    page.fill("#create input[name=name]", "web-1")
+    page.fill("#create input[name=data_disk_gb]", "5")
+    page.click("#create [data-action=submit]")
+    page.wait_for_selector("#create-error:not([hidden])")
+    assert "Ecs." in page.inner_text("#create-error")
+    page.fill("#create input[name=data_disk_gb]", "20")
+    page.click("#create [data-action=submit]")
+    page.wait_for_selector("#create-job li[data-status=RUNNING]")
+    page.wait_for_selector("#create-job [data-field=job-status] [data-status=SUCCESS]")
+    page.click("#create [data-action=close]")
+    page.wait_for_selector('#servers tr[data-name="web-1"] [data-status="ACTIVE"]')
+    assert page.inner_text('#servers tr[data-name="web-1"] td.key') == demo["keypair"]["name"]
+    assert page.evaluate("window.__notReloaded") is True
+    with console_service.http() as api:
+        listed = api.get(f"/v1/{demo['project_id']}/cloudservers/detail", params={"name": "web-1"})
+    (server,) = listed.json()["servers"]
+    assert len(server["os-extended-volumes:volumes_attached"]) == 2  # system + 20 GB data disk
+    assert page.js_errors == []
+
+
 def test_running_server_needs_stop_first_and_errors_show_inline(
     browser: Any, console_service: Service
 ) -> None:

@@ -465,12 +465,76 @@ function setupDeleteDialog(onDeleted) {
   };
 }
 
+// ---- the Create dialog ----
+
+function setupCreateDialog() {
+  const dialog = document.getElementById("create");
+  if (!dialog) return null;
+  const form = document.getElementById("create-form");
+  const rules = jsonData("password-rules-data");
+  const pwError = document.getElementById("create-password-error");
+  const error = document.getElementById("create-error");
+  const jobBox = document.getElementById("create-job");
+  const submit = form.querySelector('[data-action="submit"]');
+  let stopWatch = null;
+  const loginMode = () => form.querySelector('input[name="login"]:checked').value;
+  const syncLogin = () => {
+    for (const div of form.querySelectorAll("[data-login]")) div.hidden = div.dataset.login !== loginMode();
+  };
+  const checkPw = () => {
+    if (loginMode() !== "password") { show(pwError, ""); return true; }
+    const msg = checkPassword(form.adminpass.value, rules);
+    show(pwError, msg);
+    return !msg;
+  };
+  form.addEventListener("change", (e) => { if (e.target.name === "login") { syncLogin(); checkPw(); } });
+  form.adminpass.addEventListener("input", checkPw);
+  form.querySelector('[data-action="close"]').addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => { if (stopWatch) stopWatch(); });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    show(error, "");
+    if (!checkPw()) return;
+    const login = loginMode();
+    const size = form.data_disk_gb.value.trim();
+    const body = {
+      name: form.name.value.trim(),
+      image_id: form.image_id.value,
+      flavor_id: form.flavor_id.value,
+      subnet_id: form.subnet_id.value,
+      keyname: login === "key" ? form.keyname.value || null : null,
+      adminpass: login === "password" ? form.adminpass.value : null,
+      data_disk_gb: size ? Number(size) : null,
+    };
+    submit.disabled = true;
+    try {
+      const { job_id } = await send("POST", "/servers", body);
+      for (const part of form.querySelectorAll("fieldset")) part.hidden = true;
+      stopWatch = followJob(jobBox, job_id);
+    } catch (err) {
+      submit.disabled = false;
+      show(error, `${err.code} ${err.message}`.trim());
+    }
+  });
+  return function open() {
+    form.reset();
+    syncLogin();
+    show(error, ""); show(pwError, "");
+    jobBox.hidden = true;
+    for (const part of form.querySelectorAll("fieldset")) part.hidden = false;
+    submit.disabled = false;
+    dialog.showModal();
+  };
+}
+
 // ---- pages ----
 
 function serversPage() {
   const tbody = document.querySelector("#servers tbody");
   const open = setupDialog();
   const openDelete = setupDeleteDialog();
+  const openCreate = setupCreateDialog();
+  document.getElementById("open-create").addEventListener("click", () => openCreate());
   const initial = jsonData("servers-data");
   renderServers(tbody, initial.servers);
   tbody.addEventListener("click", (e) => {
