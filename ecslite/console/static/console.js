@@ -252,7 +252,7 @@ export function renderServers(tbody, servers) {
         el("td", {}, s.flavor.name),
         el("td", { class: "key" }, s.key_name || "—"),
         el("td", {}, addrs || "—"),
-        el("td", { class: "actions" }, action("reinstall", "Reinstall OS"), " ", action("changeos", "Change OS"), " ", action("delete", "Delete")),
+        el("td", { class: "row-actions" }, action("reinstall", "Reinstall OS"), " ", action("changeos", "Change OS"), " ", action("delete", "Delete")),
       );
     }),
   );
