@@ -144,6 +144,29 @@ def test_the_list_follows_the_event_stream_without_polling(
     assert page.js_errors == []
 
 
+def test_without_the_stream_the_page_falls_back_to_polling(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    running = demo["servers"]["running"]
+    context = browser.new_context(base_url=console_service.endpoint)
+    # A proxy that refuses the stream: the browser gives the EventSource up at once.
+    context.route("**/console/api/events", lambda route: route.fulfill(status=503, body=""))
+    seen: list[str] = []
+    context.on("request", lambda r: seen.append(httpx.URL(r.url).path))
+    page = login(browser, console_service, demo, context=context)
+    with console_service.http() as api:
+        resp = api.post(
+            f"/v1/{demo['project_id']}/cloudservers/action",
+            json={"os-stop": {"servers": [{"id": running}]}},
+        )
+        assert resp.status_code == 200, resp.text
+    page.wait_for_selector(f'{_row(page, running)} [data-status="SHUTOFF"]')
+    assert seen.count("/console/api/events") >= 1
+    assert seen.count("/console/api/servers") >= 2  # read again and again
+    assert page.js_errors == []
+
+
 def test_change_os_from_the_dialog_ticks_to_success_and_shows_the_image(
     browser: Any, console_service: Service
 ) -> None:
