@@ -14,6 +14,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from ecslite.api.routes.lifecycle import AVAILABILITY_ZONE
 from ecslite.api.views import job_view, keypair_summary, server_detail
 from ecslite.auth.authenticator import Principal
 from ecslite.bootstrap import Container
@@ -201,8 +202,6 @@ def delete_server(c: Container, who: Principal, server_id: str, *, delete_volume
 
 # The volume type of the console's data disk: the one the API defaults a system disk to.
 DATA_DISK_TYPE = "SSD"
-# The one availability zone of an ecslite region (as the API's create route).
-AVAILABILITY_ZONE = "az1"
 
 
 @dataclass(frozen=True)
