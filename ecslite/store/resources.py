@@ -61,6 +61,21 @@ class NetworkRepo:
             return None
         return Subnet(row.id, row.project_id, row.vpc_id, row.name, row.cidr)
 
+    def subnets(self, project_id: str) -> list[Subnet]:
+        """The project's subnets, by name."""
+        c = t.subnets.c
+        rows = self._c.execute(
+            select(t.subnets).where(c.project_id == project_id).order_by(c.name, c.id)
+        ).all()
+        return [Subnet(r.id, r.project_id, r.vpc_id, r.name, r.cidr) for r in rows]
+
+    def vpcs(self, project_id: str) -> list[Vpc]:
+        c = t.vpcs.c
+        rows = self._c.execute(
+            select(t.vpcs).where(c.project_id == project_id).order_by(c.name, c.id)
+        ).all()
+        return [Vpc(r.id, r.project_id, r.name, r.cidr) for r in rows]
+
     def lock_subnet(self, subnet_id: str) -> None:
         """Hold the subnet's row until commit, so address allocation in it is serialised.
 
