@@ -96,12 +96,20 @@ def _sim(settings: Settings, uow_factory: UowFactory | None) -> Driver:
 
 
 def _qemu(settings: Settings, uow_factory: UowFactory | None) -> Driver:
+    from ecslite.domain.flavor import Flavor
     from ecslite.drivers.qemu import QemuDriver, QemuOptions
     from ecslite.store.kms import KeyStore
     from ecslite.store.secretbox import SecretBox
 
     keys = None
+    flavors = None
     if uow_factory is not None:
+        factory = uow_factory
+
+        def flavors(flavor_id: str) -> Flavor | None:
+            with factory(write=False) as uow:
+                return uow.flavors.get(flavor_id)
+
         keys = KeyStore(
             settings.data_dir / "kms",
             box=SecretBox.from_file(settings.data_dir / "master.key"),
@@ -119,6 +127,7 @@ def _qemu(settings: Settings, uow_factory: UowFactory | None) -> Driver:
             ssh_host=settings.qemu_ssh_host,
         ),
         data_keys=keys,
+        flavors=flavors,
     )
 
 

@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # qemu driver
     qemu_accel: str = "auto"  # auto (probe KVM, fall back to TCG) | kvm | tcg
-    qemu_vcpus: int = 2
-    qemu_memory_mb: int = 1024
+    # Caps on a guest's size: each guest gets its flavor's vCPUs and RAM up to these.
+    qemu_vcpus: int = Field(default=2, ge=1)
+    qemu_memory_mb: int = Field(default=4096, ge=256)
     qemu_powerdown_timeout: float = 60.0
     # A booting guest that prints nothing at all for this long fails its verification early.
     qemu_silent_timeout: float = Field(default=60.0, gt=0)

@@ -30,6 +30,7 @@ from ecslite.api.routes import (
     reinstall,
     servers,
     tokens,
+    volumes,
 )
 from ecslite.auth.authenticator import Authenticator
 from ecslite.auth.login_throttle import LoginThrottle
@@ -114,6 +115,8 @@ def create_app(
     app.include_router(catalog.ims_router)
     common_scope = [Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
     app.include_router(jobs.router, dependencies=common_scope)
+    # EVS: the same project check, with the code EVS documents for it (Common.0018).
+    app.include_router(volumes.router, dependencies=common_scope)
     app.include_router(events.router, dependencies=common_scope)
     app.include_router(tokens.router)
     if enable_admin:

@@ -12,6 +12,7 @@ from http import HTTPStatus
 
 from fastapi.responses import JSONResponse
 
+from ecslite.api.nova.faults import is_nova_path
 from ecslite.domain import errors
 
 # Nova's fault names by status (nova/api/openstack/wsgi.py uses these keys).
@@ -31,7 +32,7 @@ def api_of(path: str) -> str:
     """``"keystone"``, ``"nova"`` or ``"ecs"``: whose error format ``path`` answers in."""
     if path == "/v3" or path.startswith("/v3/"):
         return "keystone"
-    if path.startswith("/v2.1/"):
+    if is_nova_path(path):
         return "nova"
     return "ecs"
 
@@ -94,16 +95,9 @@ KEYSTONE_ERROR_SCHEMA: dict[str, object] = {
         }
     },
 }
-# Statuses middleware may answer before any route runs (input gate, throttles, queues).
-GATE_STATUSES = ("400", "429")
 
 
-def document(path: str, responses: dict[str, dict[str, object]], ecs_ref: str) -> None:
-    """Let the gate's statuses on ``path`` be the ECS envelope or the path's own API's."""
+def error_schema(path: str, ecs_ref: str) -> dict[str, object]:
+    """The JSON schema of every error ``path`` answers: its own API's envelope."""
     own = {"nova": NOVA_FAULT_SCHEMA, "keystone": KEYSTONE_ERROR_SCHEMA}.get(api_of(path))
-    if own is None:
-        return
-    for status in GATE_STATUSES:
-        if status in responses:
-            schema = {"anyOf": [{"$ref": ecs_ref}, own]}
-            responses[status]["content"] = {"application/json": {"schema": schema}}
+    return own if own is not None else {"$ref": ecs_ref}

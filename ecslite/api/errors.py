@@ -1,31 +1,63 @@
-"""Turn every failure into the API's error envelope: ``{"error": {"code", "message"}}``, or on
-the OpenStack routes Nova's (``{"itemNotFound": {"code": 404, "message"}}``, api/nova/faults.py)."""
+"""Turn every failure into the error envelope of the API its path belongs to: ECS's
+``{"error": {"code": "Ecs.xxxx", "message"}}``, Nova's (``{"itemNotFound": {"code": 404,
+"message"}}``, api/nova/faults.py) under ``/v2.1``, Keystone's (``{"error": {"code": 401,
+"title", "message"}}``) under ``/v3`` — for route errors and the auth guard's refusals alike."""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ecslite.api.envelopes import api_of, refusal
 from ecslite.api.nova.faults import NovaFault, from_ecs, is_nova_path, nova_response
 from ecslite.api.nova.microversion import echo_headers
 from ecslite.domain import errors
 
 log = logging.getLogger("ecslite.api")
 
+# The EVS routes (api/routes/volumes.py) answer malformed queries with EVS's code.
+_EVS_PATH = re.compile(r"^/v2/[^/]+/cloudvolumes(/|$)")
+
+
+_CHALLENGE = 'SDK-HMAC-SHA256, Keystone uri="/v3"'
+
 
 def error_response(exc: errors.EcsError, request_id: str | None = None) -> JSONResponse:
     headers = {"X-Request-Id": request_id} if request_id else {}
     if exc.http_status == 401:
-        headers["WWW-Authenticate"] = 'SDK-HMAC-SHA256, Keystone uri="/v3"'
+        headers["WWW-Authenticate"] = _CHALLENGE
     return JSONResponse(
         status_code=exc.http_status,
         content={"error": {"code": exc.code, "message": exc.message}},
         headers=headers,
     )
+
+
+def error_for_path(
+    path: str,
+    exc: errors.EcsError,
+    request_id: str | None = None,
+    nova_headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """``exc`` in the envelope of ``path``'s API; a 401 always carries the challenge."""
+    if is_nova_path(path):
+        headers = dict(nova_headers or {})
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        if exc.http_status == 401:
+            headers["WWW-Authenticate"] = _CHALLENGE
+        return nova_response(from_ecs(exc), headers)
+    if api_of(path) == "keystone":
+        resp = refusal(path, exc, request_id=request_id)
+        if exc.http_status == 401:
+            resp.headers["WWW-Authenticate"] = _CHALLENGE
+        return resp
+    return error_response(exc, request_id)
 
 
 def _request_id(request: Request) -> str | None:
@@ -44,9 +76,9 @@ def _nova(request: Request, fault: NovaFault) -> JSONResponse:
 
 
 def _render(request: Request, exc: errors.EcsError) -> JSONResponse:
-    if is_nova_path(request.url.path):
-        return _nova(request, from_ecs(exc))
-    return error_response(exc, _request_id(request))
+    version = getattr(request.state, "microversion", None)
+    nova_headers = echo_headers(version) if version is not None else None
+    return error_for_path(request.url.path, exc, _request_id(request), nova_headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -63,7 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
         detail = f"{where}: {first.get('msg', 'invalid value')}" if where else None
-        return _render(request, errors.EcsError(errors.INVALID_PARAMETER, detail))
+        spec = errors.EVS_BAD_QUERY if _EVS_PATH.match(request.url.path) else None
+        return _render(request, errors.EcsError(spec or errors.INVALID_PARAMETER, detail))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ecslite.api.asgi_body import no_receive, replay
-from ecslite.api.errors import error_response
+from ecslite.api.errors import error_for_path
 from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest
 from ecslite.domain import errors
 
@@ -122,7 +122,7 @@ class AuthGuard:
 
     async def _refuse(self, scope: Scope, send: Send, exc: errors.EcsError) -> None:
         request_id = scope.get("state", {}).get("request_id")
-        await error_response(exc, request_id)(scope, no_receive, send)
+        await error_for_path(scope["path"], exc, request_id)(scope, no_receive, send)
 
 
 def _text(value: bytes) -> str:

@@ -1,5 +1,5 @@
 """The OpenAPI document: every route with its request body, its success shape and the errors
-it can answer, all in the API's own error envelope."""
+it can answer, each in the error envelope of the API the path belongs to (ECS, Nova or Keystone)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
 from ecslite.api import envelopes
-from ecslite.api.nova.faults import is_nova_path
 from ecslite.api.schemas import ErrorBody
-
-# Nova's envelope, ``{"itemNotFound": {"code": 404, "message": "..."}}``, on Nova's routes; the
-# checks in front of every route (credentials, sizes) still answer in the ECS one there.
-_NOVA_FAULT = {
-    "type": "object",
-    "minProperties": 1,
-    "maxProperties": 1,
-    "additionalProperties": {
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
-    },
-}
 
 _ERRORS = {
     "400": "Invalid request or a rule refused it (Ecs.xxxx / Common.xxxx).",
@@ -84,16 +70,16 @@ def install_openapi(app: FastAPI) -> None:
             # docs/auth.md); OpenAPI has no scheme for that signature, so only the token is listed.
             "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
         }
-        ecs_error = {"$ref": "#/components/schemas/ErrorBody"}
         for path, ops in spec["paths"].items():
-            schema = {"anyOf": [_NOVA_FAULT, ecs_error]} if is_nova_path(path) else ecs_error
+            # Every refusal on a path, from a route or from the middleware in front of it, is in
+            # the envelope of the path's API (api/envelopes.py).
+            schema = envelopes.error_schema(path, "#/components/schemas/ErrorBody")
             error_ref = {"application/json": {"schema": schema}}
             for method, op in ops.items():
                 responses = op.setdefault("responses", {})
                 responses.pop("422", None)
                 for status, text in _ERRORS.items():
                     responses.setdefault(status, {"description": text, "content": error_ref})
-                envelopes.document(path, responses, "#/components/schemas/ErrorBody")
                 if "500" not in responses:
                     responses["500"] = {
                         "description": "Internal error (Ecs.0002).",

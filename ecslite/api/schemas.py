@@ -37,6 +37,10 @@ class SubJobModel(BaseModel):
 
 class JobEntities(BaseModel):
     server_id: str | None = None
+    # A volume job's (EVS deleteVolume): the volume it acts on.
+    volume_id: str | None = None
+    size: int | None = None
+    volume_type: str | None = None
     sub_jobs_total: int
     sub_jobs: list[SubJobModel]
 
@@ -144,3 +148,52 @@ class KeypairDetail(KeypairSummary):
 
 class KeypairDetailEnvelope(BaseModel):
     keypair: KeypairDetail
+
+
+class Link(BaseModel):
+    href: str
+    rel: str
+
+
+class VolumeAttachmentModel(BaseModel):
+    server_id: str
+    attachment_id: str
+    attached_at: str
+    host_name: str | None
+    volume_id: str
+    device: str
+    id: str
+
+
+class VolumeModel(BaseModel):
+    """The fields of EVS's VolumeDetail that ecslite fills (every other one is null)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    links: list[Link]
+    name: str
+    status: Literal["available", "in-use", "deleting", "error_deleting"]
+    attachments: list[VolumeAttachmentModel]
+    availability_zone: str
+    tenant_id: str = Field(alias="os-vol-tenant-attr:tenant_id")
+    volume_image_metadata: dict[str, str]
+    created_at: str
+    volume_type: str
+    size: int
+    bootable: Literal["true", "false"]
+    metadata: dict[str, str]
+    encrypted: bool
+    shareable: Literal["false"]
+    multiattach: Literal[False]
+    service_type: Literal["EVS"]
+
+
+class VolumeEnvelope(BaseModel):
+    volume: VolumeModel
+
+
+class VolumeList(BaseModel):
+    count: int
+    volumes: list[VolumeModel]
+    volumes_links: list[Link] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecslite.api.views_catalog import server_flavor
-from ecslite.domain.job import Job
+from ecslite.domain.job import Job, JobType
 from ecslite.domain.network import Port
 from ecslite.domain.resources import Keypair
 from ecslite.domain.server import Server, VmState
@@ -143,6 +143,9 @@ def job_view(job: Job) -> dict[str, Any]:
     entities: dict[str, Any] = {}
     if job.server_id:
         entities["server_id"] = job.server_id
+    if job.job_type is JobType.DELETE_VOLUME:
+        # EVS's job entities name the volume (the job acts on no server).
+        entities.update({k: job.params.get(k) for k in ("volume_id", "size", "volume_type")})
     entities["sub_jobs_total"] = len(job.sub_jobs)
     entities["sub_jobs"] = [
         {

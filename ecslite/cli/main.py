@@ -14,7 +14,7 @@ from ecslite.cli import client, credentials, guests, images, serve, servers, ssh
 def _seed(args: argparse.Namespace) -> int:
     from ecslite.bootstrap import build
     from ecslite.store.secretbox import SecretBox
-    from ecslite.store.seeding import apply_seed, load_seed_file
+    from ecslite.store.seeding import SeedError, apply_seed, load_seed_file
 
     settings = serve.settings_from(args)
     container = build(settings)
@@ -26,6 +26,9 @@ def _seed(args: argparse.Namespace) -> int:
             box=SecretBox.from_file(settings.data_dir / "master.key"),
             clock=container.clock,
         )
+    except SeedError as exc:
+        print(f"ecslite seed: refused: {exc}", file=sys.stderr)
+        return 2
     finally:
         container.close()
     summary = ", ".join(f"{v} {k}" for k, v in sorted(added.items())) or "nothing new"

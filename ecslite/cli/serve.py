@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -16,7 +17,7 @@ from ecslite.config import Settings
 from ecslite.demo import ensure_demo
 from ecslite.logfmt import fields
 from ecslite.store.secretbox import SecretBox
-from ecslite.store.seeding import SeedDocument, apply_seed, load_seed_file
+from ecslite.store.seeding import SeedDocument, SeedError, apply_seed, load_seed_file
 
 log = logging.getLogger("ecslite")
 
@@ -96,7 +97,12 @@ def run(args: argparse.Namespace) -> int:
     settings, container = built
     box = SecretBox.from_file(settings.data_dir / "master.key")
     endpoint = f"http://{settings.host}:{settings.port}"
-    info, seeds = _load_seeds(args, settings, container, box, endpoint)
+    try:
+        info, seeds = _load_seeds(args, settings, container, box, endpoint)
+    except SeedError as exc:
+        container.close()
+        print(f"ecslite serve: seed refused: {exc}", file=sys.stderr, flush=True)
+        return 2
     if DRIVERS[settings.driver].host_local:
         if info is not None:
             from ecslite.images.debian import BuildError

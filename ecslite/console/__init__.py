@@ -1,4 +1,5 @@
-"""The web console: server list, Reinstall OS dialog with live job steps, key pairs, jobs.
+"""The web console: server list kept live from the event stream; Reinstall OS, Change OS, Create
+and Delete dialogs with live job steps; key pairs; jobs.
 
 Server-rendered Jinja2 pages plus one hand-written ES module (static/console.js), all shipped in
 the package: no CDN, no Node build, nothing fetched at run time. ``install_console`` is the one

@@ -1,19 +1,24 @@
-"""The console's JSON endpoints under /console/api: what the page polls and what it changes.
+"""The console's JSON endpoints under /console/api: what the page reads and what it changes.
 
-Reads answer the API's wire shapes (``{"servers": [ShowServer]}``, the GET-job JSON) so the
-page's renderers also fit the event stream. Every mutation needs the session's CSRF token in
-``X-CSRF-Token``; errors use the ECS envelope so the dialog can show the API's own message.
+``GET /console/api/events`` is the API's event stream (``GET /v1/{project_id}/events``, the same
+code) for the session's project: the page's one EventSource. The other reads answer the API's
+wire shapes (``{"servers": [ShowServer]}``, the GET-job JSON), which the stream carries too; the
+page falls back to them when the stream keeps failing. Every mutation needs the session's CSRF
+token in ``X-CSRF-Token``; errors use the ECS envelope so the dialog can show the API's own
+message.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, StrictBool, StrictStr
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
+from ecslite.api.routes.events import Filters, event_stream
 from ecslite.console import actions
 from ecslite.console.session import (
     CSRF_HEADER,
@@ -35,6 +40,17 @@ async def _session(request: Request, *, mutation: bool = False) -> Session:
     if mutation:
         check_csrf(session, request.headers.get(CSRF_HEADER))
     return session
+
+
+@router.get("/events")
+async def events(
+    request: Request,
+    job_id: str | None = Query(default=None, min_length=1, max_length=64),
+    server_id: str | None = Query(default=None, min_length=1, max_length=64),
+) -> EventSourceResponse:
+    """The session's project's event stream; resumes from ``Last-Event-ID`` like the API's."""
+    s = await _session(request)
+    return await event_stream(request, Filters(s.principal.project_id, job_id, server_id))
 
 
 @router.get("/servers")
@@ -74,19 +90,81 @@ class ReinstallBody(BaseModel):
     stop_first: StrictBool = False
 
 
-@router.post("/servers/{server_id}/reinstall")
-async def reinstall(request: Request, server_id: str) -> dict[str, str]:
-    s = await _session(request, mutation=True)
-    body = await parse_body(request, ReinstallBody)
-    form = actions.ReinstallForm(
+class ChangeOsBody(ReinstallBody):
+    image_id: StrictStr
+
+
+def _form(body: ReinstallBody, image_id: str | None = None) -> actions.ReinstallForm:
+    return actions.ReinstallForm(
         keyname=body.keyname or None,
         adminpass=body.adminpass or None,
         user_data=body.user_data or None,
         cmk_id=body.cmk_id or None,
         stop_first=body.stop_first,
+        image_id=image_id,
     )
+
+
+@router.post("/servers/{server_id}/reinstall")
+async def reinstall(request: Request, server_id: str) -> dict[str, str]:
+    s = await _session(request, mutation=True)
+    form = _form(await parse_body(request, ReinstallBody))
     c = container(request)
     job_id = await run_in_threadpool(actions.reinstall, c, s.principal, server_id, form)
+    return {"job_id": job_id}
+
+
+@router.post("/servers/{server_id}/changeos")
+async def change_os(request: Request, server_id: str) -> dict[str, str]:
+    s = await _session(request, mutation=True)
+    body = await parse_body(request, ChangeOsBody)
+    form = _form(body, body.image_id)
+    c = container(request)
+    job_id = await run_in_threadpool(actions.reinstall, c, s.principal, server_id, form)
+    return {"job_id": job_id}
+
+
+class CreateBody(BaseModel):
+    name: StrictStr
+    image_id: StrictStr
+    flavor_id: StrictStr
+    subnet_id: StrictStr
+    keyname: StrictStr | None = None
+    adminpass: StrictStr | None = Field(default=None, repr=False)
+    data_disk_gb: StrictInt | None = None
+
+
+@router.post("/servers")
+async def create_server(request: Request) -> dict[str, str]:
+    s = await _session(request, mutation=True)
+    body = await parse_body(request, CreateBody)
+    form = actions.CreateForm(
+        name=body.name,
+        image_id=body.image_id,
+        flavor_id=body.flavor_id,
+        subnet_id=body.subnet_id,
+        keyname=body.keyname or None,
+        adminpass=body.adminpass or None,
+        data_disk_gb=body.data_disk_gb or None,
+    )
+    c = container(request)
+    job_id, server_id = await run_in_threadpool(actions.create_server, c, s.principal, form)
+    return {"job_id": job_id, "server_id": server_id}
+
+
+class DeleteBody(BaseModel):
+    delete_volume: StrictBool = False
+
+
+@router.post("/servers/{server_id}/delete")
+async def delete_server(request: Request, server_id: str) -> dict[str, str]:
+    s = await _session(request, mutation=True)
+    body = await parse_body(request, DeleteBody)
+    job_id = await run_in_threadpool(
+        lambda: actions.delete_server(
+            container(request), s.principal, server_id, delete_volume=body.delete_volume
+        )
+    )
     return {"job_id": job_id}
 
 

@@ -187,6 +187,8 @@ async def servers_page(request: Request) -> Response:
     servers = await run_in_threadpool(actions.list_servers, c, who)
     keypairs = await run_in_threadpool(actions.keypair_views, c, who)
     cmks = await run_in_threadpool(actions.cmks, c, who)
+    images = await run_in_threadpool(actions.cloudinit_images, c, who)
+    choices = await run_in_threadpool(actions.create_choices, c, who)
     return _page(
         request,
         "servers.html",
@@ -194,6 +196,8 @@ async def servers_page(request: Request) -> Response:
         servers=servers,
         keypairs=keypairs,
         cmks=cmks,
+        images=images,
+        choices=choices,
         rules=actions.password_rules(),
     )
 
@@ -213,6 +217,7 @@ async def server_page(request: Request, server_id: str) -> Response:
     jobs = await run_in_threadpool(actions.recent_jobs, c, who, server_id=server_id)
     keypairs = await run_in_threadpool(actions.keypair_views, c, who)
     cmks = await run_in_threadpool(actions.cmks, c, who)
+    images = await run_in_threadpool(actions.cloudinit_images, c, who)
     return _page(
         request,
         "server.html",
@@ -223,6 +228,7 @@ async def server_page(request: Request, server_id: str) -> Response:
         jobs=jobs,
         keypairs=keypairs,
         cmks=cmks,
+        images=images,
         rules=actions.password_rules(),
     )
 

@@ -112,6 +112,20 @@ HEADERS_TOO_LARGE = _e("Ecs.0005", 431, "The request headers are too large.")
 TOO_MANY_REQUESTS = _e(
     "APIGW.0308", 429, "The request is throttled. Retry after the time in Retry-After."
 )
+# The Elastic Volume Service's codes (its routes answer in the same envelope).
+VOLUME_NOT_FOUND = _e("EVS.5404", 404, "The volume could not be found.")
+VOLUME_NOT_DELETABLE = _e(
+    "EVS.1046",
+    400,
+    "The volume cannot be deleted in its current status: it must be available (not attached "
+    "and not used by another operation).",
+)
+EVS_BAD_QUERY = _e("EVS.5400", 400, "Malformed request url.")
+EVS_BAD_LIMIT = _e("EVS.1023", 400, "Invalid filter limit: it must be 1-1000.")
+EVS_BAD_LIMIT_MAX = _e("EVS.2142", 400, "Invalid filter limit: it cannot be greater than 1000.")
+EVS_BAD_MARKER = _e("EVS.1024", 400, "Invalid filter marker: no such volume.")
+EVS_BAD_SORT_KEY = _e("EVS.1039", 400, "Invalid sort_key: use id, status, size or created_at.")
+EVS_BAD_SORT_DIR = _e("EVS.1040", 400, "Invalid sort_dir: use asc or desc.")
 SERVICE_BUSY = _e("APIGW.0308", 503, "The service is busy. Retry after the time in Retry-After.")
 INTERNAL = _e(
     "Ecs.0002", 500, "A system exception occurred. Try again later or contact customer service."

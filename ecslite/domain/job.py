@@ -26,6 +26,7 @@ class JobType(StrEnum):
     CREATE = "createServer"
     DELETE = "deleteServer"
     CHANGE_OS = "changeOS"
+    DELETE_VOLUME = "deleteVolume"
 
 
 class Phase(StrEnum):

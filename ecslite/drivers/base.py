@@ -107,5 +107,12 @@ class Driver(Protocol):
     def stray_disks(self, known_volume_ids: set[str]) -> list[Path]:
         """Backing storage that no volume record names (reported at start-up, never deleted)."""
 
+    def release_server(self, server: Server) -> None:
+        """Forget everything kept for a server that is being removed; idempotent.
+
+        Pre: the guest is stopped and no disk is attached (else DriverError, nothing changed).
+        Post: nothing of the server is left on the host but its volumes' own storage.
+        """
+
     def close(self) -> None:
         """Stop waiting (delays, guest boots) so the process can exit; guests keep running."""

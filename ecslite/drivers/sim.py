@@ -127,3 +127,12 @@ class SimDriver:
 
     def ensure_volume(self, volume: Volume, image: Image | None) -> None:
         return None
+
+    def release_server(self, server: Server) -> None:
+        with self._lock:
+            if self._is_running(server):
+                raise DriverError(_BUSY, "Stop the server before removing it.")
+            if any(holder == server.id for holder in self._holder.values()):
+                raise DriverError(_DISK_IN_USE, "Detach the server's disks before removing it.")
+            self._running.pop(server.id, None)
+            self._system.pop(server.id, None)

@@ -227,6 +227,7 @@ def _remove(ctx: Ctx, server_id: str) -> None:
         ctx.driver.stop_server(server, hard=True)
         for vol in disks:
             ctx.driver.detach_disk(server, vol)
+        ctx.driver.release_server(server)
     for vol in disks:
         ctx.driver.delete_disk(vol)
     with ctx.uow_factory() as uow:
@@ -251,4 +252,6 @@ DEFINITION = JobDefinition(
     policy=FailurePolicy.ROLL_BACK,
     parse_params=CreateParams.from_json,
     roll_back=roll_back,
+    # Its disks are recorded (available) before they are attached, and a rollback deletes them.
+    held_volumes=lambda p: frozenset(d.id for _, b in p.servers for d in (b.system, *b.data)),
 )

@@ -49,6 +49,7 @@ def _delete(ctx: Ctx) -> None:
     for vol in volumes:
         if vol.is_system_disk or ctx.params.delete_volume:
             ctx.driver.delete_disk(vol)
+    ctx.driver.release_server(server)
 
 
 def _deleted(uow: UnitOfWork, ctx: Ctx) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ecslite.domain.job import JobType
-from ecslite.jobs import create, delete, power, reboot, reinstall
+from ecslite.jobs import create, delete, power, reboot, reinstall, volume_delete
 from ecslite.jobs.steps import JobDefinition
 
 DEFINITIONS: Mapping[JobType, JobDefinition] = {
@@ -19,6 +19,7 @@ DEFINITIONS: Mapping[JobType, JobDefinition] = {
         reboot.DEFINITION,
         create.DEFINITION,
         delete.DEFINITION,
+        volume_delete.DEFINITION,
     )
 }
 

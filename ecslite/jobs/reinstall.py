@@ -246,6 +246,8 @@ DEFINITION = JobDefinition(
     policy=FailurePolicy.ROLL_BACK,
     parse_params=ReinstallParams.from_json,
     roll_back=roll_back,
+    # The old disk is detached (available) while the job runs and its rollback re-attaches it.
+    held_volumes=lambda p: frozenset({p.old_volume_id, p.new_volume_id}),
 )
 # Changing the OS is a reinstall from another image (``ReinstallParams.image_id``): the same
 # steps, rollback and guarantees; only the job's type differs, as the ECS API reports it.

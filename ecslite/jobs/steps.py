@@ -5,7 +5,8 @@ outside any transaction, idempotent: after a crash it runs again from the top), 
 writes its success implies, committed in the same transaction that marks it SUCCESS and starts
 the next step) and ``compensate`` (what undoing it alone takes, when the policy goes on after a
 failure). A ``JobDefinition`` gathers the steps of a job type with its typed parameters and its
-failure policy; the runner knows nothing else about a job type.
+failure policy; the runner knows nothing else about a job type. A job need not act on a server
+(a volume delete acts on a detached volume): its steps then declare no ``task_state``.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class JobDefinition:
     policy: FailurePolicy
     parse_params: Callable[[Mapping[str, Any]], Any] = field(default=lambda p: p)
     roll_back: RollBack | None = None
+    # The volumes an unfinished job of this type may still attach, detach or delete (from its
+    # typed params): no other job may claim them meanwhile (a volume delete checks this).
+    held_volumes: Callable[[Any], frozenset[str]] = field(default=lambda p: frozenset())
 
     def step(self, name: str) -> Step:
         for s in self.steps:

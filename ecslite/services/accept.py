@@ -1,9 +1,10 @@
 """Accept a job: the one path every job type takes from a checked request to a stored job.
 
 In one transaction: an earlier request with the same ``X-Client-Token`` returns its job; the
-job type's ``plan`` checks its rules and names the servers it claims; each server is claimed by
-compare-and-swap (idle, at the version the plan read), the job and its sub-jobs inserted and the
-token remembered. Either all of that commits or nothing does.
+job type's ``plan`` checks its rules and names the servers (and volumes) it claims; each server
+is claimed by compare-and-swap (idle, at the version the plan read), each volume likewise
+(detached, in a status the plan accepts), the job and its sub-jobs inserted and the token
+remembered. Either all of that commits or nothing does.
 """
 
 from __future__ import annotations
@@ -29,9 +30,20 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class VolumeClaim:
+    """Move detached volume ``volume_id`` from one of ``expected`` to ``status``, or refuse."""
+
+    volume_id: str
+    expected: frozenset[str]
+    status: str
+    refusal: errors.ErrorSpec
+
+
+@dataclass(frozen=True)
 class JobPlan:
     job: Job
     claims: tuple[Claim, ...]
+    volume_claims: tuple[VolumeClaim, ...] = ()
 
 
 # plan(uow, new job id) -> the job and its claims; raises EcsError to refuse the request.
@@ -66,6 +78,18 @@ def accept_job(
                     raise errors.EcsError(
                         errors.BAD_SERVER_STATE,
                         f"Another operation started on server {claim.server.id} at the same time.",
+                    )
+            for vc in p.volume_claims:
+                ok = uow.volumes.claim_detached(
+                    vc.volume_id,
+                    project_id=project_id,
+                    expected=sorted(vc.expected),
+                    status=vc.status,
+                )
+                if not ok:
+                    raise errors.EcsError(
+                        vc.refusal,
+                        f"Another operation started on volume {vc.volume_id} at the same time.",
                     )
             uow.jobs.add(p.job)
             remember(uow, project_id, client_token, job_id, clock.now())

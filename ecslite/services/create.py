@@ -145,6 +145,7 @@ def _plan(
         subnets.append(subnet)
     public_key = _public_key(uow, cmd)
     n = len(names)
+    uow.quotas.lock_usage(cmd.project_id)
     check_quota(
         uow.quotas.quotas(cmd.project_id),
         usage(uow, cmd.project_id),

@@ -201,6 +201,14 @@ class ServerRepo:
         ).all()
         return [_server(r) for r in rows], int(total)
 
+    def hosts_of(self, server_ids: Sequence[str]) -> dict[str, str]:
+        """The host of each of these servers that exists (one query)."""
+        if not server_ids:
+            return {}
+        c = t.servers.c
+        rows = self._c.execute(select(c.id, c.host_id).where(c.id.in_(list(set(server_ids)))))
+        return {r.id: r.host_id for r in rows}
+
     def list_all(self) -> Sequence[Server]:
         """Every server of every project (for host-side reconciliation, not the API)."""
         rows = self._c.execute(select(t.servers).order_by(t.servers.c.id)).all()
@@ -295,9 +303,78 @@ class VolumeRepo:
         if holder is not None:
             self._changes.servers.add(holder)
 
-    def get(self, volume_id: str) -> Volume | None:
-        row = self._c.execute(_VOLUME, {"id": volume_id}).first()
+    def get(self, volume_id: str, project_id: str | None = None) -> Volume | None:
+        if project_id is None:
+            row = self._c.execute(_VOLUME, {"id": volume_id}).first()
+        else:
+            q = select(t.volumes).where(
+                t.volumes.c.id == volume_id, t.volumes.c.project_id == project_id
+            )
+            row = self._c.execute(q).first()
         return _volume(row) if row else None
+
+    def ids_of(
+        self,
+        project_id: str,
+        *,
+        status: str | None = None,
+        ids: Sequence[str] | None = None,
+        server_id: str | None = None,
+        sort_key: str = "created",
+        descending: bool = True,
+    ) -> list[str]:
+        """The project's volume ids matching the filters, in the order asked (then by id)."""
+        c = t.volumes.c
+        conds: list[ColumnElement[bool]] = [c.project_id == project_id]
+        if status is not None:
+            conds.append(c.status == status)
+        if ids is not None:
+            conds.append(c.id.in_(list(ids)))
+        if server_id is not None:
+            conds.append(c.server_id == server_id)
+        key = c[sort_key]
+        order = (key.desc(), c.id.desc()) if descending else (key.asc(), c.id.asc())
+        return list(self._c.execute(select(c.id).where(*conds).order_by(*order)).scalars())
+
+    def many(self, volume_ids: Sequence[str]) -> list[Volume]:
+        """The volumes with these ids, in the order given (ids without a volume are skipped)."""
+        if not volume_ids:
+            return []
+        rows = self._c.execute(select(t.volumes).where(t.volumes.c.id.in_(list(volume_ids))))
+        found = {r.id: _volume(r) for r in rows}
+        return [found[i] for i in volume_ids if i in found]
+
+    def claim_detached(
+        self, volume_id: str, *, project_id: str, expected: Sequence[str], status: str
+    ) -> bool:
+        """Set ``status`` only while the volume is detached and in one of ``expected``."""
+        res = self._c.execute(
+            update(t.volumes)
+            .where(
+                t.volumes.c.id == volume_id,
+                t.volumes.c.project_id == project_id,
+                t.volumes.c.server_id.is_(None),
+                t.volumes.c.status.in_(list(expected)),
+            )
+            .values(status=status)
+        )
+        return res.rowcount == 1
+
+    def set_status(self, volume_id: str, status: str, *, expected: str) -> bool:
+        """Set ``status`` only while the volume is ``expected``; return whether it was set."""
+        res = self._c.execute(
+            update(t.volumes)
+            .where(t.volumes.c.id == volume_id, t.volumes.c.status == expected)
+            .values(status=status)
+        )
+        return res.rowcount == 1
+
+    def delete_if(self, volume_id: str, *, status: str) -> bool:
+        """Delete the volume only while it is ``status``; return whether it was deleted."""
+        res = self._c.execute(
+            delete(t.volumes).where(t.volumes.c.id == volume_id, t.volumes.c.status == status)
+        )
+        return res.rowcount == 1
 
     def attached_to(self, server_ids: Sequence[str]) -> dict[str, list[Volume]]:
         out: dict[str, list[Volume]] = {sid: [] for sid in server_ids}

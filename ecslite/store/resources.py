@@ -72,6 +72,21 @@ class NetworkRepo:
             return None
         return Subnet(row.id, row.project_id, row.vpc_id, row.name, row.cidr)
 
+    def subnets(self, project_id: str) -> list[Subnet]:
+        """The project's subnets, by name."""
+        c = t.subnets.c
+        rows = self._c.execute(
+            select(t.subnets).where(c.project_id == project_id).order_by(c.name, c.id)
+        ).all()
+        return [Subnet(r.id, r.project_id, r.vpc_id, r.name, r.cidr) for r in rows]
+
+    def vpcs(self, project_id: str) -> list[Vpc]:
+        c = t.vpcs.c
+        rows = self._c.execute(
+            select(t.vpcs).where(c.project_id == project_id).order_by(c.name, c.id)
+        ).all()
+        return [Vpc(r.id, r.project_id, r.name, r.cidr) for r in rows]
+
     def lock_subnet(self, subnet_id: str) -> None:
         """Hold the subnet's row until commit, so address allocation in it is serialised.
 
@@ -157,6 +172,10 @@ class ImageRepo:
         return [_image(r) for r in rows]
 
 
+# The first key of the two-key advisory locks that serialise quota checks, one per project.
+_PG_QUOTA_LOCK_SPACE = 0x0EC5_0A07
+
+
 class QuotaRepo:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -166,6 +185,20 @@ class QuotaRepo:
             select(t.projects.c.quotas).where(t.projects.c.id == project_id)
         ).scalar_one_or_none()
         return Quotas().with_overrides(dict(raw) if raw else None)
+
+    def lock_usage(self, project_id: str) -> None:
+        """Hold the project's quota until commit, so concurrent creates cannot both fit.
+
+        Usage is counted, then servers and volumes are inserted, in one transaction; without
+        this two creates (in different subnets, so not serialised by their subnets' row locks)
+        could each count the other's servers absent. PostgreSQL: a transaction-scoped advisory
+        lock keyed by the project (in its own key space, apart from the events lock). SQLite:
+        the store's single writer already serialises every write transaction.
+        """
+        if self._c.dialect.name == "postgresql":
+            self._c.execute(
+                select(func.pg_advisory_xact_lock(_PG_QUOTA_LOCK_SPACE, func.hashtext(project_id)))
+            )
 
     def flavor_counts(self, project_id: str) -> dict[str, int]:
         """How many servers of each flavor the project has."""

@@ -11,8 +11,9 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from argon2 import PasswordHasher
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ecslite.domain.clock import Clock
 from ecslite.domain.keys import fingerprint
@@ -152,8 +153,31 @@ class SeedDocument(_Strict):
     faults: list[FaultSeed] = Field(default_factory=list)
 
 
+class SeedError(ValueError):
+    """A seed file that cannot be loaded; the message says why (no traceback for the user)."""
+
+
+class SeedConflict(SeedError):
+    """A seed record that the store cannot take next to what it holds."""
+
+    def __init__(self, kind: str, key: dict[str, Any], exc: IntegrityError) -> None:
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "constraint failed"
+        ident = ", ".join(f"{k}={v}" for k, v in key.items())
+        super().__init__(
+            f"{kind} record ({ident}) conflicts with the store: {reason}. Nothing of the seed "
+            "was loaded."
+        )
+
+
 def load_seed_file(path: Path) -> SeedDocument:
-    return SeedDocument.model_validate(yaml.safe_load(path.read_text()) or {})
+    try:
+        return SeedDocument.model_validate(yaml.safe_load(path.read_text()) or {})
+    except OSError as exc:
+        raise SeedError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SeedError(f"{path} is not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        raise SeedError(f"{path} is not a valid seed:\n{exc}") from None
 
 
 _STATUS_TO_VM = {"ACTIVE": VmState.ACTIVE, "SHUTOFF": VmState.STOPPED, "ERROR": VmState.ERROR}
@@ -174,7 +198,12 @@ def apply_seed(
             conds = [table.c[k] == v for k, v in key.items()]
             if c.execute(select(table).where(*conds)).first() is not None:
                 return False
-            c.execute(insert(table).values(**key, **values))
+            try:
+                c.execute(insert(table).values(**key, **values))
+            except IntegrityError as exc:
+                # Another record already holds a unique value (a name), or a reference points
+                # nowhere: refuse the whole file, nothing of it is kept.
+                raise SeedConflict(kind, key, exc) from None
             added[kind] = added.get(kind, 0) + 1
             return True
 

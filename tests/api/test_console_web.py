@@ -84,6 +84,7 @@ def fill(template: str, ids: dict[str, str]) -> str:
 def test_every_console_route_needs_a_session(api: Api) -> None:
     routes = console_routes(api.client.app)
     assert ("POST", "/console/api/servers/{server_id}/reinstall") in routes
+    assert ("GET", "/console/api/events") in routes
     ids = {"server_id": api.demo["servers"]["stopped"], "job_id": uuid.uuid4().hex}
     ids |= {"name": "demo-key"}
     client = browser(api)
@@ -106,6 +107,8 @@ def test_every_console_mutation_needs_the_csrf_token(api: Api) -> None:
         if m in ("POST", "PUT", "PATCH", "DELETE") and (m, p) not in PUBLIC_ROUTES
     }
     assert ("DELETE", "/console/api/keypairs/{name}") in mutations
+    assert ("POST", "/console/api/servers/{server_id}/changeos") in mutations
+    assert ("POST", "/console/api/servers/{server_id}/delete") in mutations
     ids = {"server_id": api.demo["servers"]["stopped"], "name": "demo-key"}
     for method, template in sorted(mutations):
         for headers in ({}, {"X-CSRF-Token": "x" + csrf[1:]}):
@@ -314,3 +317,128 @@ def test_console_logins_share_the_apis_failed_login_throttle(api: Api) -> None:
         },
     )
     assert api_login.status_code == 429
+
+
+def _events(client: TestClient, headers: dict[str, str] | None = None, **params: str) -> Any:
+    """Read a console stream that ends by itself: (status, [(id, event, data)])."""
+    out: list[tuple[int, str, dict[str, Any]]] = []
+    with client.stream("GET", "/console/api/events", params=params, headers=headers or {}) as r:
+        if r.status_code != 200:
+            r.read()
+            return r.status_code, r.json()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        ev: dict[str, str] = {}
+        for line in r.iter_lines():
+            if line == "":
+                if "data" in ev:
+                    out.append((int(ev["id"]), ev["event"], json.loads(ev["data"])))
+                ev = {}
+            elif not line.startswith(":"):
+                key, _, value = line.partition(":")
+                ev[key] = value.removeprefix(" ")
+    return 200, out
+
+
+def test_the_console_stream_is_the_apis_for_the_sessions_project(api: Api) -> None:
+    mine = browser(api)
+    csrf = log_in(mine, api.demo)
+    stopped = api.demo["servers"]["stopped"]
+    job_id = mine.post(
+        f"/console/api/servers/{stopped}/reinstall",
+        json={"keyname": "demo-key"},
+        headers={"X-CSRF-Token": csrf},
+    ).json()["job_id"]
+    api.wait(job_id)
+
+    # From the start of the history (Last-Event-ID: 0) to the job's terminal event.
+    status, replay = _events(mine, {"Last-Event-ID": "0"}, job_id=job_id)
+    assert status == 200 and replay
+    jobs = [data for _, kind, data in replay if kind == "job"]
+    assert jobs[-1] == api.job(job_id) and jobs[-1]["status"] == "SUCCESS"
+    assert {data["server"]["id"] for _, kind, data in replay if kind == "server"} == {stopped}
+    ids = [i for i, _, _ in replay]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    # Resuming after any event delivers exactly the events after it, as the API's stream does.
+    middle = ids[len(ids) // 2]
+    _, resumed = _events(mine, {"Last-Event-ID": str(middle)}, job_id=job_id)
+    assert resumed == [e for e in replay if e[0] > middle]
+    assert _events(mine, {"Last-Event-ID": "not-an-id"}, job_id=job_id)[0] == 400
+
+    # Another project's session: the job and the server look missing, as unknown ones do.
+    other = browser(api)
+    log_in(other, api.demo["other_project"])
+    for params in ({"job_id": job_id}, {"server_id": stopped}):
+        theirs = _events(other, **params)
+        unknown = _events(other, **{k: uuid.uuid4().hex for k in params})
+        assert theirs[0] == unknown[0] >= 400, (theirs, unknown)
+        assert theirs[1]["error"]["code"] == unknown[1]["error"]["code"]
+    # Without a session there is no stream at all.
+    assert browser(api).get("/console/api/events").status_code == 401
+
+
+def test_change_os_and_delete_follow_the_apis_rules(api: Api) -> None:
+    client = browser(api)
+    csrf = log_in(client, api.demo)
+    headers = {"X-CSRF-Token": csrf}
+    stopped = api.demo["servers"]["stopped"]
+    # Change OS to an image without Cloud-Init: the API's refusal, in its envelope.
+    bad = client.post(
+        f"/console/api/servers/{stopped}/changeos",
+        json={"keyname": "demo-key", "image_id": api.demo["images"]["no_cloudinit"]},
+        headers=headers,
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"].startswith("Ecs.")
+    missing = client.post(
+        f"/console/api/servers/{stopped}/changeos", json={"keyname": "demo-key"}, headers=headers
+    )
+    assert missing.status_code == 400
+    ok = client.post(
+        f"/console/api/servers/{stopped}/changeos",
+        json={"keyname": "demo-key", "image_id": api.demo["images"]["alt"]},
+        headers=headers,
+    )
+    assert ok.status_code == 200, ok.text
+    job = api.wait(ok.json()["job_id"])
+    assert (job["job_type"], job["status"]) == ("changeOS", "SUCCESS")
+    assert api.server(stopped)["image"]["id"] == api.demo["images"]["alt"]
+
+    gone = client.post(
+        f"/console/api/servers/{stopped}/delete", json={"delete_volume": True}, headers=headers
+    )
+    assert gone.status_code == 200, gone.text
+    assert api.wait(gone.json()["job_id"])["status"] == "SUCCESS"
+    assert api.client.get(f"/v1/{api.project}/cloudservers/{stopped}").status_code == 404
+    again = client.post(f"/console/api/servers/{stopped}/delete", json={}, headers=headers)
+    assert again.status_code == 404 and again.json()["error"]["code"] == "Ecs.0114"
+
+
+def test_create_offers_the_catalogue_and_keeps_the_apis_rules(api: Api) -> None:
+    client = browser(api)
+    csrf = log_in(client, api.demo)
+    headers = {"X-CSRF-Token": csrf}
+    page = client.get("/console").text
+    assert f'value="{api.demo["subnet_id"]}"' in page
+    body = {
+        "name": "made-here",
+        "image_id": api.demo["images"]["cloudinit"],
+        "flavor_id": "s6.small.1",
+        "subnet_id": api.demo["subnet_id"],
+        "keyname": "demo-key",
+        "data_disk_gb": 20,
+    }
+    assert 'value="s6.small.1"' in page
+    weak = client.post(
+        "/console/api/servers", json={**body, "keyname": None, "adminpass": "weak"}, headers=headers
+    )
+    # The API's password rule.
+    assert weak.status_code == 400 and weak.json()["error"]["code"] == "Ecs.0011"
+    unknown = client.post(
+        "/console/api/servers", json={**body, "subnet_id": uuid.uuid4().hex}, headers=headers
+    )
+    assert unknown.status_code >= 400 and unknown.json()["error"]["code"].startswith("Ecs.")
+    ok = client.post("/console/api/servers", json=body, headers=headers)
+    assert ok.status_code == 200, ok.text
+    assert api.wait(ok.json()["job_id"])["status"] == "SUCCESS"
+    server = api.server(ok.json()["server_id"])
+    assert (server["name"], server["key_name"]) == ("made-here", "demo-key")
+    assert len(server["os-extended-volumes:volumes_attached"]) == 2

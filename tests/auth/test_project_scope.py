@@ -45,6 +45,9 @@ ROUTES: dict[tuple[str, str], Body] = {
     # Called with ?job_id= (see QUERY): unfiltered, the caller's own stream would never end.
     ("GET", "/v1/{project_id}/events"): None,
     ("GET", "/v1/{project_id}/cloudservers/detail"): None,
+    ("GET", "/v2/{project_id}/cloudvolumes/detail"): None,
+    ("GET", "/v2/{project_id}/cloudvolumes/{volume_id}"): None,
+    ("DELETE", "/v2/{project_id}/cloudvolumes/{volume_id}"): None,
     ("GET", "/v1/{project_id}/cloudservers/{server_id}"): None,
     ("POST", "/v1/{project_id}/cloudservers/action"): lambda r: {
         "os-stop": {"servers": [{"id": r["server_id"]}], "type": "HARD"}
@@ -100,6 +103,8 @@ DISCOVERY_PATHS = {"/", "/v3", "/v3/", "/v2.1", "/v2.1/", "/image", "/image/"}
 MISMATCH = {
     "/v1/{project_id}/jobs/{job_id}": "Common.0018",
     "/v1/{project_id}/events": "Common.0018",
+    "/v2/{project_id}/cloudvolumes/detail": "Common.0018",
+    "/v2/{project_id}/cloudvolumes/{volume_id}": "Common.0018",
 }
 QUERY = {"/v1/{project_id}/events": "job_id"}
 
@@ -159,6 +164,7 @@ class World:
             "job_id": job.json()["job_id"],
             "keypair_name": "other-key",
             "image_id": other_image,
+            "volume_id": self._volume_of(o["project_id"]),
             **self._own_catalogue(),
         }
         self.secrets_of_other = [
@@ -168,6 +174,12 @@ class World:
             o["user_id"],
             o["project_id"],
         ]
+
+    def _volume_of(self, project_id: str) -> str:
+        """One of the other account's volumes, as it lists them."""
+        resp = self.client.get(f"/v2/{project_id}/cloudvolumes/detail", auth=self.other_auth)
+        assert resp.status_code == 200, resp.text
+        return str(resp.json()["volumes"][0]["id"])
 
     def _own_catalogue(self) -> dict[str, str]:
         # Public image, VPC and subnet of the caller: only the key pair differs in a create.
@@ -183,6 +195,7 @@ class World:
             "job_id": uuid.uuid4().hex,
             "keypair_name": f"missing-{uuid.uuid4().hex[:8]}",
             "image_id": str(uuid.uuid4()),
+            "volume_id": str(uuid.uuid4()),
             **self._own_catalogue(),
         }
 
@@ -284,7 +297,14 @@ def _normalised(resp: httpx.Response, ids: dict[str, str]) -> tuple[int, Any]:
 def test_route_requires_credentials(world: World, route: tuple[str, str]) -> None:
     resp = _call(world, *route, world.project, world.missing(), auth=None)
     assert resp.status_code == 401
-    assert error_of(resp)["code"] == "Common.0013"
+    assert "WWW-Authenticate" in resp.headers
+    path = route[1]
+    if is_nova_path(path):  # each API refuses in its own envelope
+        assert resp.json()["unauthorized"]["code"] == 401
+    elif path.startswith("/v3/"):
+        assert resp.json()["error"]["title"] == "Unauthorized"
+    else:
+        assert error_of(resp)["code"] == "Common.0013"
 
 
 @pytest.mark.parametrize("cred", ["aksk", "aksk-no-project-header", "token"])

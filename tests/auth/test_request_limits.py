@@ -37,7 +37,11 @@ def test_oversized_body_is_refused_before_authentication(
 def test_oversized_signed_body_is_refused(service: Service, demo: dict[str, Any]) -> None:
     with _signed(service, demo) as api:
         body = {"keypair": {"name": "big", "public_key": "x" * LIMIT}}
-        _too_large(api.post(f"/v2.1/{demo['project_id']}/os-keypairs", json=body))
+        resp = api.post(f"/v2.1/{demo['project_id']}/os-keypairs", json=body)
+        _too_large(api.post(f"/v1/{demo['project_id']}/cloudservers/action", json=body))
+    # A Nova route refuses in Nova's envelope.
+    assert resp.status_code == 413, resp.text
+    assert resp.json()["overLimit"]["code"] == 413
 
 
 def test_chunked_body_is_cut_off_at_the_limit(service: Service, demo: dict[str, Any]) -> None:

@@ -136,6 +136,10 @@ def test_token_drives_every_operation(service: Service, demo: dict[str, Any], to
     ]
     assert ok(api.get(f"/v2.1/{p}/os-keypairs/token-key"))["keypair"]["name"] == "token-key"
     ok(api.delete(f"/v2.1/{p}/os-keypairs/token-key"), 204)
+    vols = ok(api.get(f"/v2/{p}/cloudvolumes/detail", params={"server_id": running}))
+    assert vols["count"] == 2 and {v["bootable"] for v in vols["volumes"]} == {"true", "false"}
+    one = vols["volumes"][0]["id"]
+    assert ok(api.get(f"/v2/{p}/cloudvolumes/{one}"))["volume"]["status"] == "in-use"
 
 
 def test_token_by_ids_and_response_shape(service: Service, demo: dict[str, Any]) -> None:

@@ -57,11 +57,13 @@ def console_service(tmp_path: Path, database_url: str) -> Iterator[Service]:
         svc.stop()
 
 
-def login(browser: Any, svc: Service, creds: dict[str, Any]) -> Any:
-    """Open a fresh browser context, log in through the form; return the page on the list."""
-    context = browser.new_context(
-        base_url=svc.endpoint, viewport={"width": 1280, "height": 760}, accept_downloads=True
-    )
+def login(browser: Any, svc: Service, creds: dict[str, Any], *, context: Any = None) -> Any:
+    """Log in through the form in ``context`` (default: a fresh one); return the page on the
+    list."""
+    if context is None:
+        context = browser.new_context(
+            base_url=svc.endpoint, viewport={"width": 1280, "height": 760}, accept_downloads=True
+        )
     page = context.new_page()
     page.set_default_timeout(30_000)
     errors: list[str] = []

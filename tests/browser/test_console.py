@@ -1,6 +1,7 @@
 """The web console in a real browser against a real ``ecslite serve --demo --sim-delay`` process:
-log in, see the servers, reinstall from the dialog and watch the steps tick, tenant isolation,
-CSRF, key pairs, logout. The screenshots in docs/ are taken here."""
+log in, see the servers, reinstall, change OS and delete from the dialogs and watch the steps
+tick, the page following the event stream, tenant isolation, CSRF, key pairs, logout. The
+screenshots in docs/ are taken here."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_reinstall_from_the_dialog_ticks_live_to_success(
     # Anything the page remembers survives only if the page is never reloaded.
     page.evaluate("window.__notReloaded = true")
 
-    page.click(f"{_row(page, stopped)} button[data-reinstall]")
+    page.click(f"{_row(page, stopped)} button[data-action=reinstall]")
     page.check("input[name=login][value=password]")
     page.fill("input[name=adminpass]", "alllowercase")
     assert "at least 3 of" in page.inner_text("#password-error")
@@ -109,13 +110,157 @@ def test_reinstall_from_the_dialog_ticks_live_to_success(
     assert page.js_errors == []
 
 
+def test_the_list_follows_the_event_stream_without_polling(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    running = demo["servers"]["running"]
+    context = browser.new_context(base_url=console_service.endpoint)
+    # Count the EventSources the page opens.
+    context.add_init_script(
+        "window.__sources = 0; const E = window.EventSource;"
+        " window.EventSource = class extends E {"
+        " constructor(...a) { super(...a); window.__sources += 1; } };"
+    )
+    seen: list[str] = []
+    context.on("request", lambda r: seen.append(httpx.URL(r.url).path))
+    page = login(browser, console_service, demo, context=context)
+    page.evaluate("window.__notReloaded = true")
+    assert page.inner_text(f"{_row(page, running)} [data-status]") == "ACTIVE"
+    with console_service.http() as api:
+        resp = api.post(
+            f"/v1/{demo['project_id']}/cloudservers/action",
+            json={"os-stop": {"servers": [{"id": running}]}},
+        )
+        assert resp.status_code == 200, resp.text
+    page.wait_for_selector(f'{_row(page, running)} [data-status="SHUTOFF"]')
+    page.wait_for_timeout(2500)  # long enough for a poller to have asked twice more
+    assert page.evaluate("window.__notReloaded") is True
+    assert page.evaluate("window.__sources") == 1  # one EventSource for the page
+    assert seen.count("/console/api/events") == 1
+    # No polling: besides the stream, the list was read once when the stream opened and once
+    # when the stop job ended (a deleted server sends no event of its own).
+    assert seen.count("/console/api/servers") <= 2, seen
+    assert page.js_errors == []
+
+
+def test_without_the_stream_the_page_falls_back_to_polling(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    running = demo["servers"]["running"]
+    context = browser.new_context(base_url=console_service.endpoint)
+    # A proxy that refuses the stream: the browser gives the EventSource up at once.
+    context.route("**/console/api/events", lambda route: route.fulfill(status=503, body=""))
+    seen: list[str] = []
+    context.on("request", lambda r: seen.append(httpx.URL(r.url).path))
+    page = login(browser, console_service, demo, context=context)
+    with console_service.http() as api:
+        resp = api.post(
+            f"/v1/{demo['project_id']}/cloudservers/action",
+            json={"os-stop": {"servers": [{"id": running}]}},
+        )
+        assert resp.status_code == 200, resp.text
+    page.wait_for_selector(f'{_row(page, running)} [data-status="SHUTOFF"]')
+    assert seen.count("/console/api/events") >= 1
+    assert seen.count("/console/api/servers") >= 2  # read again and again
+    assert page.js_errors == []
+
+
+def test_change_os_from_the_dialog_ticks_to_success_and_shows_the_image(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    stopped = demo["servers"]["stopped"]
+    page = login(browser, console_service, demo)
+    page.goto(f"/console/servers/{stopped}")
+    page.evaluate("window.__notReloaded = true")
+    assert page.inner_text("#server-image") == "Debian 12 (cloud-init)"
+    page.click("#server-actions button[data-action=changeos]")
+    options = page.eval_on_selector_all(
+        "select[name=image_id] option", "os => os.map(o => o.textContent)"
+    )
+    # The project's active images with Cloud-Init only.
+    assert options == ["Debian 12 (cloud-init)", "Ubuntu 24.04 (cloud-init)"]
+    page.select_option("select[name=image_id]", demo["images"]["alt"])
+    page.click("#reinstall [data-action=submit]")
+    page.wait_for_selector("#reinstall-job li[data-status=RUNNING]")
+    page.wait_for_selector("#reinstall-job [data-field=job-status] [data-status=SUCCESS]")
+    steps = page.eval_on_selector_all("#reinstall-job li", "ls => ls.map(l => l.dataset.status)")
+    assert steps and set(steps) == {"SUCCESS"}
+    page.click("#reinstall [data-action=close]")
+    page.wait_for_function(
+        "() => document.getElementById('server-image').textContent === 'Ubuntu 24.04 (cloud-init)'"
+    )
+    page.wait_for_selector('#jobs article[data-status="SUCCESS"]')
+    assert "changeOS" in page.inner_text("#jobs")
+    assert page.evaluate("window.__notReloaded") is True
+    with console_service.http() as api:
+        server = api.get(f"/v1/{demo['project_id']}/cloudservers/{stopped}").json()["server"]
+    assert server["image"]["id"] == demo["images"]["alt"]
+    assert page.js_errors == []
+
+
+def test_delete_from_the_dialog_removes_the_server_from_the_list(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    stopped = demo["servers"]["stopped"]
+    page = login(browser, console_service, demo)
+    page.evaluate("window.__notReloaded = true")
+    page.click(f"{_row(page, stopped)} button[data-action=delete]")
+    assert "demo-stopped" in page.inner_text("#delete")
+    page.check("#delete input[name=delete_volume]")
+    page.click("#delete [data-action=submit]")
+    page.wait_for_selector("#delete-job [data-field=job-status] [data-status=SUCCESS]")
+    page.wait_for_selector(_row(page, stopped), state="detached")
+    assert _names(page) == DEMO_SERVERS - {"demo-stopped"}
+    assert page.evaluate("window.__notReloaded") is True
+    with console_service.http() as api:
+        assert api.get(f"/v1/{demo['project_id']}/cloudservers/{stopped}").status_code == 404
+    assert page.js_errors == []
+
+
+def test_create_from_the_dialog_adds_the_server_to_the_list(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    page = login(browser, console_service, demo)
+    page.evaluate("window.__notReloaded = true")
+    page.click("#open-create")
+    subnets = page.eval_on_selector_all(
+        "#create select[name=subnet_id] option", "os => os.map(o => o.textContent)"
+    )
+    assert subnets == ["demo-vpc / demo-subnet (192.168.0.0/24)"]
+    assert page.eval_on_selector_all("#create select[name=flavor_id] option", "os => os.length") > 1
+    # The API's own refusal, shown inline: a data disk below its minimum size.
+    page.fill("#create input[name=name]", "web-1")
+    page.fill("#create input[name=data_disk_gb]", "5")
+    page.click("#create [data-action=submit]")
+    page.wait_for_selector("#create-error:not([hidden])")
+    assert "Ecs." in page.inner_text("#create-error")
+    page.fill("#create input[name=data_disk_gb]", "20")
+    page.click("#create [data-action=submit]")
+    page.wait_for_selector("#create-job li[data-status=RUNNING]")
+    page.wait_for_selector("#create-job [data-field=job-status] [data-status=SUCCESS]")
+    page.click("#create [data-action=close]")
+    page.wait_for_selector('#servers tr[data-name="web-1"] [data-status="ACTIVE"]')
+    assert page.inner_text('#servers tr[data-name="web-1"] td.key') == demo["keypair"]["name"]
+    assert page.evaluate("window.__notReloaded") is True
+    with console_service.http() as api:
+        listed = api.get(f"/v1/{demo['project_id']}/cloudservers/detail", params={"name": "web-1"})
+    (server,) = listed.json()["servers"]
+    assert len(server["os-extended-volumes:volumes_attached"]) == 2  # system + 20 GB data disk
+    assert page.js_errors == []
+
+
 def test_running_server_needs_stop_first_and_errors_show_inline(
     browser: Any, console_service: Service
 ) -> None:
     demo = console_service.demo
     running = demo["servers"]["running"]
     page = login(browser, console_service, demo)
-    page.click(f"{_row(page, running)} button[data-reinstall]")
+    page.click(f"{_row(page, running)} button[data-action=reinstall]")
     assert page.is_visible("input[name=stop_first]")
     page.fill("textarea[name=user_data]", "#cloud-config\nruncmd: echo hi\n")
     page.click("#reinstall [data-action=submit]")
@@ -154,7 +299,7 @@ def test_a_failing_step_ends_the_dialog_in_fail_with_the_reason(
     resp = httpx.post(f"{console_service.endpoint}/_ecslite/admin/faults", json=fault)
     assert resp.status_code in (200, 201), resp.text
     page = login(browser, console_service, demo)
-    page.click(f"{_row(page, stopped)} button[data-reinstall]")
+    page.click(f"{_row(page, stopped)} button[data-action=reinstall]")
     page.click("#reinstall [data-action=submit]")
     page.wait_for_selector("#reinstall-job [data-field=job-status] [data-status=FAIL]")
     assert (

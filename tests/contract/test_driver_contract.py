@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from ecslite.domain.flavor import Flavor
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, VmState, Volume
 from ecslite.drivers.base import DiskSpec, Driver, DriverError
-from ecslite.drivers.qemu import QemuDriver
+from ecslite.drivers.qemu import QemuDriver, QemuOptions
 from ecslite.drivers.sim import SimDriver
 
 HAVE_QEMU_IMG = shutil.which("qemu-img") is not None
@@ -190,16 +191,51 @@ def test_lifecycle_hooks_are_part_of_the_contract(driver: Driver) -> None:
     driver.close()
 
 
-def test_sim_refuses_deleting_an_attached_disk_and_a_disk_held_elsewhere() -> None:
-    # qemu: deleting an attached disk is not refused yet (its files would go); see docs.
-    driver = SimDriver()
+def test_an_attached_disk_is_neither_deleted_nor_attached_elsewhere(driver: Driver) -> None:
     sys_vol = _vol("sys-1", system=True)
     other = dataclasses.replace(SERVER, id="srv-2")
     driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
     driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
-    with pytest.raises(DriverError):
+    with pytest.raises(DriverError) as err:
         driver.delete_disk(sys_vol)
+    assert err.value.code == "Ecs.0100"
     with pytest.raises(DriverError):
         driver.attach_disk(other, sys_vol, device="/dev/vda", boot_index=0)
+    if isinstance(driver, QemuDriver):
+        assert driver.disk_path(sys_vol.id).exists()  # the refusal changed nothing
     driver.detach_disk(SERVER, sys_vol)
     driver.delete_disk(sys_vol)
+    if isinstance(driver, QemuDriver):
+        assert not driver.disk_path(sys_vol.id).exists()
+
+
+def test_releasing_a_server_needs_its_disks_detached_and_leaves_nothing(driver: Driver) -> None:
+    sys_vol, data = _vol("sys-1", system=True), _vol("data-1", system=False)
+    driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
+    driver.ensure_volume(data, None)
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    driver.attach_disk(SERVER, data, device="/dev/vdb", boot_index=None)
+    driver.write_seed(SERVER, {})
+    with pytest.raises(DriverError):
+        driver.release_server(SERVER)
+    driver.detach_disk(SERVER, sys_vol)
+    driver.detach_disk(SERVER, data)
+    driver.delete_disk(sys_vol)
+    driver.release_server(SERVER)
+    driver.release_server(SERVER)  # idempotent
+    if isinstance(driver, QemuDriver):
+        assert not (driver.servers_dir / SERVER.id).exists()
+        assert driver.disk_path(data.id).exists()  # a kept data disk outlives its server
+    # The disk is free for another server.
+    other = dataclasses.replace(SERVER, id="srv-2")
+    driver.attach_disk(other, data, device="/dev/vdb", boot_index=None)
+
+
+def test_qemu_sizes_a_guest_by_its_flavor_within_the_hosts_caps(tmp_path: Path) -> None:
+    catalogue = {f.id: f for f in (Flavor("small", 1, 2048), Flavor("big", 8, 32768))}
+    d = QemuDriver(
+        tmp_path / "data", QemuOptions(vcpus=2, memory_mb=4096), flavors=catalogue.get
+    )
+    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="small")) == (1, 2048)
+    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="big")) == (2, 4096)
+    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="gone")) == (2, 4096)

@@ -5,9 +5,12 @@ data disks."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkecs.v2 import (
     BatchRebootServersRequest,
@@ -33,22 +36,19 @@ from huaweicloudsdkecs.v2 import (
     ServerId,
     ShowServerRequest,
 )
-from sqlalchemy import create_engine, text
+from huaweicloudsdkevs.v2 import EvsClient, ListVolumesRequest
 
+from ecslite.auth.httpx_auth import SdkHmacAuth
 from examples.sdk_reinstall import client_for, wait_for_job
 from tests.support import Service
 
 
-def volumes(service: Service) -> dict[str, dict[str, Any]]:
-    """Every volume row of the store, by id (the API has no volume listing)."""
-    assert service.database_url is not None
-    engine = create_engine(service.database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT id, server_id, status, boot_index FROM volumes"))
-            return {r.id: dict(r._mapping) for r in rows}
-    finally:
-        engine.dispose()
+def volumes(service: Service) -> dict[str, Any]:
+    """The project's volumes by id, as the EVS SDK's ListVolumes shows them."""
+    demo = service.demo
+    creds = BasicCredentials(demo["access_key"], demo["secret_key"], demo["project_id"])
+    evs = EvsClient.new_builder().with_credentials(creds).with_endpoints([demo["endpoint"]]).build()
+    return {v.id: v for v in evs.list_volumes(ListVolumesRequest()).volumes}
 
 
 def create_one(client: Any, demo: dict[str, Any], name: str) -> Any:
@@ -86,7 +86,7 @@ def test_create_changeos_reboot_delete_keeping_data_disk(service: Service) -> No
     disks = {v.boot_index: v.id for v in s.os_extended_volumesvolumes_attached}
     assert set(disks) == {"0", "-1"}
     data_disk = disks["-1"]
-    assert volumes(service)[data_disk]["status"] == "in-use"
+    assert volumes(service)[data_disk].status == "in-use"
     found = client.list_servers_details(ListServersDetailsRequest(ip="192.168.0.2"))
     assert [x.id for x in found.servers] == [sid]
 
@@ -130,7 +130,7 @@ def test_create_changeos_reboot_delete_keeping_data_disk(service: Service) -> No
     assert (exc.value.status_code, exc.value.error_code) == (404, "Ecs.0114")
     left = volumes(service)
     assert new_disks["0"] not in left
-    assert left[data_disk]["status"] == "available" and left[data_disk]["server_id"] is None
+    assert left[data_disk].status == "available" and left[data_disk].attachments == []
     # Its address is free again: the next server gets it.
     again = create_one(client, demo, "web-2")
     assert wait_for_job(client, again.job_id).status == "SUCCESS"
@@ -197,3 +197,58 @@ def test_concurrent_creates_get_distinct_addresses(service: Service) -> None:
     listed = client.list_servers_details(ListServersDetailsRequest(name="race", limit=100))
     addrs = [s.addresses[demo["vpc_id"]][0].addr for s in listed.servers]
     assert len(addrs) == len(set(addrs)) == 8
+
+
+QUOTA_SEED = """
+domains: [{id: dq, name: quota-co}]
+users: [{id: uq, name: quota-user, domain_id: dq, password: "Quota-Passw0rd"}]
+projects: [{id: pq, name: eu-de_quota, domain_id: dq, region: eu-de,
+            quotas: {instances: 3, cores: 100, ram_mb: 409600, volumes: 100}}]
+access_keys: [{access_key: AKQUOTA, secret_key: SKQUOTA, user_id: uq}]
+images:
+  - {id: img-q, name: quota-image, status: active, cloud_init: true, os_type: Linux,
+     min_disk_gb: 1}
+vpcs: [{id: vpc-q, project_id: pq, name: q, cidr: 10.9.0.0/16}]
+subnets:
+  - {id: sn-q1, project_id: pq, vpc_id: vpc-q, name: q1, cidr: 10.9.1.0/24}
+  - {id: sn-q2, project_id: pq, vpc_id: vpc-q, name: q2, cidr: 10.9.2.0/24}
+"""
+
+
+def test_concurrent_creates_in_different_subnets_never_exceed_the_quota(
+    tmp_path: Path, database_url: str
+) -> None:
+    # Different subnets: their row locks do not serialise these creates; only the quota does.
+    seed = tmp_path / "quota.yaml"
+    seed.write_text(QUOTA_SEED)
+    svc = Service(tmp_path / "data", "--seed", str(seed), database_url=database_url).start()
+    try:
+        auth = SdkHmacAuth("AKQUOTA", "SKQUOTA", "pq")
+
+        def create(i: int) -> httpx.Response:
+            body = {
+                "server": {
+                    "name": f"q-{i}",
+                    "imageRef": "img-q",
+                    "flavorRef": "s6.small.1",
+                    "vpcid": "vpc-q",
+                    "nics": [{"subnet_id": f"sn-q{1 + i % 2}"}],
+                    "adminPass": "Quota-Passw0rd",
+                }
+            }
+            with httpx.Client(base_url=svc.endpoint, auth=auth, timeout=30) as http:
+                return http.post("/v1/pq/cloudservers", json=body)
+
+        with ThreadPoolExecutor(8) as pool:
+            responses = list(pool.map(create, range(8)))
+        accepted = [r for r in responses if r.status_code == 200]
+        refused = [r for r in responses if r.status_code != 200]
+        assert len(accepted) == 3, [r.text for r in responses]
+        assert {r.json()["error"]["code"] for r in refused} == {"Ecs.0001"}
+        ak = {"access_key": "AKQUOTA", "secret_key": "SKQUOTA", "project_id": "pq"}
+        client = client_for({**ak, "endpoint": svc.endpoint})
+        for r in accepted:
+            assert wait_for_job(client, r.json()["job_id"]).status == "SUCCESS"
+        assert client.list_servers_details(ListServersDetailsRequest(limit=100)).count == 3
+    finally:
+        svc.stop()

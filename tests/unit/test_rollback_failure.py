@@ -6,15 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ecslite.bootstrap import build
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
+from ecslite.domain.errors import EcsError
 from ecslite.domain.job import JobStatus
 from ecslite.domain.server import Server, VmState, Volume
 from ecslite.drivers.base import DriverError
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
+from ecslite.services.volumes import accept_delete_volume
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import apply_seed
 
@@ -106,6 +110,16 @@ def test_failed_rollback_retains_old_disk_and_allows_retry(tmp_path: Path) -> No
     assert retained is not None and retained.server_id is None  # kept, detached, recorded
     assert all(v.boot_index != 0 for v in attached)  # no system disk attached now
     assert f"attach {old.id}" in driver.calls  # the rollback did try to re-attach it
+    # It shows available, but the next reinstall needs it: a volume delete is refused.
+    assert retained.status == "available"
+    with pytest.raises(EcsError) as refused:
+        accept_delete_volume(
+            project_id=demo["project_id"],
+            volume_id=old.id,
+            uow_factory=container.uow_factory,
+            clock=container.clock,
+        )
+    assert refused.value.code == "EVS.1046" and "reinstall failed" in refused.value.message
 
     # The storage comes back: a retry from the reinstall-failed state succeeds and releases the
     # retained disk.

@@ -58,8 +58,15 @@ async def stream_events(
     server_id: str | None = Query(default=None, min_length=1, max_length=64),
 ) -> EventSourceResponse:
     who = principal(request, project_id)
+    return await event_stream(request, Filters(who.project_id, job_id, server_id))
+
+
+async def event_stream(request: Request, f: Filters) -> EventSourceResponse:
+    """The stream of ``f`` for an already authorised caller (this route, the web console).
+
+    ``Last-Event-ID`` is read from the request here, so every caller resumes the same way.
+    """
     c = container(request)
-    f = Filters(who.project_id, job_id, server_id)
     last = _last_event_id(request.headers.get("last-event-id"))
     opening = await run_in_threadpool(_open, c.uow_factory, f, last)
     return EventSourceResponse(

@@ -1,38 +1,160 @@
-// ecslite console: live views, the Reinstall OS dialog, key pairs. No dependencies.
+// ecslite console: live views, the Reinstall OS / Change OS / Delete dialogs, key pairs.
+// No dependencies.
 //
-// Every live view gets its data through watch(); it polls the console's JSON endpoints, whose
-// payloads are the API's own shapes (ShowServer, the GET-job JSON) — the same the event stream
-// carries — so moving to EventSource changes watch() and nothing else.
+// Every live view gets its data through watch(). A page opens ONE EventSource on the console's
+// copy of the event stream (/console/api/events: the API's GET /v1/{project_id}/events for the
+// session's project) and dispatches its events to the subscribed topics. The payloads are the
+// API's own shapes (ShowServer, the GET-job JSON), so the renderers are the same whether data
+// came from the stream or from the JSON endpoints the page falls back to polling when the
+// stream keeps failing.
 
 const prefix = document.body.dataset.prefix || "/console";
 const POLL_MS = 1000;
+// Errors in a row (no message in between) after which the page gives up the stream and polls.
+const STREAM_FAILURES = 3;
+const RECENT = 20;
+const TERMINAL = new Set(["SUCCESS", "FAIL"]);
 
-// topic: {servers: true} | {server: id} | {job: id} | {jobs: true, server?: id}
-// onData gets {servers: [...]}, {server: {...}}, a job, or {jobs: [...]}; return false to stop.
-export function watch(topic, onData) {
-  let url;
-  if (topic.servers) url = `${prefix}/api/servers`;
-  else if (topic.server && !topic.jobs) url = `${prefix}/api/servers/${encodeURIComponent(topic.server)}`;
-  else if (topic.job) url = `${prefix}/api/jobs/${encodeURIComponent(topic.job)}`;
-  else url = `${prefix}/api/jobs` + (topic.server ? `?server_id=${encodeURIComponent(topic.server)}` : "");
-  let stopped = false;
-  const live = document.getElementById("live");
+const hub = { source: null, subs: new Set(), failures: 0, polling: false };
+
+function setLive(ok) {
+  document.getElementById("live")?.classList.toggle("stale", !ok);
+}
+
+async function getJson(url) {
+  const resp = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  if (resp.status === 401) { location.href = `${prefix}/login`; throw new Error("logged out"); }
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  return resp.json();
+}
+
+function pollUrl(topic) {
+  if (topic.servers) return `${prefix}/api/servers`;
+  if (topic.server && !topic.jobs) return `${prefix}/api/servers/${encodeURIComponent(topic.server)}`;
+  if (topic.job) return `${prefix}/api/jobs/${encodeURIComponent(topic.job)}`;
+  return `${prefix}/api/jobs` + (topic.server ? `?server_id=${encodeURIComponent(topic.server)}` : "");
+}
+
+function byName(a, b) {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+// What a subscription keeps to turn single events into its topic's payload. ``initial`` is
+// what the page was rendered with (list topics), so the first events need no extra read.
+function makeSub(topic, onData, initial) {
+  const sub = { topic, onData, stopped: false, fresh: false };
+  const deliver = (data) => { if (!sub.stopped && onData(data) === false) unsubscribe(sub); };
+  sub.deliver = deliver;
+  if (topic.servers) {
+    const rows = new Map((initial?.servers || []).map((s) => [s.id, s]));
+    let refetching = null;
+    const emit = () => deliver({ servers: [...rows.values()].sort(byName) });
+    // A deleted server sends no event of its own; its job's end does: re-read the list once.
+    sub.resync = () => {
+      refetching ??= getJson(pollUrl(topic)).then((d) => {
+        rows.clear();
+        for (const s of d.servers) rows.set(s.id, s);
+        emit();
+      }).catch(() => {}).finally(() => { refetching = null; });
+    };
+    sub.onServer = (s) => { rows.set(s.id, s); emit(); };
+    sub.onJob = (job) => { if (TERMINAL.has(job.status)) sub.resync(); };
+  } else if (topic.server && !topic.jobs) {
+    sub.onServer = (s) => { if (s.id === topic.server) deliver({ server: s }); };
+  } else if (topic.job) {
+    sub.onJob = (job) => { if (job.job_id === topic.job) { sub.fresh = true; deliver(job); } };
+    // Events sent before the page knew the job id went by: read its state once.
+    sub.start = () => getJson(pollUrl(topic)).then((job) => { if (!sub.fresh) deliver(job); }).catch(() => {});
+  } else {
+    let jobs = initial?.jobs || [];
+    sub.onJob = (job) => {
+      if (topic.server && job.entities?.server_id !== topic.server) return;
+      const i = jobs.findIndex((j) => j.job_id === job.job_id);
+      jobs = i >= 0 ? jobs.map((j, k) => (k === i ? job : j)) : [job, ...jobs].slice(0, RECENT);
+      deliver({ jobs });
+    };
+    sub.resync = () => getJson(pollUrl(topic)).then((d) => { jobs = d.jobs; deliver({ jobs }); }).catch(() => {});
+  }
+  return sub;
+}
+
+function unsubscribe(sub) {
+  sub.stopped = true;
+  hub.subs.delete(sub);
+}
+
+function dispatch(kind, data) {
+  for (const sub of [...hub.subs]) {
+    if (kind === "server" && sub.onServer) sub.onServer(data.server);
+    else if (kind === "job" && sub.onJob) sub.onJob(data);
+  }
+}
+
+function openStream() {
+  // The browser reconnects by itself after a dropped connection and sends Last-Event-ID, so
+  // the stream resumes with every event it missed.
+  const source = new EventSource(`${prefix}/api/events`);
+  hub.source = source;
+  let opened = false;
+  source.addEventListener("open", () => {
+    setLive(true);
+    // The first connection: what changed between rendering the page and now (a job that
+    // ended, a server deleted) is read once. Reconnections resume from Last-Event-ID instead.
+    if (!opened) for (const sub of hub.subs) sub.resync?.();
+    opened = true;
+  });
+  for (const kind of ["server", "job"]) {
+    source.addEventListener(kind, (e) => {
+      hub.failures = 0;
+      setLive(true);
+      dispatch(kind, JSON.parse(e.data));
+    });
+  }
+  source.addEventListener("error", () => {
+    setLive(false);
+    hub.failures += 1;
+    // CLOSED: the browser gave up (e.g. 401 after logout); or it keeps failing to reconnect.
+    if (source.readyState === EventSource.CLOSED || hub.failures >= STREAM_FAILURES) {
+      source.close();
+      hub.source = null;
+      hub.polling = true;
+      for (const sub of hub.subs) poll(sub);
+    }
+  });
+}
+
+// The fallback: read the topic's JSON endpoint once a second.
+function poll(sub) {
+  const url = pollUrl(sub.topic);
   async function tick() {
-    if (stopped) return;
-    // A tab nobody looks at costs the service nothing; it catches up when shown again.
+    if (sub.stopped) return;
+    // A hidden tab costs the service nothing while polling; it catches up when shown again.
     if (document.visibilityState === "hidden") { setTimeout(tick, POLL_MS); return; }
     try {
-      const resp = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      if (resp.status === 401) { location.href = `${prefix}/login`; return; }
-      if (resp.ok && onData(await resp.json()) === false) { stopped = true; return; }
-      if (live) live.classList.remove("stale");
+      sub.deliver(await getJson(url));
+      setLive(true);
     } catch (err) {
-      if (live) live.classList.add("stale");
+      setLive(false);
     }
     setTimeout(tick, POLL_MS);
   }
   setTimeout(tick, POLL_MS);
-  return () => { stopped = true; };
+}
+
+// topic: {servers: true} | {server: id} | {job: id} | {jobs: true, server?: id}
+// onData gets {servers: [...]}, {server: {...}}, a job, or {jobs: [...]}; return false to stop.
+// initial: the payload the page was rendered with (list topics), the base events update.
+export function watch(topic, onData, initial) {
+  const sub = makeSub(topic, onData, initial);
+  hub.subs.add(sub);
+  if (hub.polling || typeof EventSource === "undefined") {
+    hub.polling = true;
+    poll(sub);
+  } else {
+    if (!hub.source) openStream();
+    sub.start?.();
+  }
+  return () => unsubscribe(sub);
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -104,17 +226,25 @@ function seconds(begin, end) {
   return `${((e - b) / 1000).toFixed(1)} s${end ? "" : " …"}`;
 }
 
+// A server with a job in flight accepts no other.
+function busy(status) {
+  return status === "REBUILD" || status === "DELETING" || status === "BUILD" || status === "REBOOT";
+}
+
 export function renderServers(tbody, servers) {
   tbody.replaceChildren(
     ...servers.map((s) => {
       const addrs = Object.entries(s.addresses || {})
         .map(([net, list]) => `${net}: ${list.map((a) => a.addr).join(", ")}`)
         .join("; ");
-      const btn = el("button", { type: "button", dataset: { reinstall: s.id, name: s.name, status: s.status } }, "Reinstall OS");
-      if (s.status === "REBUILD") btn.disabled = true;
+      const action = (what, label) => {
+        const b = el("button", { type: "button", dataset: { action: what } }, label);
+        b.disabled = busy(s.status);
+        return b;
+      };
       return el(
         "tr",
-        { dataset: { serverId: s.id, name: s.name } },
+        { dataset: { serverId: s.id, name: s.name, status: s.status } },
         el("td", {}, el("a", { href: `${prefix}/servers/${s.id}` }, s.name)),
         el("td", {}, statusBadge(s.status)),
         el("td", { class: "task" }, s["OS-EXT-STS:task_state"] || "—"),
@@ -122,7 +252,7 @@ export function renderServers(tbody, servers) {
         el("td", {}, s.flavor.name),
         el("td", { class: "key" }, s.key_name || "—"),
         el("td", {}, addrs || "—"),
-        el("td", {}, btn),
+        el("td", { class: "row-actions" }, action("reinstall", "Reinstall OS"), " ", action("changeos", "Change OS"), " ", action("delete", "Delete")),
       );
     }),
   );
@@ -188,7 +318,33 @@ function renderJobs(container, jobs) {
   container.replaceChildren(...(jobs.length ? jobs.map(renderJob) : [el("p", { class: "hint" }, "No jobs yet.")]));
 }
 
-// ---- the Reinstall OS dialog ----
+// ---- a job followed live inside a dialog ----
+
+function show(node, text) { node.textContent = text || ""; node.hidden = !text; }
+
+// Paint the job's steps into ``box`` (its [data-field] parts) until SUCCESS or FAIL; return
+// the function that stops following.
+function followJob(box, jobId, onEnd) {
+  box.hidden = false;
+  box.querySelector('[data-field="job-id"]').textContent = jobId;
+  const paint = (job) => {
+    box.querySelector('[data-field="job-status"]').replaceChildren(statusBadge(job.status));
+    const art = renderJob(job);
+    box.querySelector('[data-field="job-steps"]').replaceChildren(...art.querySelector("ol").children);
+    show(box.querySelector('[data-field="job-reason"]'), job.fail_reason ? `${job.error_code || ""} ${job.fail_reason}` : "");
+    if (TERMINAL.has(job.status)) { onEnd?.(job); return false; }
+    return true;
+  };
+  paint({ job_id: jobId, status: "INIT", entities: { sub_jobs: [] } });
+  return watch({ job: jobId }, paint);
+}
+
+// ---- the Reinstall OS / Change OS dialog (one form; change OS adds the image) ----
+
+const OS_MODES = {
+  reinstall: { title: "Reinstall OS", submit: "Reinstall", path: "reinstall" },
+  changeos: { title: "Change OS", submit: "Change OS", path: "changeos" },
+};
 
 function setupDialog() {
   const dialog = document.getElementById("reinstall");
@@ -201,9 +357,9 @@ function setupDialog() {
   const jobBox = document.getElementById("reinstall-job");
   const submit = form.querySelector('[data-action="submit"]');
   let serverId = null;
+  let mode = "reinstall";
   let stopWatch = null;
 
-  const show = (node, text) => { node.textContent = text || ""; node.hidden = !text; };
   const loginMode = () => form.querySelector('input[name="login"]:checked').value;
   const syncLogin = () => {
     for (const div of form.querySelectorAll("[data-login]")) div.hidden = div.dataset.login !== loginMode();
@@ -227,20 +383,22 @@ function setupDialog() {
     e.preventDefault();
     show(error, ""); show(udError, "");
     if (!checkPw()) return;
-    const mode = loginMode();
+    const login = loginMode();
     const body = {
-      keyname: mode === "key" ? form.keyname.value || null : null,
-      adminpass: mode === "password" ? form.adminpass.value : null,
+      keyname: login === "key" ? form.keyname.value || null : null,
+      adminpass: login === "password" ? form.adminpass.value : null,
       user_data: form.user_data.value || null,
       cmk_id: form.encrypt.checked ? form.cmk_id.value : null,
       stop_first: form.stop_first.checked,
     };
+    if (mode === "changeos") body.image_id = form.image_id.value;
     submit.disabled = true;
     try {
-      const { job_id } = await send("POST", `/servers/${encodeURIComponent(serverId)}/reinstall`, body);
+      const path = `/servers/${encodeURIComponent(serverId)}/${OS_MODES[mode].path}`;
+      const { job_id } = await send("POST", path, body);
       // The choices are made; the dialog now shows the job.
       for (const part of form.querySelectorAll("fieldset, [data-running], .hint")) part.hidden = true;
-      followJob(job_id);
+      stopWatch = followJob(jobBox, job_id);
     } catch (err) {
       submit.disabled = false;
       const text = `${err.code} ${err.message}`.trim();
@@ -249,31 +407,122 @@ function setupDialog() {
     }
   });
 
-  function followJob(jobId) {
-    jobBox.hidden = false;
-    jobBox.querySelector('[data-field="job-id"]').textContent = jobId;
-    const paint = (job) => {
-      const status = jobBox.querySelector('[data-field="job-status"]');
-      status.replaceChildren(statusBadge(job.status));
-      const art = renderJob(job);
-      jobBox.querySelector('[data-field="job-steps"]').replaceChildren(...art.querySelector("ol").children);
-      show(jobBox.querySelector('[data-field="job-reason"]'), job.fail_reason ? `${job.error_code || ""} ${job.fail_reason}` : "");
-      return job.status !== "SUCCESS" && job.status !== "FAIL";
-    };
-    paint({ job_id: jobId, status: "INIT", entities: { sub_jobs: [] } });
-    stopWatch = watch({ job: jobId }, paint);
-  }
-
-  return function open({ id, name, status }) {
+  return function open({ id, name, status }, how = "reinstall") {
     serverId = id;
+    mode = how;
     form.reset();
     syncLogin();
     show(pwError, ""); show(error, ""); show(udError, "");
     jobBox.hidden = true;
     for (const part of form.querySelectorAll("fieldset, .hint")) part.hidden = false;
+    for (const part of form.querySelectorAll("[data-mode]")) part.hidden = part.dataset.mode !== mode;
     submit.disabled = false;
+    submit.textContent = OS_MODES[mode].submit;
+    dialog.querySelector('[data-field="title"]').textContent = OS_MODES[mode].title;
     dialog.querySelector('[data-field="server-name"]').textContent = name;
     form.querySelector("[data-running]").hidden = status !== "ACTIVE";
+    dialog.showModal();
+  };
+}
+
+// ---- the Delete dialog ----
+
+function setupDeleteDialog(onDeleted) {
+  const dialog = document.getElementById("delete");
+  if (!dialog) return null;
+  const form = document.getElementById("delete-form");
+  const error = document.getElementById("delete-error");
+  const jobBox = document.getElementById("delete-job");
+  const submit = form.querySelector('[data-action="submit"]');
+  let serverId = null;
+  let stopWatch = null;
+  form.querySelector('[data-action="close"]').addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => { if (stopWatch) stopWatch(); });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    show(error, "");
+    submit.disabled = true;
+    try {
+      const { job_id } = await send("POST", `/servers/${encodeURIComponent(serverId)}/delete`, {
+        delete_volume: form.delete_volume.checked,
+      });
+      for (const part of form.querySelectorAll("fieldset, .hint")) part.hidden = true;
+      stopWatch = followJob(jobBox, job_id, (job) => { if (job.status === "SUCCESS") onDeleted?.(); });
+    } catch (err) {
+      submit.disabled = false;
+      show(error, `${err.code} ${err.message}`.trim());
+    }
+  });
+  return function open({ id, name }) {
+    serverId = id;
+    form.reset();
+    show(error, "");
+    jobBox.hidden = true;
+    for (const part of form.querySelectorAll("fieldset, .hint")) part.hidden = false;
+    submit.disabled = false;
+    dialog.querySelector('[data-field="server-name"]').textContent = name;
+    dialog.showModal();
+  };
+}
+
+// ---- the Create dialog ----
+
+function setupCreateDialog() {
+  const dialog = document.getElementById("create");
+  if (!dialog) return null;
+  const form = document.getElementById("create-form");
+  const rules = jsonData("password-rules-data");
+  const pwError = document.getElementById("create-password-error");
+  const error = document.getElementById("create-error");
+  const jobBox = document.getElementById("create-job");
+  const submit = form.querySelector('[data-action="submit"]');
+  let stopWatch = null;
+  const loginMode = () => form.querySelector('input[name="login"]:checked').value;
+  const syncLogin = () => {
+    for (const div of form.querySelectorAll("[data-login]")) div.hidden = div.dataset.login !== loginMode();
+  };
+  const checkPw = () => {
+    if (loginMode() !== "password") { show(pwError, ""); return true; }
+    const msg = checkPassword(form.adminpass.value, rules);
+    show(pwError, msg);
+    return !msg;
+  };
+  form.addEventListener("change", (e) => { if (e.target.name === "login") { syncLogin(); checkPw(); } });
+  form.adminpass.addEventListener("input", checkPw);
+  form.querySelector('[data-action="close"]').addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => { if (stopWatch) stopWatch(); });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    show(error, "");
+    if (!checkPw()) return;
+    const login = loginMode();
+    const size = form.data_disk_gb.value.trim();
+    const body = {
+      name: form.name.value.trim(),
+      image_id: form.image_id.value,
+      flavor_id: form.flavor_id.value,
+      subnet_id: form.subnet_id.value,
+      keyname: login === "key" ? form.keyname.value || null : null,
+      adminpass: login === "password" ? form.adminpass.value : null,
+      data_disk_gb: size ? Number(size) : null,
+    };
+    submit.disabled = true;
+    try {
+      const { job_id } = await send("POST", "/servers", body);
+      for (const part of form.querySelectorAll("fieldset")) part.hidden = true;
+      stopWatch = followJob(jobBox, job_id);
+    } catch (err) {
+      submit.disabled = false;
+      show(error, `${err.code} ${err.message}`.trim());
+    }
+  });
+  return function open() {
+    form.reset();
+    syncLogin();
+    show(error, ""); show(pwError, "");
+    jobBox.hidden = true;
+    for (const part of form.querySelectorAll("fieldset")) part.hidden = false;
+    submit.disabled = false;
     dialog.showModal();
   };
 }
@@ -283,30 +532,47 @@ function setupDialog() {
 function serversPage() {
   const tbody = document.querySelector("#servers tbody");
   const open = setupDialog();
-  renderServers(tbody, jsonData("servers-data").servers);
+  const openDelete = setupDeleteDialog();
+  const openCreate = setupCreateDialog();
+  document.getElementById("open-create").addEventListener("click", () => openCreate());
+  const initial = jsonData("servers-data");
+  renderServers(tbody, initial.servers);
   tbody.addEventListener("click", (e) => {
-    const btn = e.target.closest("button[data-reinstall]");
-    if (btn) open({ id: btn.dataset.reinstall, name: btn.dataset.name, status: btn.dataset.status });
+    const btn = e.target.closest("button[data-action]");
+    if (!btn) return;
+    const row = btn.closest("tr").dataset;
+    const server = { id: row.serverId, name: row.name, status: row.status };
+    if (btn.dataset.action === "delete") openDelete(server);
+    else open(server, btn.dataset.action);
   });
-  watch({ servers: true }, (data) => renderServers(tbody, data.servers));
+  watch({ servers: true }, (data) => renderServers(tbody, data.servers), initial);
 }
 
 function serverPage() {
   const data = jsonData("server-data");
   const id = data.server.id;
   const jobs = document.getElementById("jobs");
-  const button = document.getElementById("open-reinstall");
+  const buttons = [...document.querySelectorAll("#server-actions button[data-action]")];
   const open = setupDialog();
+  const openDelete = setupDeleteDialog(() => { location.href = prefix; });
+  let status = data.server.status;
   renderJobs(jobs, data.jobs);
-  button.addEventListener("click", () => open({ id, name: data.server.name, status: button.dataset.status }));
+  for (const b of buttons) {
+    b.addEventListener("click", () => {
+      const server = { id, name: data.server.name, status };
+      if (b.dataset.action === "delete") openDelete(server);
+      else open(server, b.dataset.action);
+    });
+  }
   watch({ server: id }, ({ server }) => {
+    status = server.status;
     document.getElementById("server-status").replaceWith(Object.assign(statusBadge(server.status), { id: "server-status" }));
     document.getElementById("server-task-state").textContent = server["OS-EXT-STS:task_state"] || "—";
     document.getElementById("server-key").textContent = server.key_name || "—";
-    button.dataset.status = server.status;
-    button.disabled = server.status === "REBUILD";
+    document.getElementById("server-image").textContent = (server.metadata || {}).image_name || server.image.id;
+    for (const b of buttons) b.disabled = busy(server.status);
   });
-  watch({ jobs: true, server: id }, (d) => renderJobs(jobs, d.jobs));
+  watch({ jobs: true, server: id }, (d) => renderJobs(jobs, d.jobs), { jobs: data.jobs });
   for (const b of document.querySelectorAll("[data-copy]")) {
     b.addEventListener("click", () => navigator.clipboard?.writeText(document.getElementById(b.dataset.copy).textContent));
   }
@@ -314,8 +580,9 @@ function serverPage() {
 
 function jobsPage() {
   const jobs = document.getElementById("jobs");
-  renderJobs(jobs, jsonData("jobs-data").jobs);
-  watch({ jobs: true }, (d) => renderJobs(jobs, d.jobs));
+  const initial = jsonData("jobs-data");
+  renderJobs(jobs, initial.jobs);
+  watch({ jobs: true }, (d) => renderJobs(jobs, d.jobs), initial);
 }
 
 function download(name, text) {

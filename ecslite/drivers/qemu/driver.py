@@ -29,6 +29,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from typing import Any, Protocol
 
 from ecslite.cloudinit.configdrive import LABEL, render_config_drive
 from ecslite.cloudinit.iso import write_iso
+from ecslite.domain.flavor import Flavor
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
 from ecslite.drivers.base import DiskSpec, DriverError, GuestNetwork
@@ -49,13 +51,21 @@ from ecslite.images.store import ImageFiles, ImageStore
 @dataclass(frozen=True)
 class QemuOptions:
     accel: str = "auto"  # auto | kvm | tcg
+    # A guest gets its flavor's vCPUs and RAM up to these caps (the host's share per guest);
+    # a server whose flavor is unknown gets the caps.
     vcpus: int = 2
-    memory_mb: int = 1024
+    memory_mb: int = 4096
     powerdown_timeout: float = 60.0
     cloud_init_timeout: float = 600.0
     # A guest that prints nothing at all for this long is not running (see verify_boot).
     silent_timeout: float = 60.0
     ssh_host: str = "127.0.0.1"  # where guests' SSH ports are forwarded
+
+
+class FlavorLookup(Protocol):
+    """The size of a flavor by id (the store's catalogue), None when it is unknown."""
+
+    def __call__(self, flavor_id: str) -> Flavor | None: ...
 
 
 class DataKeys(Protocol):
@@ -81,10 +91,12 @@ class QemuDriver:
         options: QemuOptions | None = None,
         *,
         data_keys: DataKeys | None = None,
+        flavors: FlavorLookup | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.options = options or QemuOptions()
         self.data_keys = data_keys
+        self.flavors = flavors
         self.images = ImageStore(data_dir / "images")
         self.volumes_dir = data_dir / "volumes"
         self.servers_dir = data_dir / "servers"
@@ -254,6 +266,7 @@ class QemuDriver:
         ]
         net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
         accel_name = self._accel()
+        vcpus, memory_mb = self.guest_size(server)
         spec = vm.VmSpec(
             name=self.vm_name(server.id),
             workdir=workdir,
@@ -263,8 +276,8 @@ class QemuDriver:
             initrd=files.initrd if files else None,
             cmdline=_kernel_cmdline(files.cmdline, accel_name) if files else "",
             accel=accel_name,
-            vcpus=self.options.vcpus,
-            memory_mb=self.options.memory_mb,
+            vcpus=vcpus,
+            memory_mb=memory_mb,
             qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
             nic=network.nic_argument(net),
         )
@@ -282,6 +295,14 @@ class QemuDriver:
                 workdir, server_id=server.id, ssh_host=self.options.ssh_host
             )
             vm.launch(dataclasses.replace(spec, nic=network.nic_argument(net)))
+
+    def guest_size(self, server: Server) -> tuple[int, int]:
+        """(vCPUs, MiB of RAM) for the server's guest: its flavor's, within the host's caps."""
+        caps = (self.options.vcpus, self.options.memory_mb)
+        flavor = self.flavors(server.flavor_id) if self.flavors is not None else None
+        if flavor is None:
+            return caps
+        return min(flavor.vcpus, caps[0]), min(flavor.ram_mb, caps[1])
 
     def create_disk_from_image(self, spec: DiskSpec) -> None:
         path = self.disk_path(spec.volume.id)
@@ -311,7 +332,22 @@ class QemuDriver:
             self.key_path(spec.volume.id).unlink(missing_ok=True)  # no partial state
             raise
 
+    def _holder(self, volume_id: str) -> str | None:
+        """The server whose attachments name ``volume_id`` (a scan: guests per host are few)."""
+        for d in self.servers_dir.iterdir():
+            path = d / "attachments.json"
+            if path.exists() and any(
+                e["volume_id"] == volume_id for e in json.loads(path.read_text())["disks"]
+            ):
+                return d.name
+        return None
+
     def delete_disk(self, volume: Volume) -> None:
+        holder = self._holder(volume.id)
+        if holder is not None:
+            raise DriverError(
+                "Ecs.0100", f"Disk {volume.id} is attached to {holder}; detach it first."
+            )
         self.disk_path(volume.id).unlink(missing_ok=True)
         self.key_path(volume.id).unlink(missing_ok=True)
 
@@ -321,6 +357,9 @@ class QemuDriver:
         entries = self._attachments(server.id)
         if any(e["volume_id"] == volume.id for e in entries):
             return
+        holder = self._holder(volume.id)
+        if holder is not None:
+            raise DriverError("Ecs.0100", f"Disk {volume.id} is attached to {holder}.")
         if self.is_running(server.id):
             raise DriverError("Ecs.0100", "Stop the server before changing its disks.")
         entries = [e for e in entries if e["device"] != device]
@@ -405,6 +444,19 @@ class QemuDriver:
             f"under {self._accel()} ({how}); set ECSLITE_QEMU_ACCEL=tcg if KVM does not run "
             f"guests here, or raise ECSLITE_QEMU_SILENT_TIMEOUT for a very slow host."
         )
+
+    def release_server(self, server: Server) -> None:
+        workdir = self.servers_dir / server.id
+        if not workdir.exists():
+            return
+        if vm.running_pid(workdir, self.vm_name(server.id)) is not None:
+            raise DriverError("Ecs.0100", "Stop the server before removing it.")
+        if self._attachments(server.id):
+            raise DriverError("Ecs.0100", "Detach the server's disks before removing it.")
+        vm.qmp_socket_path(self.data_dir, server.id).unlink(missing_ok=True)
+        # Its seed (which may hold a password hash), console log, boot record and network
+        # forward go with it; the forward's port is free for the next guest.
+        shutil.rmtree(workdir)
 
     def guest_network(self, server_id: str) -> GuestNetwork | None:
         return network.load(self.servers_dir / server_id)
