@@ -339,6 +339,24 @@ function followJob(box, jobId, onEnd) {
   return watch({ job: jobId }, paint);
 }
 
+// A dialog's "key pair or password" choice: shows the chosen part, checks the password as the
+// user types (the API's rules, sent with the page) and tells whether it may be submitted.
+function bindLogin(form, rules, pwError) {
+  const loginMode = () => form.querySelector('input[name="login"]:checked').value;
+  const syncLogin = () => {
+    for (const div of form.querySelectorAll("[data-login]")) div.hidden = div.dataset.login !== loginMode();
+  };
+  const checkPw = () => {
+    if (loginMode() !== "password") { show(pwError, ""); return true; }
+    const msg = checkPassword(form.adminpass.value, rules);
+    show(pwError, msg);
+    return !msg;
+  };
+  form.addEventListener("change", (e) => { if (e.target.name === "login") { syncLogin(); checkPw(); } });
+  form.adminpass.addEventListener("input", checkPw);
+  return { loginMode, syncLogin, checkPw };
+}
+
 // ---- the Reinstall OS / Change OS dialog (one form; change OS adds the image) ----
 
 const OS_MODES = {
@@ -360,18 +378,7 @@ function setupDialog() {
   let mode = "reinstall";
   let stopWatch = null;
 
-  const loginMode = () => form.querySelector('input[name="login"]:checked').value;
-  const syncLogin = () => {
-    for (const div of form.querySelectorAll("[data-login]")) div.hidden = div.dataset.login !== loginMode();
-  };
-  const checkPw = () => {
-    if (loginMode() !== "password") { show(pwError, ""); return true; }
-    const msg = checkPassword(form.adminpass.value, rules);
-    show(pwError, msg);
-    return !msg;
-  };
-  form.addEventListener("change", (e) => { if (e.target.name === "login") { syncLogin(); checkPw(); } });
-  form.adminpass.addEventListener("input", checkPw);
+  const { loginMode, syncLogin, checkPw } = bindLogin(form, rules, pwError);
   form.user_data_file.addEventListener("change", async () => {
     const file = form.user_data_file.files[0];
     if (file) form.user_data.value = await file.text();
@@ -477,18 +484,7 @@ function setupCreateDialog() {
   const jobBox = document.getElementById("create-job");
   const submit = form.querySelector('[data-action="submit"]');
   let stopWatch = null;
-  const loginMode = () => form.querySelector('input[name="login"]:checked').value;
-  const syncLogin = () => {
-    for (const div of form.querySelectorAll("[data-login]")) div.hidden = div.dataset.login !== loginMode();
-  };
-  const checkPw = () => {
-    if (loginMode() !== "password") { show(pwError, ""); return true; }
-    const msg = checkPassword(form.adminpass.value, rules);
-    show(pwError, msg);
-    return !msg;
-  };
-  form.addEventListener("change", (e) => { if (e.target.name === "login") { syncLogin(); checkPw(); } });
-  form.adminpass.addEventListener("input", checkPw);
+  const { loginMode, syncLogin, checkPw } = bindLogin(form, rules, pwError);
   form.querySelector('[data-action="close"]').addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => { if (stopWatch) stopWatch(); });
   form.addEventListener("submit", async (e) => {
