@@ -23,7 +23,14 @@ from ecslite.domain.boot import seed_of
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState, Volume
 from ecslite.drivers.base import DiskSpec
-from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext, StepFailed
+from ecslite.jobs.steps import (
+    FailurePolicy,
+    JobDefinition,
+    LostOwnership,
+    Step,
+    StepContext,
+    StepFailed,
+)
 from ecslite.store.uow import UnitOfWork
 
 log = logging.getLogger("ecslite.jobs.create")
@@ -184,6 +191,13 @@ def _verify(ctx: Ctx) -> None:
 
 def _system_created(uow: UnitOfWork, ctx: Ctx) -> None:
     uow.volumes.add(_volumes(ctx, ctx.server_id)[0])
+    if ctx.host_id is not None:
+        # A create is accepted unbound: the first runner to take it builds its servers, so
+        # they live on that runner's host, and so does the rest of the job (a resumed job must
+        # find the disks it made). Later jobs of the server follow its host.
+        uow.jobs.bind_host(ctx.job.id, ctx.host_id)
+        if not uow.servers.place(ctx.server_id, ctx.host_id, job_id=ctx.job.id):
+            raise LostOwnership(ctx.job.id)
 
 
 def _data_created(uow: UnitOfWork, ctx: Ctx) -> None:

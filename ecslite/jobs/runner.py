@@ -265,6 +265,7 @@ class JobRunner:
             driver=self._driver,
             uow_factory=self._uow,
             clock=self._clock,
+            host_id=self._host_id,
         )
 
     def _act(self, ctx: StepContext[Any], step: Step, fault: tuple[str, str] | None) -> None:

@@ -50,6 +50,7 @@ class StepContext(Generic[P]):
     driver: Driver
     uow_factory: UowFactory
     clock: Clock
+    host_id: str | None = None  # the host the running runner is bound to (None: any host)
 
     @property
     def server_id(self) -> str:

@@ -233,7 +233,8 @@ def _plan(
         job_type=JobType.CREATE,
         status=JobStatus.INIT,
         server_id=servers[0][0] if n == 1 else None,
-        host_id="local",
+        # Unbound: the runner that takes it places the servers on its host (jobs/create.py).
+        host_id=None,
         params=CreateParams(image_id=image.id, servers=tuple(servers)).to_json(),
         created=clock.iso(),
         sub_jobs=tuple(subs),

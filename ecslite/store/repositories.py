@@ -289,6 +289,18 @@ class ServerRepo:
         self._changes.servers.add(server_id)
         return True
 
+    def place(self, server_id: str, host_id: str, *, job_id: str) -> bool:
+        """Record the host a server is built on, only while ``job_id`` owns it."""
+        res = self._c.execute(
+            update(t.servers)
+            .where(t.servers.c.id == server_id, t.servers.c.current_job_id == job_id)
+            .values(host_id=host_id)
+        )
+        if res.rowcount != 1:
+            return False
+        self._changes.servers.add(server_id)
+        return True
+
 
 class VolumeRepo:
     def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
@@ -497,6 +509,14 @@ class JobRepo:
         if self._c.dialect.name == "postgresql":
             # Delivered at commit: idle workers wake at once instead of at their next poll.
             self._c.execute(select(func.pg_notify(JOBS_CHANNEL, job.id)))
+
+    def bind_host(self, job_id: str, host_id: str) -> None:
+        """Bind a job that is bound to no host yet to ``host_id`` (only its runners resume it)."""
+        self._c.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job_id, t.jobs.c.host_id.is_(None))
+            .values(host_id=host_id)
+        )
 
     def get(self, job_id: str, project_id: str | None = None) -> Job | None:
         if project_id is None:

@@ -1,6 +1,8 @@
 """Scale-out on PostgreSQL: 2 API processes and 3 workers share one database; a worker is
 SIGKILLed mid-run and every reinstall still finishes exactly once. Events of a job accepted by
-one API process and run by a worker reach a stream served by another API process."""
+one API process and run by a worker reach a stream served by another API process. A server
+created with only host-bound workers is built on, and stays with, the host of the worker that
+took its create."""
 
 from __future__ import annotations
 
@@ -49,7 +51,9 @@ pytestmark = pytest.mark.skipif(
 
 
 class Worker:
-    def __init__(self, database_url: str, data_dir: Path, log: Path) -> None:
+    def __init__(
+        self, database_url: str, data_dir: Path, log: Path, *extra: str
+    ) -> None:
         env = {**os.environ, "ECSLITE_LEASE_SECONDS": "3"}
         cmd = [
             sys.executable,
@@ -64,6 +68,7 @@ class Worker:
             "0.05",
             "--threads",
             "4",
+            *extra,
         ]
         self.proc = subprocess.Popen(cmd, stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env)  # noqa: SIM115
 
@@ -231,3 +236,48 @@ def test_events_reach_an_api_process_other_than_the_one_that_accepted_the_job(
         worker.stop()
         watching.stop()
         accepting.stop()
+
+
+def test_a_created_server_lives_on_the_host_of_the_worker_that_built_it(
+    tmp_path: Path, database: str
+) -> None:
+    # Only host-bound workers: a job bound to any other host would wait forever.
+    api = Service(tmp_path / "data", "--no-runner", database_url=database).start()
+    worker = Worker(database, tmp_path / "data", tmp_path / "worker.log", "--host-id", "h1")
+    demo = api.demo
+    project = demo["project_id"]
+    try:
+        with api.http() as http:
+
+            def finished(job_id: str) -> dict[str, Any]:
+                job: dict[str, Any] = poll(
+                    lambda: http.get(f"/v1/{project}/jobs/{job_id}").json(),
+                    until=lambda j: j["status"] in ("SUCCESS", "FAIL"),
+                    timeout=60,
+                )
+                return job
+
+            body = {
+                "server": {
+                    "name": "placed",
+                    "imageRef": demo["images"]["cloudinit"],
+                    "flavorRef": "s6.small.1",
+                    "vpcid": demo["vpc_id"],
+                    "nics": [{"subnet_id": demo["subnet_id"]}],
+                    "adminPass": "Placed-Passw0rd",
+                }
+            }
+            resp = http.post(f"/v1/{project}/cloudservers", json=body)
+            assert resp.status_code == 200, resp.text
+            (sid,) = resp.json()["serverIds"]
+            assert finished(resp.json()["job_id"])["status"] == "SUCCESS"
+            server = http.get(f"/v1/{project}/cloudservers/{sid}").json()["server"]
+            assert (server["status"], server["OS-EXT-SRV-ATTR:host"]) == ("ACTIVE", "h1")
+            # Its later jobs are bound to that host, and its worker runs them.
+            action = {"reboot": {"type": "SOFT", "servers": [{"id": sid}]}}
+            resp = http.post(f"/v1/{project}/cloudservers/action", json=action)
+            assert resp.status_code == 200, resp.text
+            assert finished(resp.json()["job_id"])["status"] == "SUCCESS"
+    finally:
+        worker.stop()
+        api.stop()
