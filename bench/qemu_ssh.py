@@ -94,6 +94,11 @@ class Journey:
         return dict(r.json())
 
 
+# A file on the old system disk: absent once the guest runs the reinstalled system.
+OLD_MARKER = "/root/.ecslite-bench-old-system"
+NEW_SYSTEM = f"test ! -e {OLD_MARKER}"
+
+
 def run_once(j: Journey, sid: str, key: Path, keyname: str, stop: bool) -> dict[str, Any]:
     t0 = time.monotonic()
     job_id = j.reinstall(sid, keyname, stop)
@@ -111,7 +116,9 @@ def run_once(j: Journey, sid: str, key: Path, keyname: str, stop: bool) -> dict[
         if port is None:
             fwd = j.server(sid)["metadata"].get("ssh_forward")
             port = int(fwd.rsplit(":", 1)[1]) if fwd else None
-        if t_ssh is None and port is not None and ssh(port, key, "true", 8).returncode == 0:
+        # Only the new system counts: a reinstall of a running server leaves the old guest
+        # (already holding the key after an earlier run) answering until it is stopped.
+        if t_ssh is None and port is not None and ssh(port, key, NEW_SYSTEM, 8).returncode == 0:
             t_ssh = time.monotonic() - t0
         time.sleep(0.5)
     assert done is not None, "the job did not end"
@@ -173,6 +180,8 @@ def main() -> int:
             ssh_s = f"{r['ssh_s']:.1f}" if r["ssh_s"] else "-"
             print(f"{i + 1:>3} {r['status']:>7} {r['success_s'] or 0:>10.1f} {ssh_s:>7}  "
                   f"{'refused' if refused else 'ACCEPTED'}  {steps}", flush=True)  # fmt: skip
+            if r["status"] == "SUCCESS" and r["port"] is not None:
+                ssh(r["port"], key, f"touch {OLD_MARKER}", 30)  # for the next run's check
             if r["status"] != "SUCCESS":
                 print(r["fail_reason"])
             elif r["port"] is not None:
