@@ -3,92 +3,41 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
-from ecslite.api.event_views import render_job, render_server
+from ecslite.api.views import job_view, server_detail
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
-from ecslite.drivers.base import Driver
+from ecslite.domain.server import Server
+from ecslite.drivers.base import Driver, GuestNetwork
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
-from ecslite.services.housekeeping import purge_expired
+from ecslite.services.admin import Admin
+from ecslite.services.command import Ports
+from ecslite.services.event_feed import EventFeed
+from ecslite.services.facade import Services
+from ecslite.services.operations import Operations
+from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
+from ecslite.services.read_model import (
+    NetworkOf,
+    ServerReads,
+    job_event_renderer,
+    server_event_renderer,
+)
+from ecslite.services.runtime import Container
 from ecslite.store import migrate
 from ecslite.store.engine import make_engine
-from ecslite.store.events import EVENTS_CHANNEL, EventBus, EventRecorder, Rendered
-from ecslite.store.notify import start_listener
-from ecslite.store.uow import UnitOfWork, UowFactory, uow_factory
+from ecslite.store.events import EventBus, EventRecorder
+from ecslite.store.uow import UowFactory, uow_factory
 
 log = logging.getLogger("ecslite")
+
+__all__ = ["DRIVERS", "Container", "SchemaOutOfDate", "build", "make_driver"]
 
 
 class SchemaOutOfDate(RuntimeError):
     pass
-
-
-@dataclass
-class Container:
-    settings: Settings
-    engine: Engine
-    uow_factory: UowFactory
-    driver: Driver
-    runner: JobRunner
-    clock: Clock
-    events: EventBus
-
-    _stop_listening: threading.Event | None = None
-    _stop_event_listener: threading.Event | None = None
-
-    def start_event_listener(self) -> None:
-        """Wake this process's event streams on events committed by other processes."""
-        if self._stop_event_listener is None:
-            self._stop_event_listener = threading.Event()
-            start_listener(
-                self.settings.resolved_database_url(),
-                self.events.publish,
-                self._stop_event_listener,
-                channel=EVENTS_CHANNEL,
-            )
-
-    def start_runner(self) -> None:
-        """Start executing jobs here; with PostgreSQL, wake up on jobs accepted elsewhere."""
-        self.runner.start()
-        self._stop_listening = threading.Event()
-        start_listener(
-            self.settings.resolved_database_url(), self.runner.wake, self._stop_listening
-        )
-        threading.Thread(
-            target=self._housekeeping,
-            args=(self._stop_listening,),
-            name="ecslite-housekeeping",
-            daemon=True,
-        ).start()
-
-    def _housekeeping(self, stop: threading.Event) -> None:
-        while True:
-            try:
-                purge_expired(
-                    uow_factory=self.uow_factory,
-                    clock=self.clock,
-                    job_retention_days=self.settings.job_retention_days,
-                    token_retention_hours=self.settings.client_token_retention_hours,
-                )
-            except Exception:
-                log.exception("housekeeping failed")
-            if stop.wait(self.settings.housekeeping_interval):
-                return
-
-    def close(self) -> None:
-        if self._stop_listening is not None:
-            self._stop_listening.set()
-        if self._stop_event_listener is not None:
-            self._stop_event_listener.set()
-        self.runner.stop()
-        self.driver.close()
-        self.engine.dispose()
 
 
 def _sim(settings: Settings, uow_factory: UowFactory | None) -> Driver:
@@ -179,17 +128,20 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         )
     clock = Clock()
     bus = EventBus()
-    # The stream's bodies are the API's own views; the store only calls them.
     # The driver needs the store (its KMS) and server bodies need the driver (how a guest is
     # reached): the renderer looks the driver up when it renders, after both exist.
     built: list[Driver] = []
 
-    def render_server_body(uow: UnitOfWork, server_id: str) -> Rendered | None:
-        return render_server(uow, server_id, network_of=built[0].guest_network if built else None)
+    def network_of() -> NetworkOf | None:
+        return built[0].guest_network if built else None
 
+    # The stream's bodies are the API's own views of the one read model; the store calls them
+    # inside the transaction that made the change.
+    render_server = server_event_renderer(server_detail, network_of)
+    render_job = job_event_renderer(job_view)
     recorder = EventRecorder(
         render_job=render_job,
-        render_server=render_server_body,
+        render_server=render_server,
         now=clock.now,
         committed=bus.publish,
     )
@@ -208,6 +160,23 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         inject_faults=DRIVERS[settings.driver].testing or settings.enable_admin,
         host_id=settings.host_id,
     )
+
+    def guest_network(server_id: str) -> GuestNetwork | None:
+        return driver.guest_network(server_id)
+
+    def console_output(server: Server, lines: int | None) -> str:
+        return driver.console_output(server, lines)
+
+    services = Services(
+        ops=Operations(Ports(uow_factory=factory, clock=clock), wake=runner.wake),
+        servers=ServerReads(factory, network_of=guest_network, console_of=console_output),
+        jobs=JobReads(factory),
+        catalog=CatalogReads(factory),
+        keypairs=KeypairReads(factory),
+        volumes=VolumeReads(factory),
+        events=EventFeed(factory, bus, render_server=render_server, render_job=render_job),
+        admin=Admin(factory, clock),
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -216,4 +185,5 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         runner=runner,
         clock=clock,
         events=bus,
+        services=services,
     )

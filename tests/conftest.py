@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecslite.api.app import create_app
+from ecslite.console import CONSOLE
 from ecslite.auth.httpx_auth import SdkHmacAuth
 from ecslite.bootstrap import build
 from ecslite.config import Settings
@@ -85,7 +86,9 @@ def _make_api(tmp_path: Path, database_url: str, **settings: Any) -> Iterator[Ap
     box = SecretBox.from_file(s.data_dir / "master.key")
     demo, doc = ensure_demo(s.data_dir, "http://testserver")
     apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
-    app = create_app(container, secret_box=box, enable_admin=True, reset_seeds=[doc])
+    app = create_app(
+        container, secret_box=box, enable_admin=True, reset_seeds=[doc], mounts=[CONSOLE]
+    )
     container.start_runner()
     try:
         with TestClient(app, raise_server_exceptions=False) as client:

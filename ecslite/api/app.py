@@ -1,9 +1,15 @@
-"""Build the FastAPI application around a container."""
+"""Build the FastAPI application around a container.
+
+Other front doors served by the same process (the web console) are mounted by the caller
+(``cli/serve``) as ``Mount``s: the API does not know them, it only lets their paths through its
+credential guard.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from fastapi import Depends, FastAPI
 
@@ -34,11 +40,20 @@ from ecslite.api.routes import (
 )
 from ecslite.auth.authenticator import Authenticator
 from ecslite.auth.login_throttle import LoginThrottle
-from ecslite.bootstrap import Container
-from ecslite.console import install_console, is_console_path
 from ecslite.domain import errors
+from ecslite.services.runtime import Container
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
+
+
+class Mount(Protocol):
+    """Another door served by the API's process, with its own authentication."""
+
+    def install(self, app: FastAPI) -> None:
+        """Add its routes and middleware to ``app``."""
+
+    def is_public(self, path: str) -> bool:
+        """Whether ``path`` is this door's (the API's credential guard lets it through)."""
 
 ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
@@ -49,11 +64,14 @@ _PUBLIC_PATHS = frozenset(
 _DISCOVERY_PATH = re.compile(r"^/((v[0-9]+(\.[0-9]+)?|image)/?)?$")
 
 
-def _public(enable_admin: bool) -> Callable[[str], bool]:
-    """Paths served without credentials: login, API docs, and the admin API when enabled."""
+def _public(enable_admin: bool, mounts: Sequence[Mount]) -> Callable[[str], bool]:
+    """Paths served without API credentials: login, API docs, the mounted doors (they check
+    their own), and the admin API when enabled."""
 
     def public(path: str) -> bool:
-        if path in _PUBLIC_PATHS or _DISCOVERY_PATH.match(path) or is_console_path(path):
+        if path in _PUBLIC_PATHS or _DISCOVERY_PATH.match(path):
+            return True
+        if any(m.is_public(path) for m in mounts):
             return True
         return enable_admin and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
 
@@ -66,6 +84,7 @@ def create_app(
     secret_box: SecretBox,
     enable_admin: bool = False,
     reset_seeds: Sequence[SeedDocument] = (),
+    mounts: Sequence[Mount] = (),
 ) -> FastAPI:
     app = FastAPI(
         title="ecslite",
@@ -126,7 +145,7 @@ def create_app(
     app.add_middleware(
         AuthGuard,
         authenticator=authenticator,
-        public=_public(enable_admin),
+        public=_public(enable_admin, mounts),
         max_body=settings.max_body_bytes,
     )
     # Outside AuthGuard: a request beyond the queue costs no authentication work.
@@ -140,5 +159,6 @@ def create_app(
     # Outermost: every request is logged once, refusals included.
     app.add_middleware(AccessLog)
 
-    install_console(app)
+    for mount in mounts:
+        mount.install(app)
     return app

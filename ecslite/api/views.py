@@ -6,11 +6,9 @@ from typing import Any
 
 from ecslite.api.views_catalog import server_flavor
 from ecslite.domain.job import Job, JobType
-from ecslite.domain.network import Port
 from ecslite.domain.resources import Keypair
-from ecslite.domain.server import Server, VmState
-from ecslite.drivers.base import GuestNetwork
-from ecslite.services.server_query import ServerContext
+from ecslite.domain.server import VmState
+from ecslite.services.read_model import ServerRecord
 
 # The id under which a guest's user-mode network is listed in ``addresses``.
 GUEST_NETWORK_ID = "ecslite-user-net"
@@ -18,8 +16,10 @@ GUEST_NETWORK_ID = "ecslite-user-net"
 _POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
 
 
-def server_detail(server: Server, ctx: ServerContext) -> dict[str, Any]:
-    volumes, image, network = ctx.volumes, ctx.image, ctx.network
+def server_detail(record: ServerRecord) -> dict[str, Any]:
+    """ShowServer's ``server`` (and each ListServersDetails item), from the read model."""
+    server = record.server
+    volumes, image, network = record.volumes, record.image, record.network
     fault = None
     if server.fault:
         fault = {
@@ -42,7 +42,7 @@ def server_detail(server: Server, ctx: ServerContext) -> dict[str, Any]:
         "OS-EXT-STS:task_state": server.task_state.value if server.task_state else None,
         "OS-EXT-STS:power_state": _POWER_STATE.get(server.vm_state, 0),
         "image": {"id": server.image_id},
-        "flavor": server_flavor(ctx.flavor, server.flavor_id),
+        "flavor": server_flavor(record.flavor, server.flavor_id),
         "os-extended-volumes:volumes_attached": [
             {
                 "id": v.id,
@@ -68,13 +68,13 @@ def server_detail(server: Server, ctx: ServerContext) -> dict[str, Any]:
         "OS-EXT-SRV-ATTR:launch_index": 0,
         "OS-EXT-SRV-ATTR:kernel_id": "",
         "OS-EXT-SRV-ATTR:reservation_id": f"r-{server.id[:8]}",
-        "OS-EXT-SRV-ATTR:user_data": ctx.user_data,
+        "OS-EXT-SRV-ATTR:user_data": record.user_data,
         "OS-EXT-SRV-ATTR:ramdisk_id": "",
         "OS-EXT-AZ:availability_zone": server.availability_zone,
         "OS-DCF:diskConfig": "MANUAL",
         "OS-SRV-USG:launched_at": server.created,
         "OS-SRV-USG:terminated_at": "",
-        "addresses": _addresses(server, ctx.ports, network),
+        "addresses": _addresses(record),
         "security_groups": [],
         "accessIPv4": "",
         "accessIPv6": "",
@@ -105,16 +105,17 @@ def server_detail(server: Server, ctx: ServerContext) -> dict[str, Any]:
                 "primary": i == 0,
                 "association": None,
             }
-            for i, p in enumerate(ctx.ports)
+            for i, p in enumerate(record.ports)
         ],
     }
 
 
-def _addresses(server: Server, ports: list[Port], network: GuestNetwork | None) -> dict[str, Any]:
+def _addresses(record: ServerRecord) -> dict[str, Any]:
     """Huawei's shape: VPC id -> the server's ports there (one fixed IPv4 each); a driver's
     guest network (the qemu guest's user-mode NIC) is listed under its own id."""
+    server, network = record.server, record.network
     out: dict[str, Any] = {}
-    for p in ports:
+    for p in record.ports:
         out.setdefault(p.vpc_id, []).append(
             {
                 "version": "4",

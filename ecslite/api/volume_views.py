@@ -11,11 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ecslite.domain.server import Volume
+from ecslite.domain.server import AVAILABILITY_ZONE, Volume
 from ecslite.services.volumes import VolumeContext
-
-# The one availability zone of an ecslite region (as for servers).
-AVAILABILITY_ZONE = "az1"
 
 
 def _links(base_url: str, project_id: str, volume_id: str) -> list[dict[str, str]]:

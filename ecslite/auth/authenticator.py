@@ -222,6 +222,21 @@ class Authenticator:
             project_id=project_id, user_id=identity.user_id, domain_id=identity.domain_id
         )
 
+    def names(self, principal: Principal) -> tuple[str, str] | None:
+        """The principal's user name and project name (for a page header), or None if gone."""
+        with self._uow_factory(write=False) as uow:
+            user = uow.catalog.user(principal.user_id)
+            project = uow.catalog.project(principal.project_id)
+        if user is None or project is None:
+            return None
+        return user.name, project.name
+
+    def revoke(self, token: str) -> None:
+        """Forget ``token`` (a logout); later requests with it are refused."""
+        with self._uow_factory() as uow:
+            uow.identity.delete_token(token_digest(token))
+            uow.commit()
+
 
 def utc_iso(ts: float) -> str:
     """Keystone's timestamp format: ``2026-11-27T15:10:26.000000Z``."""

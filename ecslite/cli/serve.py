@@ -113,9 +113,7 @@ def run(args: argparse.Namespace) -> int:
                 container.close()
                 print(f"ecslite serve --demo: cannot prepare the guest image: {exc}", flush=True)
                 return 1
-        from ecslite.services.provision import provision
-
-        report = provision(container.uow_factory, container.driver)
+        report = container.provision()
         log.info(
             "provision disks=%d started=%d problems=%d",
             report.disks,
@@ -125,13 +123,17 @@ def run(args: argparse.Namespace) -> int:
     if container.engine.dialect.name == "sqlite":
         # One process owns an SQLite store, so leases left by a previous (killed) process are
         # stale: free them now rather than waiting for them to expire.
-        with container.uow_factory() as uow:
-            freed = uow.jobs.release_all_leases()
-            uow.commit()
+        freed = container.release_leases()
         if freed:
             log.info("recovery resumed_jobs=%d", freed)
+    from ecslite.console import CONSOLE
+
     app = create_app(
-        container, secret_box=box, enable_admin=settings.enable_admin, reset_seeds=seeds
+        container,
+        secret_box=box,
+        enable_admin=settings.enable_admin,
+        reset_seeds=seeds,
+        mounts=[CONSOLE],
     )
     container.start_event_listener()
     if not args.no_runner:

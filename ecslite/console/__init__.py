@@ -3,8 +3,9 @@ and Delete dialogs with live job steps; key pairs; jobs.
 
 Server-rendered Jinja2 pages plus one hand-written ES module (static/console.js), all shipped in
 the package: no CDN, no Node build, nothing fetched at run time. ``install_console`` is the one
-call the API app makes; the console authenticates its own requests from a session cookie
-(console/session.py), so the API's guard lets ``/console`` through.
+call the serving process makes (``CONSOLE``, mounted by cli/serve); the console authenticates its
+own requests from a session cookie (console/session.py), so the API's guard lets ``/console``
+through.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ecslite.console import api, pages
 from ecslite.console.session import PREFIX
 
-__all__ = ["PREFIX", "install_console", "is_console_path"]
+__all__ = ["CONSOLE", "PREFIX", "install_console", "is_console_path"]
 
 
 def is_console_path(path: str) -> bool:
@@ -63,3 +64,16 @@ def install_console(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.add_middleware(BrowserRootRedirect)
+
+
+class _Console:
+    """The console as a door the API app mounts (api.app.Mount)."""
+
+    def install(self, app: FastAPI) -> None:
+        install_console(app)
+
+    def is_public(self, path: str) -> bool:
+        return is_console_path(path)
+
+
+CONSOLE = _Console()

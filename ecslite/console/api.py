@@ -18,17 +18,18 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
-from ecslite.api.routes.events import Filters, event_stream
+from ecslite.api.routes.events import event_stream
 from ecslite.console import actions
 from ecslite.console.session import (
     CSRF_HEADER,
     PREFIX,
     Session,
     check_csrf,
-    container,
     current_session,
+    services,
 )
 from ecslite.domain import errors
+from ecslite.services.event_feed import StreamFilter
 
 router = APIRouter(prefix=f"{PREFIX}/api", include_in_schema=False)
 
@@ -50,28 +51,28 @@ async def events(
 ) -> EventSourceResponse:
     """The session's project's event stream; resumes from ``Last-Event-ID`` like the API's."""
     s = await _session(request)
-    return await event_stream(request, Filters(s.principal.project_id, job_id, server_id))
+    return await event_stream(request, StreamFilter(s.principal.project_id, job_id, server_id))
 
 
 @router.get("/servers")
 async def servers(request: Request) -> dict[str, Any]:
     s = await _session(request)
     return {
-        "servers": await run_in_threadpool(actions.list_servers, container(request), s.principal)
+        "servers": await run_in_threadpool(actions.list_servers, services(request), s.principal)
     }
 
 
 @router.get("/servers/{server_id}")
 async def server(request: Request, server_id: str) -> dict[str, Any]:
     s = await _session(request)
-    c = container(request)
+    c = services(request)
     return {"server": await run_in_threadpool(actions.show_server, c, s.principal, server_id)}
 
 
 @router.get("/jobs")
 async def jobs(request: Request, server_id: str | None = None) -> dict[str, Any]:
     s = await _session(request)
-    c = container(request)
+    c = services(request)
     found = await run_in_threadpool(actions.recent_jobs, c, s.principal, server_id=server_id)
     return {"jobs": found}
 
@@ -79,7 +80,7 @@ async def jobs(request: Request, server_id: str | None = None) -> dict[str, Any]
 @router.get("/jobs/{job_id}")
 async def job(request: Request, job_id: str) -> dict[str, Any]:
     s = await _session(request)
-    return await run_in_threadpool(actions.show_job, container(request), s.principal, job_id)
+    return await run_in_threadpool(actions.show_job, services(request), s.principal, job_id)
 
 
 class ReinstallBody(BaseModel):
@@ -109,7 +110,7 @@ def _form(body: ReinstallBody, image_id: str | None = None) -> actions.Reinstall
 async def reinstall(request: Request, server_id: str) -> dict[str, str]:
     s = await _session(request, mutation=True)
     form = _form(await parse_body(request, ReinstallBody))
-    c = container(request)
+    c = services(request)
     job_id = await run_in_threadpool(actions.reinstall, c, s.principal, server_id, form)
     return {"job_id": job_id}
 
@@ -119,7 +120,7 @@ async def change_os(request: Request, server_id: str) -> dict[str, str]:
     s = await _session(request, mutation=True)
     body = await parse_body(request, ChangeOsBody)
     form = _form(body, body.image_id)
-    c = container(request)
+    c = services(request)
     job_id = await run_in_threadpool(actions.reinstall, c, s.principal, server_id, form)
     return {"job_id": job_id}
 
@@ -147,7 +148,7 @@ async def create_server(request: Request) -> dict[str, str]:
         adminpass=body.adminpass or None,
         data_disk_gb=body.data_disk_gb or None,
     )
-    c = container(request)
+    c = services(request)
     job_id, server_id = await run_in_threadpool(actions.create_server, c, s.principal, form)
     return {"job_id": job_id, "server_id": server_id}
 
@@ -162,7 +163,7 @@ async def delete_server(request: Request, server_id: str) -> dict[str, str]:
     body = await parse_body(request, DeleteBody)
     job_id = await run_in_threadpool(
         lambda: actions.delete_server(
-            container(request), s.principal, server_id, delete_volume=body.delete_volume
+            services(request), s.principal, server_id, delete_volume=body.delete_volume
         )
     )
     return {"job_id": job_id}
@@ -177,19 +178,19 @@ class KeypairBody(BaseModel):
 async def create_keypair(request: Request) -> dict[str, Any]:
     s = await _session(request, mutation=True)
     body = await parse_body(request, KeypairBody)
-    kp, private_key = await run_in_threadpool(
+    created = await run_in_threadpool(
         lambda: actions.add_keypair(
-            container(request), s.principal, name=body.name, public_key=body.public_key or None
+            services(request), s.principal, name=body.name, public_key=body.public_key or None
         )
     )
-    out: dict[str, Any] = {"name": kp.name, "fingerprint": kp.fingerprint}
-    if private_key is not None:
-        out["private_key"] = private_key  # shown once: nothing keeps it
+    out: dict[str, Any] = {"name": created.keypair.name, "fingerprint": created.keypair.fingerprint}
+    if created.private_key is not None:
+        out["private_key"] = created.private_key  # shown once: nothing keeps it
     return {"keypair": out}
 
 
 @router.delete("/keypairs/{name}", status_code=204)
 async def delete_keypair(request: Request, name: str) -> Response:
     s = await _session(request, mutation=True)
-    await run_in_threadpool(actions.delete_keypair, container(request), s.principal, name)
+    await run_in_threadpool(actions.delete_keypair, services(request), s.principal, name)
     return Response(status_code=204)

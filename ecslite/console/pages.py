@@ -20,7 +20,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.login import LoginRefused, password_login
-from ecslite.auth.authenticator import AuthError, token_digest
+from ecslite.auth.authenticator import Authenticator, AuthError
 from ecslite.auth.keystone import PasswordLogin
 from ecslite.console import actions
 from ecslite.console.session import (
@@ -29,9 +29,9 @@ from ecslite.console.session import (
     SESSION_COOKIE,
     Session,
     check_csrf,
-    container,
     current_session,
     new_login_csrf,
+    services,
 )
 from ecslite.domain import errors
 
@@ -163,14 +163,8 @@ async def logout(request: Request) -> Response:
     if session is None:
         return _to_login()
     check_csrf(session, (await _form(request)).get("csrf"))
-    c = container(request)
-
-    def revoke() -> None:
-        with c.uow_factory() as uow:
-            uow.identity.delete_token(token_digest(session.token))
-            uow.commit()
-
-    await run_in_threadpool(revoke)
+    authenticator: Authenticator = request.app.state.authenticator
+    await run_in_threadpool(authenticator.revoke, session.token)
     resp = _to_login()
     resp.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return resp
@@ -182,7 +176,7 @@ async def servers_page(request: Request) -> Response:
     session = await current_session(request)
     if session is None:
         return _to_login()
-    c = container(request)
+    c = services(request)
     who = session.principal
     servers = await run_in_threadpool(actions.list_servers, c, who)
     keypairs = await run_in_threadpool(actions.keypair_views, c, who)
@@ -207,7 +201,7 @@ async def server_page(request: Request, server_id: str) -> Response:
     session = await current_session(request)
     if session is None:
         return _to_login()
-    c = container(request)
+    c = services(request)
     who = session.principal
     try:
         page = await run_in_threadpool(actions.server_page, c, who, server_id)
@@ -251,7 +245,7 @@ async def keypairs_page(request: Request) -> Response:
     session = await current_session(request)
     if session is None:
         return _to_login()
-    kps = await run_in_threadpool(actions.keypairs, container(request), session.principal)
+    kps = await run_in_threadpool(actions.keypairs, services(request), session.principal)
     return _page(request, "keypairs.html", session, keypairs=kps)
 
 
@@ -260,5 +254,5 @@ async def jobs_page(request: Request) -> Response:
     session = await current_session(request)
     if session is None:
         return _to_login()
-    jobs = await run_in_threadpool(actions.recent_jobs, container(request), session.principal)
+    jobs = await run_in_threadpool(actions.recent_jobs, services(request), session.principal)
     return _page(request, "jobs.html", session, jobs=jobs)

@@ -20,8 +20,8 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest, Principal
-from ecslite.bootstrap import Container
 from ecslite.domain import errors
+from ecslite.services.facade import Services
 
 SESSION_COOKIE = "ecslite_console"
 LOGIN_CSRF_COOKIE = "ecslite_console_login"
@@ -51,9 +51,10 @@ def new_login_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def container(request: Request) -> Container:
-    c: Container = request.app.state.container
-    return c
+def services(request: Request) -> Services:
+    """The operations facade and the read side: all the console acts on."""
+    s: Services = request.app.state.container.services
+    return s
 
 
 def _resolve(request: Request, token: str) -> Session | None:
@@ -74,12 +75,10 @@ def _resolve(request: Request, token: str) -> Session | None:
     principal = authenticator.scope(identity, identity.project_id)
     if principal is None:
         return None
-    with container(request).uow_factory(write=False) as uow:
-        user = uow.catalog.user(principal.user_id)
-        project = uow.catalog.project(principal.project_id)
-    if user is None or project is None:
+    names = authenticator.names(principal)
+    if names is None:
         return None
-    return Session(token, principal, user.name, project.name)
+    return Session(token, principal, *names)
 
 
 async def current_session(request: Request) -> Session | None:

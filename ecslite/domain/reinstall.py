@@ -75,13 +75,18 @@ def decode_user_data(encoded: str) -> bytes:
         raise errors.EcsError(
             errors.INVALID_PARAMETER, "metadata.user_data must be base64-encoded."
         ) from None
+    check_user_data_size(raw)
+    return raw
+
+
+def check_user_data_size(raw: bytes) -> None:
+    """Refuse empty user data or more than 32 KB (the limit is on the bytes, before base64)."""
     if not raw:
         raise errors.EcsError(errors.INVALID_PARAMETER, "metadata.user_data must not be empty.")
     if len(raw) > USER_DATA_MAX_BYTES:
         raise errors.EcsError(
             errors.INVALID_PARAMETER, "metadata.user_data must be at most 32 KB before encoding."
         )
-    return raw
 
 
 def check_credentials(

@@ -35,6 +35,9 @@ REBUILD_TASK_STATES = frozenset(
     {TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING}
 )
 
+# The one availability zone of an ecslite region (every server's OS-EXT-AZ:availability_zone).
+AVAILABILITY_ZONE = "az1"
+
 # The fault code a server carries after a reinstall that could not be rolled back; a new
 # reinstall is accepted from exactly this state.
 REINSTALL_FAILED_FAULT = "reinstall_failed"
@@ -92,7 +95,7 @@ class Server:
     updated: str
     key_name: str | None = None
     flavor_id: str = "s3.small.1"
-    availability_zone: str = "az1"
+    availability_zone: str = AVAILABILITY_ZONE
     host_id: str = "local"
     fault: dict[str, str] | None = None
     metadata: dict[str, str] = field(default_factory=dict)

@@ -12,21 +12,87 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from ecslite.cloudinit.payload import build_boot_config
+from ecslite.cloudinit.payload import build_boot_config, hash_password
+from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import create as rules
 from ecslite.domain import errors
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.network import Port, free_addresses
 from ecslite.domain.quota import Usage, check_quota
-from ecslite.domain.server import Server, TaskState, VmState
+from ecslite.domain.reinstall import check_password, check_user_data_size
+from ecslite.domain.server import AVAILABILITY_ZONE, Server, TaskState, VmState
 from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild, server_steps
 from ecslite.services.accept import JobPlan, accept_job
 from ecslite.services.catalog import usage
+from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.idempotency import ClientToken
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 ADDRESS_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class CreateServers(Command[JobAccepted]):
+    """Create ``count`` servers (ECS ``POST /v1[.1]/{p}/cloudservers``, the console, the CLI).
+
+    ``admin_pass`` is plaintext only until ``prepare`` hashes it; ``user_data`` is raw bytes.
+    ``availability_zone`` None: the region's one zone.
+    """
+
+    project_id: str
+    user_id: str
+    name: str
+    image_id: str
+    flavor_id: str
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    count: int = 1
+    root_volume: rules.DiskRequest | None = None
+    data_volumes: tuple[rules.DiskRequest, ...] = ()
+    key_name: str | None = None
+    admin_pass: str | None = field(default=None, repr=False)
+    user_data: bytes | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    availability_zone: str | None = None
+    client_token: ClientToken | None = None
+
+
+def prepare(cmd: CreateServers) -> CreateCommand:
+    """The request's own rules, the password reduced to its hash: once, for every door."""
+    if cmd.user_data is not None:
+        check_user_data_size(cmd.user_data)
+        check_user_data(cmd.user_data)
+    if cmd.admin_pass is not None:
+        check_password(cmd.admin_pass)
+    if cmd.availability_zone not in (None, AVAILABILITY_ZONE):
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, f"availability_zone must be {AVAILABILITY_ZONE}."
+        )
+    return CreateCommand(
+        project_id=cmd.project_id,
+        user_id=cmd.user_id,
+        name=cmd.name,
+        image_id=cmd.image_id,
+        flavor_id=cmd.flavor_id,
+        vpc_id=cmd.vpc_id,
+        subnet_ids=cmd.subnet_ids,
+        count=cmd.count,
+        root_volume=cmd.root_volume,
+        data_volumes=cmd.data_volumes,
+        key_name=cmd.key_name,
+        # The plaintext password stops here: only its SHA-512 crypt hash travels further.
+        password_hash=hash_password(cmd.admin_pass) if cmd.admin_pass is not None else None,
+        user_data=cmd.user_data,
+        metadata=dict(cmd.metadata),
+        availability_zone=AVAILABILITY_ZONE,
+        client_token=cmd.client_token,
+    )
+
+
+def handle(cmd: CreateServers, ports: Ports) -> JobAccepted:
+    accepted = accept_create(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock)
+    return JobAccepted(accepted.job_id, tuple(accepted.server_ids))
 
 
 @dataclass(frozen=True)
@@ -47,7 +113,7 @@ class CreateCommand:
     password_hash: str | None = None
     user_data: bytes | None = None
     metadata: dict[str, str] = field(default_factory=dict)
-    availability_zone: str = "az1"
+    availability_zone: str = AVAILABILITY_ZONE
     client_token: ClientToken | None = None
 
 

@@ -1,6 +1,9 @@
-"""Key pairs (Nova ``os-keypairs``): owned by a user, imported or generated."""
+"""Key pairs (Nova ``os-keypairs``): owned by a user, imported or generated. The commands every
+door builds (Nova routes, console) and their handlers."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -11,7 +14,69 @@ from ecslite.domain.clock import Clock
 from ecslite.domain.keypair_rules import check_name
 from ecslite.domain.keys import fingerprint
 from ecslite.domain.resources import Keypair
+from ecslite.services.command import Command, Ports
 from ecslite.store.uow import UowFactory
+
+
+@dataclass(frozen=True)
+class KeypairCreated:
+    keypair: Keypair
+    # Only when the pair was generated: shown to the caller once, never kept.
+    private_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class CreateKeypair(Command[KeypairCreated]):
+    """Import ``public_key`` (or generate a pair when None) as the caller's key pair.
+
+    ``for_user_id``: another user of the caller's account (domain ``domain_id``) to own it.
+    """
+
+    user_id: str | None
+    domain_id: str | None
+    name: str
+    public_key: str | None = None
+    key_type: str = "ssh"
+    for_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteKeypair(Command[None]):
+    user_id: str | None
+    name: str
+
+
+def handle_create(cmd: CreateKeypair, ports: Ports) -> KeypairCreated:
+    if cmd.user_id is None:
+        raise errors.EcsError(errors.FORBIDDEN, "No user is known for this project.")
+    owner = cmd.user_id
+    if cmd.for_user_id is not None and cmd.for_user_id != cmd.user_id:
+        with ports.uow_factory(write=False) as uow:
+            other = uow.catalog.user(cmd.for_user_id)
+        if other is None or other.domain_id != cmd.domain_id:
+            raise errors.EcsError(
+                errors.INVALID_PARAMETER, "user_id is not a user of this account."
+            )
+        owner = other.id
+    kp, private_key = create_keypair(
+        user_id=owner,
+        name=cmd.name,
+        public_key=cmd.public_key,
+        key_type=cmd.key_type,
+        uow_factory=ports.uow_factory,
+        clock=ports.clock,
+    )
+    return KeypairCreated(kp, private_key)
+
+
+def handle_delete(cmd: DeleteKeypair, ports: Ports) -> None:
+    deleted = False
+    if cmd.user_id is not None:
+        with ports.uow_factory() as uow:
+            deleted = uow.catalog.delete_keypair(cmd.user_id, cmd.name)
+            uow.commit()
+    if not deleted:
+        raise errors.EcsError(errors.KEYPAIR_NOT_FOUND)
 
 
 def generate_keypair() -> tuple[str, str]:

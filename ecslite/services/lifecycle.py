@@ -1,4 +1,5 @@
-"""Accept a batch delete or reboot: every server is marked and the job created atomically.
+"""Delete and reboot servers: the commands, the states each starts from, and the acceptance
+(every server marked and the job created atomically).
 
 Like stop and start, a batch is refused as a whole (nothing changes) when any server is
 unknown or busy. Delete accepts ACTIVE, SHUTOFF and ERROR servers (an ERROR left by a failed
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecslite.domain import errors, transitions
+from ecslite.domain.allowed import AllowedStates, batch
 from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
@@ -19,10 +21,70 @@ from ecslite.jobs import reboot
 from ecslite.jobs.delete import DELETE, DeleteParams
 from ecslite.jobs.reboot import REBOOT, RebootParams
 from ecslite.services.accept import Claim, JobPlan, accept_job
+from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.idempotency import ClientToken
+from ecslite.services.power import MAX_BATCH
 from ecslite.store.uow import UnitOfWork, UowFactory
 
-MAX_BATCH = 1000
+# An ERROR left by a failed delete or reinstall can be deleted.
+DELETE_ALLOWED = batch(VmState.ACTIVE, VmState.STOPPED, VmState.ERROR, verb="deleted")
+REBOOT_ALLOWED = batch(VmState.ACTIVE, verb="rebooted")
+# Nova's ``reboot`` action: the same states, Nova's wording (409). Nova also hard-reboots a
+# SHUTOFF server into ACTIVE; ecslite's reboot job reboots running guests only (docs/api.md).
+NOVA_REBOOT_ALLOWED = AllowedStates(
+    frozenset({VmState.ACTIVE}),
+    refusal="Cannot '{verb}' instance {id} while it is in vm_state {vm_state} "
+    "(task_state {task_state}).",
+    verb="reboot",
+)
+
+
+@dataclass(frozen=True)
+class DeleteServers(Command[JobAccepted]):
+    """Delete the servers with their system disks; ``delete_volume``: their data disks too."""
+
+    project_id: str
+    server_ids: tuple[str, ...]
+    delete_volume: bool = False
+    client_token: ClientToken | None = None
+
+
+@dataclass(frozen=True)
+class RebootServers(Command[JobAccepted]):
+    """Reboot running servers, SOFT (ACPI) or ``hard``; ``nova``: Nova's one-server action."""
+
+    project_id: str
+    server_ids: tuple[str, ...]
+    hard: bool = False
+    client_token: ClientToken | None = None
+    nova: bool = False
+
+
+def handle_delete(cmd: DeleteServers, ports: Ports) -> JobAccepted:
+    return JobAccepted(
+        accept_delete(
+            project_id=cmd.project_id,
+            server_ids=cmd.server_ids,
+            delete_volume=cmd.delete_volume,
+            uow_factory=ports.uow_factory,
+            clock=ports.clock,
+            client_token=cmd.client_token,
+        )
+    )
+
+
+def handle_reboot(cmd: RebootServers, ports: Ports) -> JobAccepted:
+    return JobAccepted(
+        accept_reboot(
+            project_id=cmd.project_id,
+            server_ids=cmd.server_ids,
+            hard=cmd.hard,
+            uow_factory=ports.uow_factory,
+            clock=ports.clock,
+            client_token=cmd.client_token,
+            allowed=NOVA_REBOOT_ALLOWED if cmd.nova else REBOOT_ALLOWED,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -30,8 +92,7 @@ class BatchKind:
     job_type: JobType
     step: str
     task_state: TaskState
-    allowed: frozenset[VmState]
-    verb: str
+    allowed: AllowedStates
     params: dict[str, Any]
 
 
@@ -49,8 +110,7 @@ def accept_delete(
         job_type=JobType.DELETE,
         step=DELETE,
         task_state=TaskState.DELETING,
-        allowed=frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
-        verb="deleted",
+        allowed=DELETE_ALLOWED,
         params=DeleteParams(delete_volume=delete_volume).to_json(),
     )
     return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
@@ -64,14 +124,14 @@ def accept_reboot(
     uow_factory: UowFactory,
     clock: Clock,
     client_token: ClientToken | None = None,
+    allowed: AllowedStates = REBOOT_ALLOWED,
 ) -> str:
     """Return the id of a reboot job for ``server_ids``."""
     kind = BatchKind(
         job_type=JobType.BATCH_REBOOT,
         step=REBOOT,
         task_state=reboot.task_state(hard),
-        allowed=frozenset({VmState.ACTIVE}),
-        verb="rebooted",
+        allowed=allowed,
         params=RebootParams(hard=hard).to_json(),
     )
     return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
@@ -116,11 +176,7 @@ def _plan(
         server = uow.servers.get(sid, project_id)
         if server is None:
             raise errors.EcsError(errors.SERVER_NOT_FOUND, f"Server {sid} does not exist.")
-        if server.busy or server.vm_state not in kind.allowed:
-            raise errors.EcsError(
-                errors.BAD_SERVER_STATE,
-                f"Server {sid} is {server.status}; it cannot be {kind.verb} now.",
-            )
+        kind.allowed.check(server)
         hosts.add(server.host_id)
         claims.append(Claim(server, transitions.claimed(job_id, kind.task_state)))
         subs.append(

@@ -3,8 +3,9 @@
 ``rebuild`` is a reinstall (services/reinstall.py, the same job and guarantees) with Nova's
 defaults where they differ from ECS: the server keeps its key pair and user data unless the
 request replaces them, another ``imageRef`` changes the OS, a SHUTOFF server ends SHUTOFF, and
-``name``/``metadata`` are applied once the rebuild is accepted. ``os-stop``/``os-start`` are
-one-server batch power jobs, refused (Nova's 409) when the server is already there.
+``name``/``metadata`` are applied once the rebuild is accepted. (Nova's ``os-stop``,
+``os-start`` and ``reboot`` are the ECS power and reboot commands with Nova's allowed states:
+services/power.py, services/lifecycle.py.)
 """
 
 from __future__ import annotations
@@ -13,16 +14,62 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ecslite.cloudinit.payload import hash_password
+from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock
-from ecslite.domain.server import VmState
-from ecslite.services.lifecycle import accept_reboot
-from ecslite.services.power import accept_power_action
+from ecslite.domain.reinstall import check_password, check_user_data_size
+from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.store.uow import UowFactory
 
 # "Keep what the server has" and "clear it" differ for user_data (2.57: null clears it).
 KEEP = "\x00keep"  # no key pair name can hold NUL
+
+
+@dataclass(frozen=True)
+class RebuildServer(Command[JobAccepted]):
+    """Nova's ``rebuild`` action as the door read it: plaintext ``admin_pass`` until
+    ``prepare`` hashes it, user data as raw bytes, ``KEEP`` where the request said nothing."""
+
+    project_id: str
+    server_id: str
+    user_id: str
+    image_id: str
+    key_name: str | None = KEEP
+    admin_pass: str | None = field(default=None, repr=False)
+    user_data: bytes | str | None = KEEP
+    name: str | None = None
+    metadata: Mapping[str, str] | None = field(default=None)
+
+
+def prepare(cmd: RebuildServer) -> RebuildCommand:
+    """The request's own rules; the password reduced to its hash, once."""
+    if isinstance(cmd.user_data, bytes):
+        check_user_data_size(cmd.user_data)
+        check_user_data(cmd.user_data)
+    password_hash = None
+    if cmd.admin_pass is not None:
+        check_password(cmd.admin_pass)
+        # The plaintext stops here: only the SHA-512 crypt hash travels on.
+        password_hash = hash_password(cmd.admin_pass)
+    return RebuildCommand(
+        project_id=cmd.project_id,
+        server_id=cmd.server_id,
+        user_id=cmd.user_id,
+        image_id=cmd.image_id,
+        key_name=cmd.key_name,
+        password_hash=password_hash,
+        user_data=cmd.user_data,
+        name=cmd.name,
+        metadata=cmd.metadata,
+    )
+
+
+def handle(cmd: RebuildServer, ports: Ports) -> JobAccepted:
+    return JobAccepted(
+        accept_rebuild(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock)
+    )
 
 
 @dataclass(frozen=True)
@@ -104,53 +151,3 @@ def accept_rebuild(cmd: RebuildCommand, *, uow_factory: UowFactory, clock: Clock
             uow.servers.apply(cmd.server_id, change, updated=clock.iso(millis=False))
             uow.commit()
     return job_id
-
-
-def accept_power(
-    *, project_id: str, server_id: str, stop: bool, uow_factory: UowFactory, clock: Clock
-) -> str:
-    """Start a one-server stop or start job; 409 if the server is already in that state."""
-    with uow_factory(write=False) as uow:
-        server = uow.servers.get(server_id, project_id)
-    if server is None:
-        raise errors.EcsError(errors.SERVER_NOT_FOUND)
-    wanted = VmState.ACTIVE if stop else VmState.STOPPED
-    if server.busy or server.vm_state is not wanted:
-        action = "stop" if stop else "start"
-        raise errors.EcsError(
-            errors.BAD_SERVER_STATE,
-            f"Cannot '{action}' instance {server_id} while it is in vm_state "
-            f"{server.vm_state.value} (task_state {server.task_state or 'none'}).",
-        )
-    return accept_power_action(
-        project_id=project_id,
-        server_ids=[server_id],
-        stop=stop,
-        uow_factory=uow_factory,
-        clock=clock,
-    )
-
-
-def accept_nova_reboot(
-    *, project_id: str, server_id: str, hard: bool, uow_factory: UowFactory, clock: Clock
-) -> str:
-    """Start a one-server reboot job (the one ``batch_reboot_servers`` runs); 409 unless the
-    server is ACTIVE and idle. Nova also hard-reboots a SHUTOFF server into ACTIVE; ecslite's
-    reboot job reboots running guests only (use os-start), as documented in docs/api.md."""
-    with uow_factory(write=False) as uow:
-        server = uow.servers.get(server_id, project_id)
-    if server is None:
-        raise errors.EcsError(errors.SERVER_NOT_FOUND)
-    if server.busy or server.vm_state is not VmState.ACTIVE:
-        raise errors.EcsError(
-            errors.BAD_SERVER_STATE,
-            f"Cannot 'reboot' instance {server_id} while it is in vm_state "
-            f"{server.vm_state.value} (task_state {server.task_state or 'none'}).",
-        )
-    return accept_reboot(
-        project_id=project_id,
-        server_ids=[server_id],
-        hard=hard,
-        uow_factory=uow_factory,
-        clock=clock,
-    )

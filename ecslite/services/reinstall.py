@@ -1,19 +1,100 @@
-"""Accept a reinstall: check every rule, then mark the server and create the job atomically."""
+"""Reinstall and change OS: the command every door builds, its validator, and the acceptance
+(check every rule, then mark the server and create the job atomically).
+
+``ReinstallServer`` is what the ECS routes (``reinstallos``, ``changeos``), the console and the
+CLI build; ``prepare`` checks the request's own rules and reduces the password to its hash,
+once, for every door; ``accept_reinstall`` checks the rules that need the store.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ecslite.cloudinit.payload import build_boot_config
+from ecslite.cloudinit.payload import build_boot_config, hash_password
+from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import errors, transitions
+from ecslite.domain.allowed import AllowedStates
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
-from ecslite.domain.reinstall import Encryption, ReinstallParams
+from ecslite.domain.reinstall import (
+    Encryption,
+    ReinstallParams,
+    check_credentials,
+    check_user_data_size,
+    parse_encryption,
+)
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs.reinstall import step_names
 from ecslite.services.accept import Claim, JobPlan, accept_job
+from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.idempotency import ClientToken
 from ecslite.store.uow import UnitOfWork, UowFactory
+
+# A reinstall starts from a stopped server, from a running one when asked to stop it first, and
+# from the ERROR a reinstall that could not be rolled back left (to retry it).
+ALLOWED = AllowedStates(
+    frozenset({VmState.STOPPED}),
+    after_failed_reinstall=True,
+    refusal='The ECS is {status}; stop it first, or pass "mode": "withStopServer".',
+    busy_refusal="Another operation ({task_state}) is in progress on this ECS.",
+)
+ALLOWED_WITH_STOP = ALLOWED.with_states(VmState.ACTIVE)
+
+
+@dataclass(frozen=True)
+class ReinstallServer(Command[JobAccepted]):
+    """Reinstall a server from its image, or (``image_id`` set) change its OS to another image.
+
+    ``user_data`` is the raw bytes (each door undoes its own wire encoding); ``adminpass`` is
+    plaintext only until ``prepare`` hashes it, and never printed.
+    """
+
+    project_id: str
+    server_id: str
+    keyname: str | None = None
+    userid: str | None = None
+    adminpass: str | None = field(default=None, repr=False)
+    user_data: bytes | None = None
+    byol: bool = False
+    # ``metadata.__system__encrypted`` / ``__system__cmkid`` as given.
+    system_encrypted: str | None = None
+    system_cmkid: str | None = None
+    stop_first: bool = False
+    client_token: ClientToken | None = None
+    image_id: str | None = None
+
+
+def prepare(cmd: ReinstallServer) -> ReinstallCommand:
+    """Check the request's own rules and hash the password: the one validator of every door."""
+    if cmd.user_data is not None:
+        check_user_data_size(cmd.user_data)
+        check_user_data(cmd.user_data)
+    check_credentials(
+        adminpass=cmd.adminpass,
+        keyname=cmd.keyname,
+        userid=cmd.userid,
+        has_user_data=bool(cmd.user_data),
+    )
+    encryption = parse_encryption(cmd.system_encrypted, cmd.system_cmkid)
+    return ReinstallCommand(
+        project_id=cmd.project_id,
+        server_id=cmd.server_id,
+        keyname=cmd.keyname,
+        userid=cmd.userid,
+        # The plaintext password stops here: only its SHA-512 crypt hash travels further.
+        password_hash=hash_password(cmd.adminpass) if cmd.adminpass is not None else None,
+        user_data=cmd.user_data,
+        byol=cmd.byol,
+        encryption=encryption,
+        stop_first=cmd.stop_first,
+        client_token=cmd.client_token,
+        image_id=cmd.image_id,
+        change_os=cmd.image_id is not None,
+    )
+
+
+def handle(cmd: ReinstallServer, ports: Ports) -> JobAccepted:
+    return JobAccepted(accept_reinstall(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock))
 
 
 @dataclass(frozen=True)
@@ -75,17 +156,8 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
             "The server's image has no Cloud-Init or Cloudbase-Init installed; "
             "reinstall it with the API for images without Cloud-Init.",
         )
-    if server.busy:
-        raise errors.EcsError(
-            errors.BAD_SERVER_STATE,
-            f"Another operation ({server.task_state}) is in progress on this ECS.",
-        )
+    (ALLOWED_WITH_STOP if cmd.stop_first else ALLOWED).check(server)
     stop_first = cmd.stop_first and server.vm_state is VmState.ACTIVE
-    if not (server.vm_state is VmState.STOPPED or server.reinstall_failed or stop_first):
-        raise errors.EcsError(
-            errors.BAD_SERVER_STATE,
-            f'The ECS is {server.status}; stop it first, or pass "mode": "withStopServer".',
-        )
     system_disk = uow.volumes.system_disk(server.id)
     if system_disk is None and server.reinstall_failed and server.fault:
         retained = server.fault.get("retained_volume_id")

@@ -23,6 +23,7 @@ from ecslite.domain.volume import DELETABLE, VolumeStatus
 from ecslite.jobs.registry import DEFINITIONS
 from ecslite.jobs.volume_delete import DELETE_VOLUME, DeleteVolumeParams
 from ecslite.services.accept import JobPlan, VolumeClaim, accept_job
+from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.idempotency import ClientToken
 from ecslite.store.uow import UnitOfWork, UowFactory
 
@@ -104,6 +105,27 @@ def _with_context(uow: UnitOfWork, vols: Sequence[Volume]) -> list[tuple[Volume,
         )
         out.append((v, ctx))
     return out
+
+
+@dataclass(frozen=True)
+class DeleteVolume(Command[JobAccepted]):
+    """Delete a detached volume of the project (EVS ``DELETE .../cloudvolumes/{id}``)."""
+
+    project_id: str
+    volume_id: str
+    client_token: ClientToken | None = None
+
+
+def handle_delete(cmd: DeleteVolume, ports: Ports) -> JobAccepted:
+    return JobAccepted(
+        accept_delete_volume(
+            project_id=cmd.project_id,
+            volume_id=cmd.volume_id,
+            uow_factory=ports.uow_factory,
+            clock=ports.clock,
+            client_token=cmd.client_token,
+        )
+    )
 
 
 def accept_delete_volume(

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ecslite.api.app import create_app
+from ecslite.console import CONSOLE
 from ecslite.api.nova.faults import is_nova_path
 from ecslite.auth.httpx_auth import SdkHmacAuth, TokenAuth
 from ecslite.bootstrap import build
@@ -208,7 +209,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     box = SecretBox.from_file(data / "master.key")
     demo, doc = ensure_demo(data, "http://testserver")
     apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
-    app = create_app(container, secret_box=box, enable_admin=True, reset_seeds=[doc])
+    app = create_app(
+        container, secret_box=box, enable_admin=True, reset_seeds=[doc], mounts=[CONSOLE]
+    )
     # The runner stays stopped: jobs remain as accepted, which is all these checks need.
     try:
         with TestClient(app, raise_server_exceptions=False) as client:

@@ -11,8 +11,8 @@ from typing import Any
 from ecslite.api.nova.microversion import Microversion
 from ecslite.api.views import GUEST_NETWORK_ID
 from ecslite.domain.resources import Image
-from ecslite.domain.server import Server, VmState, Volume
-from ecslite.drivers.base import GuestNetwork
+from ecslite.domain.server import Server, VmState
+from ecslite.services.read_model import ServerRecord
 
 # Nova's power_state codes: RUNNING = 1, SHUTDOWN = 4, NOSTATE = 0.
 _POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
@@ -34,7 +34,8 @@ def server_summary(server: Server, base: str) -> dict[str, Any]:
     }
 
 
-def _flavor(server: Server, base: str, v: Microversion) -> dict[str, Any]:
+def _flavor(record: ServerRecord, base: str, v: Microversion) -> dict[str, Any]:
+    server, flavor = record.server, record.flavor
     if not v.at_least(47):
         return {
             "id": server.flavor_id,
@@ -46,25 +47,21 @@ def _flavor(server: Server, base: str, v: Microversion) -> dict[str, Any]:
                 }
             ],
         }
-    # The sim flavor has no real sizes; these match what ShowServer reports.
+    # The flavor's own sizes, as ShowServer reports them (an unknown flavor shows zeros).
     return {
         "original_name": server.flavor_id,
-        "vcpus": 1,
-        "ram": 1024,
-        "disk": 0,
+        "vcpus": flavor.vcpus if flavor else 0,
+        "ram": flavor.ram_mb if flavor else 0,
+        "disk": flavor.disk_gb if flavor else 0,
         "ephemeral": 0,
         "swap": 0,
         "extra_specs": {},
     }
 
 
-def server_detail(
-    server: Server,
-    volumes: list[Volume],
-    base: str,
-    v: Microversion,
-    addresses: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str, Any]:
+    """Nova's server document, rendered from the same read model as ECS ShowServer."""
+    server, volumes = record.server, record.volumes
     out: dict[str, Any] = {
         **server_summary(server, base),
         "status": server.status,
@@ -82,10 +79,10 @@ def server_detail(
                 }
             ],
         },
-        "flavor": _flavor(server, base, v),
+        "flavor": _flavor(record, base, v),
         "created": server.created,
         "updated": server.updated,
-        "addresses": addresses or {},
+        "addresses": addresses_of(record),
         "accessIPv4": "",
         "accessIPv6": "",
         "OS-DCF:diskConfig": "MANUAL",
@@ -149,12 +146,23 @@ def image_view(image: Image) -> dict[str, Any]:
     }
 
 
-def addresses_of(network: GuestNetwork | None) -> dict[str, Any]:
-    """Nova's ``addresses``: network name -> the server's fixed IPs (none without a guest)."""
-    if network is None:
-        return {}
-    return {
-        GUEST_NETWORK_ID: [
+def addresses_of(record: ServerRecord) -> dict[str, Any]:
+    """Nova's ``addresses``: network -> the server's fixed IPs. The same networks and
+    addresses ECS ShowServer lists: each VPC's ports under the VPC id, a driver's guest network
+    (the qemu guest's user-mode NIC) under its own id."""
+    out: dict[str, Any] = {}
+    for p in record.ports:
+        out.setdefault(p.vpc_id, []).append(
+            {
+                "version": 4,
+                "addr": p.ip_address,
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": p.mac,
+            }
+        )
+    network = record.network
+    if network is not None:
+        out[GUEST_NETWORK_ID] = [
             {
                 "version": 4,
                 "addr": network.fixed_ip,
@@ -162,4 +170,4 @@ def addresses_of(network: GuestNetwork | None) -> dict[str, Any]:
                 "OS-EXT-IPS-MAC:mac_addr": network.mac,
             }
         ]
-    }
+    return out

@@ -9,15 +9,10 @@ from pydantic import BaseModel, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
-from ecslite.api.deps import container
-from ecslite.domain import errors
-from ecslite.jobs.registry import step_names
-from ecslite.store.seeding import apply_seed, wipe
+from ecslite.api.deps import services
+from ecslite.services.admin import Fault
 
 router = APIRouter(prefix="/_ecslite/admin")
-
-KNOWN_STEPS = step_names()
-
 
 class FaultBody(BaseModel):
     step: StrictStr
@@ -30,45 +25,30 @@ class FaultBody(BaseModel):
 @router.post("/faults", status_code=201)
 async def add_fault(request: Request) -> dict[str, Any]:
     body = await parse_body(request, FaultBody)
-    if body.step not in KNOWN_STEPS:
-        raise errors.EcsError(
-            errors.INVALID_PARAMETER, f"step must be one of {', '.join(KNOWN_STEPS)}."
-        )
-
-    def add() -> int:
-        with container(request).uow_factory() as uow:
-            fid = uow.faults.add(
-                step=body.step,
-                server_id=body.server_id,
-                times=body.times,
-                error_code=body.error_code,
-                message=body.message,
-            )
-            uow.commit()
-        return fid
-
-    return {"id": await run_in_threadpool(add), **body.model_dump()}
+    fault = Fault(
+        step=body.step,
+        server_id=body.server_id,
+        times=body.times,
+        error_code=body.error_code,
+        message=body.message,
+    )
+    fid = await run_in_threadpool(services(request).admin.add_fault, fault)
+    return {"id": fid, **body.model_dump()}
 
 
 @router.get("/faults")
 def list_faults(request: Request) -> dict[str, Any]:
-    with container(request).uow_factory(write=False) as uow:
-        return {"faults": uow.faults.list()}
+    return {"faults": services(request).admin.faults()}
 
 
 @router.delete("/faults", status_code=204)
 def clear_faults(request: Request) -> Response:
-    with container(request).uow_factory() as uow:
-        uow.faults.clear()
-        uow.commit()
+    services(request).admin.clear_faults()
     return Response(status_code=204)
 
 
 @router.post("/reset", status_code=204)
 def reset(request: Request) -> Response:
     """Forget every record and reload the seeds the service was started with."""
-    c = container(request)
-    wipe(c.uow_factory)
-    for doc in request.app.state.reset_seeds:
-        apply_seed(doc, uow_factory=c.uow_factory, box=request.app.state.secret_box, clock=c.clock)
+    services(request).admin.reset(request.app.state.reset_seeds, request.app.state.secret_box)
     return Response(status_code=204)

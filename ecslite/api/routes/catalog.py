@@ -10,11 +10,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.api.views_catalog import flavor_view, ims_image, limits_view
 from ecslite.auth.authenticator import Identity
 from ecslite.domain import errors
-from ecslite.services.catalog import ImageFilter, list_flavors, list_images, project_limits
+from ecslite.services.catalog import ImageFilter
 
 router = APIRouter()
 ims_router = APIRouter()
@@ -26,13 +26,13 @@ def flavors(
 ) -> dict[str, Any]:
     principal(request, project_id)
     # Every flavor is offered in every availability zone: the filter narrows nothing.
-    return {"flavors": [flavor_view(f) for f in list_flavors(container(request).uow_factory)]}
+    return {"flavors": [flavor_view(f) for f in services(request).catalog.flavors()]}
 
 
 @router.get("/v1/{project_id}/cloudservers/limits", response_model=None)
 def limits(project_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
-    return limits_view(project_limits(container(request).uow_factory, who.project_id))
+    return limits_view(services(request).catalog.limits(who.project_id))
 
 
 def _ims_project(request: Request) -> str:
@@ -60,7 +60,7 @@ def cloudimages(
 ) -> dict[str, Any]:
     project_id = _ims_project(request)
     flt = ImageFilter(id=id, name=name, status=status, os_type=os_type, visibility=visibility)
-    images = list_images(container(request).uow_factory, project_id, flt)
+    images = services(request).catalog.images(project_id, flt)
     if marker is not None:
         ids = [im.id for im in images]
         images = images[ids.index(marker) + 1 :] if marker in ids else []
@@ -71,7 +71,7 @@ def cloudimages(
 def glance_image(image_id: str, request: Request) -> dict[str, Any]:
     """One image by id (IMS GlanceShowImage): the same fields as a ListImages item."""
     project_id = _ims_project(request)
-    found = list_images(container(request).uow_factory, project_id, ImageFilter(id=image_id))
+    found = services(request).catalog.images(project_id, ImageFilter(id=image_id))
     if not found:
         raise errors.EcsError(errors.NOT_FOUND, "The image does not exist.")
     return ims_image(found[0])

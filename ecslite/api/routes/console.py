@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.domain import errors
 
 router = APIRouter()
@@ -33,18 +33,6 @@ def output_lines(length: int | str | None) -> int | None:
     return None if n == -1 else n
 
 
-def server_console_output(
-    request: Request, project_id: str, server_id: str, lines: int | None
-) -> dict[str, Any]:
-    c = container(request)
-    who = principal(request, project_id)
-    with c.uow_factory(write=False) as uow:
-        server = uow.servers.get(server_id, who.project_id)
-    if server is None:
-        raise errors.EcsError(errors.SERVER_NOT_FOUND)
-    return {"output": c.driver.console_output(server, lines)}
-
-
 @router.get("/v1/{project_id}/cloudservers/{server_id}/console-output")
 def console_output(
     project_id: str,
@@ -52,4 +40,6 @@ def console_output(
     request: Request,
     length: int = Query(default=DEFAULT_LINES, ge=-1),
 ) -> dict[str, Any]:
-    return server_console_output(request, project_id, server_id, None if length == -1 else length)
+    who = principal(request, project_id)
+    lines = None if length == -1 else length
+    return {"output": services(request).servers.console_output(who.project_id, server_id, lines)}

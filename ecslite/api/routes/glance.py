@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 
-from ecslite.api.deps import container
+from ecslite.api.deps import services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.views import image_view
 from ecslite.auth.authenticator import Identity
@@ -39,8 +39,7 @@ def list_images(
     visibility: str | None = None,
 ) -> dict[str, Any]:
     project_id = _project(request)
-    with container(request).uow_factory(write=False) as uow:
-        images = [image_view(i) for i in uow.catalog.images(project_id)]
+    images = [image_view(i) for i in services(request).catalog.images(project_id)]
     images = [
         i
         for i in images
@@ -65,8 +64,7 @@ def list_images(
 @router.get("/image/v2/images/{image_id}")
 def show_image(image_id: str, request: Request) -> dict[str, Any]:
     project_id = _project(request)
-    with container(request).uow_factory(write=False) as uow:
-        image = uow.catalog.image(image_id)
-    if image is None or image.project_id not in (None, project_id):
+    image = services(request).catalog.image(project_id, image_id)
+    if image is None:
         raise NovaFault(404, f"No image found with ID {image_id}")
     return image_view(image)

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.api.schemas import JobModel
 from ecslite.api.views import job_view
-from ecslite.domain import errors
 
 router = APIRouter()
 
@@ -19,8 +18,4 @@ router = APIRouter()
 )
 def show_job(project_id: str, job_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
-    with container(request).uow_factory(write=False) as uow:
-        job = uow.jobs.get(job_id, who.project_id)
-    if job is None:
-        raise errors.EcsError(errors.JOB_NOT_FOUND, f"Job {job_id} does not exist.")
-    return job_view(job)
+    return job_view(services(request).jobs.show(who.project_id, job_id))

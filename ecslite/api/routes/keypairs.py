@@ -13,22 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.admission import BoundedPool, Busy
 from ecslite.api.body import parse_body
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.api.envelopes import refusal
 from ecslite.api.openapi import json_body
-from ecslite.api.principal import Principal
 from ecslite.api.schemas import KeypairCreatedEnvelope, KeypairDetailEnvelope, KeypairList
 from ecslite.api.views import keypair_detail, keypair_summary
 from ecslite.domain import errors
-from ecslite.services.keypairs import create_keypair
+from ecslite.services.keypairs import CreateKeypair, DeleteKeypair
 
 router = APIRouter()
-
-
-def _user(who: Principal) -> str:
-    if who.user_id is None:
-        raise errors.EcsError(errors.FORBIDDEN, "No user is known for this project.")
-    return who.user_id
 
 
 class KeypairOption(BaseModel):
@@ -48,10 +41,7 @@ class CreateKeypairBody(BaseModel):
 )
 def list_keypairs(project_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
-    if who.user_id is None:
-        return {"keypairs": []}
-    with container(request).uow_factory(write=False) as uow:
-        kps = uow.catalog.keypairs(who.user_id)
+    kps = services(request).keypairs.of_user(who.user_id)
     return {"keypairs": [{"keypair": keypair_summary(k)} for k in kps]}
 
 
@@ -76,28 +66,21 @@ async def create(project_id: str, request: Request) -> dict[str, Any] | JSONResp
 
 
 def _create(request: Request, project_id: str, opt: KeypairOption) -> dict[str, Any]:
-    c = container(request)
     who = principal(request, project_id)
-    user_id = _user(who)
-    if opt.user_id is not None and opt.user_id != user_id:
-        with c.uow_factory(write=False) as uow:
-            other = uow.catalog.user(opt.user_id)
-        if other is None or other.domain_id != who.domain_id:
-            raise errors.EcsError(
-                errors.INVALID_PARAMETER, "user_id is not a user of this account."
-            )
-        user_id = other.id
-    kp, private_key = create_keypair(
-        user_id=user_id,
-        name=opt.name,
-        public_key=opt.public_key,
-        key_type=opt.type or "ssh",
-        uow_factory=c.uow_factory,
-        clock=c.clock,
+    created = services(request).ops.submit(
+        CreateKeypair(
+            user_id=who.user_id,
+            domain_id=who.domain_id,
+            name=opt.name,
+            public_key=opt.public_key,
+            key_type=opt.type or "ssh",
+            for_user_id=opt.user_id,
+        )
     )
+    kp = created.keypair
     out: dict[str, Any] = {**keypair_summary(kp), "user_id": kp.user_id}
-    if private_key is not None:
-        out["private_key"] = private_key
+    if created.private_key is not None:
+        out["private_key"] = created.private_key
     return {"keypair": out}
 
 
@@ -109,11 +92,7 @@ def _create(request: Request, project_id: str, opt: KeypairOption) -> dict[str, 
 )
 def show_keypair(project_id: str, keypair_name: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
-    with container(request).uow_factory(write=False) as uow:
-        kp = uow.catalog.keypair(who.user_id, keypair_name) if who.user_id else None
-    if kp is None:
-        raise errors.EcsError(errors.KEYPAIR_NOT_FOUND)
-    return {"keypair": keypair_detail(kp)}
+    return {"keypair": keypair_detail(services(request).keypairs.show(who.user_id, keypair_name))}
 
 
 @router.delete(
@@ -122,9 +101,5 @@ def show_keypair(project_id: str, keypair_name: str, request: Request) -> dict[s
 @router.delete("/v2.1/{project_id}/os-keypairs/{keypair_name}", status_code=204)
 def delete_keypair(project_id: str, keypair_name: str, request: Request) -> Response:
     who = principal(request, project_id)
-    with container(request).uow_factory() as uow:
-        deleted = uow.catalog.delete_keypair(who.user_id, keypair_name) if who.user_id else False
-        uow.commit()
-    if not deleted:
-        raise errors.EcsError(errors.KEYPAIR_NOT_FOUND)
+    services(request).ops.submit(DeleteKeypair(user_id=who.user_id, name=keypair_name))
     return Response(status_code=204)

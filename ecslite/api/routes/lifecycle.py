@@ -8,22 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token, parse_body
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.api.openapi import json_body
-from ecslite.cloudinit.payload import hash_password
-from ecslite.cloudinit.validate import check_user_data
+from ecslite.api.schemas import JobAccepted
 from ecslite.domain import errors
 from ecslite.domain.create import DiskRequest
-from ecslite.domain.reinstall import check_password, decode_user_data
-from ecslite.services.create import CreateCommand, accept_create
+from ecslite.domain.reinstall import decode_user_data
+from ecslite.services.create import CreateServers
 from ecslite.services.idempotency import ClientToken
-from ecslite.services.lifecycle import accept_delete
+from ecslite.services.lifecycle import DeleteServers
 
 router = APIRouter()
-
-# The one availability zone of an ecslite region (every server's OS-EXT-AZ:availability_zone).
-AVAILABILITY_ZONE = "az1"
-
 
 class _Lenient(BaseModel):
     # Fields of the SDK models ecslite does not act on (tags, publicip, ...) are accepted and
@@ -83,10 +78,6 @@ class CreateAccepted(BaseModel):
     order_id: str | None = None
 
 
-class JobAccepted(BaseModel):
-    job_id: str
-
-
 @router.post(
     "/v1/{project_id}/cloudservers",
     response_model=CreateAccepted,
@@ -122,15 +113,6 @@ def _create(
         # Answering a dry run by creating servers would be worse than refusing it.
         raise errors.EcsError(errors.INVALID_PARAMETER, "dry_run is not supported.")
     s = body.server
-    user_data = decode_user_data(s.user_data) if s.user_data is not None else None
-    if user_data is not None:
-        check_user_data(user_data)
-    if s.admin_pass is not None:
-        check_password(s.admin_pass)
-    if s.availability_zone not in (None, AVAILABILITY_ZONE):
-        raise errors.EcsError(
-            errors.INVALID_PARAMETER, f"availability_zone must be {AVAILABILITY_ZONE}."
-        )
     if any(n.ip_address for n in s.nics):
         raise errors.EcsError(
             errors.INVALID_PARAMETER, "nics[].ip_address is not supported: addresses are assigned."
@@ -138,7 +120,7 @@ def _create(
     root = None
     if s.root_volume is not None:
         root = DiskRequest(volume_type=s.root_volume.volumetype, size_gb=s.root_volume.size)
-    cmd = CreateCommand(
+    command = CreateServers(
         project_id=who.project_id,
         user_id=who.user_id,
         name=s.name,
@@ -152,17 +134,14 @@ def _create(
             DiskRequest(volume_type=v.volumetype, size_gb=v.size) for v in s.data_volumes
         ),
         key_name=s.key_name,
-        # The plaintext password stops here: only its SHA-512 crypt hash travels further.
-        password_hash=hash_password(s.admin_pass) if s.admin_pass is not None else None,
-        user_data=user_data,
+        admin_pass=s.admin_pass,
+        user_data=decode_user_data(s.user_data) if s.user_data is not None else None,
         metadata=dict(s.metadata),
-        availability_zone=AVAILABILITY_ZONE,
+        availability_zone=s.availability_zone,
         client_token=token,
     )
-    c = container(request)
-    accepted = accept_create(cmd, uow_factory=c.uow_factory, clock=c.clock)
-    c.runner.wake()
-    return CreateAccepted(job_id=accepted.job_id, serverIds=accepted.server_ids)
+    accepted = services(request).ops.submit(command)
+    return CreateAccepted(job_id=accepted.job_id, serverIds=list(accepted.server_ids))
 
 
 @router.post(
@@ -180,14 +159,10 @@ def _delete(
     request: Request, project_id: str, body: DeleteBody, token: ClientToken | None
 ) -> JobAccepted:
     who = principal(request, project_id)
-    c = container(request)
-    job_id = accept_delete(
+    command = DeleteServers(
         project_id=who.project_id,
-        server_ids=[s.id for s in body.servers],
+        server_ids=tuple(s.id for s in body.servers),
         delete_volume=body.delete_volume,
-        uow_factory=c.uow_factory,
-        clock=c.clock,
         client_token=token,
     )
-    c.runner.wake()
-    return JobAccepted(job_id=job_id)
+    return JobAccepted(job_id=services(request).ops.submit(command).job_id)

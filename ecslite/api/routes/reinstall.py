@@ -10,13 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token, parse_body
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.api.openapi import json_body
-from ecslite.cloudinit.payload import hash_password
-from ecslite.cloudinit.validate import check_user_data
-from ecslite.domain.reinstall import check_credentials, decode_user_data, parse_encryption
+from ecslite.api.schemas import JobAccepted
+from ecslite.domain.reinstall import decode_user_data
 from ecslite.services.idempotency import ClientToken
-from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
+from ecslite.services.reinstall import ReinstallServer
 
 router = APIRouter()
 
@@ -49,10 +48,6 @@ class OsChange(OsReinstall):
 
 class ChangeOsBody(BaseModel):
     os_change: OsChange = Field(alias="os-change")
-
-
-class JobAccepted(BaseModel):
-    job_id: str
 
 
 @router.post(
@@ -90,34 +85,20 @@ def _accept(
     image_id: str | None = None,
 ) -> JobAccepted:
     meta = req.metadata or ReinstallMetadata()
-    user_data = decode_user_data(meta.user_data) if meta.user_data is not None else None
-    if user_data is not None:
-        check_user_data(user_data)
-    check_credentials(
-        adminpass=req.adminpass,
-        keyname=req.keyname,
-        userid=req.userid,
-        has_user_data=bool(user_data),
-    )
-    encryption = parse_encryption(meta.system_encrypted, meta.system_cmkid)
-    # The plaintext password stops here: only its SHA-512 crypt hash travels further.
-    password_hash = hash_password(req.adminpass) if req.adminpass is not None else None
-    c = container(request)
     who = principal(request, project_id)
-    cmd = ReinstallCommand(
+    command = ReinstallServer(
         project_id=who.project_id,
         server_id=server_id,
         keyname=req.keyname,
         userid=req.userid,
-        password_hash=password_hash,
-        user_data=user_data,
-        byol=(meta.byol == "true"),
-        encryption=encryption,
+        adminpass=req.adminpass,
+        # The wire's base64 is undone here; the size and content rules are the command's.
+        user_data=decode_user_data(meta.user_data) if meta.user_data is not None else None,
+        byol=meta.byol == "true",
+        system_encrypted=meta.system_encrypted,
+        system_cmkid=meta.system_cmkid,
         stop_first=req.mode == "withStopServer",
         client_token=token,
         image_id=image_id,
-        change_os=image_id is not None,
     )
-    job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
-    c.runner.wake()
-    return JobAccepted(job_id=job_id)
+    return JobAccepted(job_id=services(request).ops.submit(command).job_id)

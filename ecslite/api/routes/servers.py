@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -9,16 +10,17 @@ from pydantic import BaseModel, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token, parse_body
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.api.openapi import json_body
+from ecslite.api.schemas import JobAccepted as JobAcceptedBody
 from ecslite.api.schemas import ServerEnvelope, ServerList
 from ecslite.api.views import server_detail
 from ecslite.domain import errors
+from ecslite.services.command import Command, JobAccepted
 from ecslite.services.idempotency import ClientToken
-from ecslite.services.lifecycle import accept_reboot
-from ecslite.services.power import accept_power_action
-from ecslite.services.server_query import ServerFilter, list_servers
-from ecslite.services.server_query import show_server as query_server
+from ecslite.services.lifecycle import RebootServers
+from ecslite.services.power import PowerServers
+from ecslite.services.read_model import ServerFilter
 
 router = APIRouter()
 
@@ -48,12 +50,11 @@ def list_servers_details(
             errors.INVALID_PARAMETER, "Server tags are not supported: tags and not-tags filters."
         )
     page = max(offset, 1)
-    c = container(request)
     flt = ServerFilter(status=status, name=name, flavor=flavor, ip=ip)
-    rows, total = list_servers(
-        c.uow_factory, c.driver, who.project_id, flt=flt, limit=limit, offset=(page - 1) * limit
+    records, total = services(request).servers.page(
+        who.project_id, flt=flt, limit=limit, offset=(page - 1) * limit
     )
-    return {"count": total, "servers": [server_detail(s, ctx) for s, ctx in rows]}
+    return {"count": total, "servers": [server_detail(r) for r in records]}
 
 
 @router.get(
@@ -63,9 +64,7 @@ def list_servers_details(
 )
 def show_server(project_id: str, server_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
-    c = container(request)
-    server, ctx = query_server(c.uow_factory, c.driver, who.project_id, server_id)
-    return {"server": server_detail(server, ctx)}
+    return {"server": server_detail(services(request).servers.show(who.project_id, server_id))}
 
 
 class ServerRef(BaseModel):
@@ -92,77 +91,51 @@ class ServerAction(BaseModel):
     reboot: RebootOption | None = None
 
 
-class JobAccepted(BaseModel):
-    job_id: str
+# The batch actions by name: each builds its command from its option (moto's habit of one
+# method per action, found by name, instead of an if-chain).
+def _stop(project_id: str, option: Any, token: ClientToken | None) -> PowerServers:
+    if option.type not in (None, "SOFT", "HARD"):
+        raise errors.EcsError(errors.INVALID_PARAMETER, "os-stop.type must be SOFT or HARD.")
+    return PowerServers(
+        project_id, _ids(option), stop=True, hard=option.type == "HARD", client_token=token
+    )
+
+
+def _start(project_id: str, option: Any, token: ClientToken | None) -> PowerServers:
+    return PowerServers(project_id, _ids(option), stop=False, client_token=token)
+
+
+def _reboot(project_id: str, option: Any, token: ClientToken | None) -> RebootServers:
+    if option.type not in ("SOFT", "HARD"):
+        raise errors.EcsError(errors.INVALID_PARAMETER, "reboot.type must be SOFT or HARD.")
+    return RebootServers(project_id, _ids(option), hard=option.type == "HARD", client_token=token)
+
+
+def _ids(option: Any) -> tuple[str, ...]:
+    return tuple(s.id for s in option.servers)
+
+
+_ACTIONS: dict[str, Callable[[str, Any, ClientToken | None], Command[JobAccepted]]] = {
+    "os_stop": _stop,
+    "os_start": _start,
+    "reboot": _reboot,
+}
 
 
 @router.post(
     "/v1/{project_id}/cloudservers/action",
-    response_model=JobAccepted,
+    response_model=JobAcceptedBody,
     openapi_extra=json_body(ServerAction),
 )
-async def batch_action(project_id: str, request: Request) -> JobAccepted:
+async def batch_action(project_id: str, request: Request) -> JobAcceptedBody:
     body = await parse_body(request, ServerAction)
-    given = [a for a in (body.os_stop, body.os_start, body.reboot) if a is not None]
+    given = [name for name in _ACTIONS if getattr(body, name) is not None]
     if len(given) != 1:
         raise errors.EcsError(
             errors.INVALID_PARAMETER, "Give exactly one action: os-stop, os-start or reboot."
         )
-    if body.reboot is not None:
-        if body.reboot.type not in ("SOFT", "HARD"):
-            raise errors.EcsError(errors.INVALID_PARAMETER, "reboot.type must be SOFT or HARD.")
-        token = await client_token(request)
-        ids = [s.id for s in body.reboot.servers]
-        return await run_in_threadpool(
-            _reboot, request, project_id, ids, body.reboot.type == "HARD", token
-        )
-    if body.os_stop is not None and body.os_stop.type not in (None, "SOFT", "HARD"):
-        raise errors.EcsError(errors.INVALID_PARAMETER, "os-stop.type must be SOFT or HARD.")
-    option = body.os_stop or body.os_start
-    assert option is not None
-    ids = [s.id for s in option.servers]
-    hard = body.os_stop is not None and body.os_stop.type == "HARD"
+    who = principal(request, project_id)
     token = await client_token(request)
-    return await run_in_threadpool(
-        _accept, request, project_id, ids, body.os_stop is not None, token, hard
-    )
-
-
-def _reboot(
-    request: Request, project_id: str, ids: list[str], hard: bool, token: ClientToken | None
-) -> JobAccepted:
-    c = container(request)
-    who = principal(request, project_id)
-    job_id = accept_reboot(
-        project_id=who.project_id,
-        server_ids=ids,
-        hard=hard,
-        uow_factory=c.uow_factory,
-        clock=c.clock,
-        client_token=token,
-    )
-    c.runner.wake()
-    return JobAccepted(job_id=job_id)
-
-
-def _accept(
-    request: Request,
-    project_id: str,
-    ids: list[str],
-    stop: bool,
-    token: ClientToken | None,
-    hard: bool = False,
-) -> JobAccepted:
-    c = container(request)
-    who = principal(request, project_id)
-    job_id = accept_power_action(
-        project_id=who.project_id,
-        server_ids=ids,
-        stop=stop,
-        hard=hard,
-        uow_factory=c.uow_factory,
-        clock=c.clock,
-        client_token=token,
-    )
-    c.runner.wake()
-    return JobAccepted(job_id=job_id)
+    command = _ACTIONS[given[0]](who.project_id, getattr(body, given[0]), token)
+    accepted = await run_in_threadpool(services(request).ops.submit, command)
+    return JobAcceptedBody(job_id=accepted.job_id)

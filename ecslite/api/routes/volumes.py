@@ -16,18 +16,14 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token
-from ecslite.api.deps import container, principal
+from ecslite.api.deps import principal, services
 from ecslite.api.schemas import JobAccepted, VolumeEnvelope, VolumeList
-from ecslite.api.volume_views import AVAILABILITY_ZONE, volume_detail
+from ecslite.api.volume_views import volume_detail
 from ecslite.domain import errors
+from ecslite.domain.server import AVAILABILITY_ZONE
 from ecslite.domain.volume import DEFAULT_SORT_DIR, DEFAULT_SORT_KEY, MAX_LIMIT, SORT_KEYS
 from ecslite.services.idempotency import ClientToken
-from ecslite.services.volumes import (
-    VolumeQuery,
-    accept_delete_volume,
-    list_volumes,
-    show_volume,
-)
+from ecslite.services.volumes import DeleteVolume, VolumeQuery
 
 router = APIRouter()
 
@@ -138,7 +134,7 @@ def list_volumes_detail(
         offset=offset or 0,
         limit=limit or MAX_LIMIT,
     )
-    page = list_volumes(container(request).uow_factory, who.project_id, q)
+    page = services(request).volumes.page(who.project_id, q)
     base = str(request.base_url)
     body: dict[str, Any] = {
         "count": page.count,
@@ -160,7 +156,7 @@ def list_volumes_detail(
 )
 def show(project_id: str, volume_id: str, request: Request) -> dict[str, Any]:
     who = principal(request, project_id)
-    vol, ctx = show_volume(container(request).uow_factory, who.project_id, volume_id)
+    vol, ctx = services(request).volumes.show(who.project_id, volume_id)
     return {"volume": volume_detail(vol, ctx, base_url=str(request.base_url))}
 
 
@@ -174,13 +170,5 @@ def _delete(
     request: Request, project_id: str, volume_id: str, token: ClientToken | None
 ) -> JobAccepted:
     who = principal(request, project_id)
-    c = container(request)
-    job_id = accept_delete_volume(
-        project_id=who.project_id,
-        volume_id=volume_id,
-        uow_factory=c.uow_factory,
-        clock=c.clock,
-        client_token=token,
-    )
-    c.runner.wake()
-    return JobAccepted(job_id=job_id)
+    command = DeleteVolume(project_id=who.project_id, volume_id=volume_id, client_token=token)
+    return JobAccepted(job_id=services(request).ops.submit(command).job_id)

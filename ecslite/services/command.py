@@ -1,0 +1,42 @@
+"""What every operation shares: the command base type, the accepted-job answer, the ports.
+
+A front door (ECS or Nova route, console action, CLI) builds one typed command and hands it to
+``Operations.submit`` (services/operations.py); it never checks a rule or touches the store.
+Each command type is registered with one handler that validates it, prepares its secrets and
+accepts its job (services/operations.py lists them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from ecslite.domain.clock import Clock
+from ecslite.store.uow import UowFactory
+
+R = TypeVar("R", covariant=True)
+
+
+class Command(Generic[R]):
+    """A request to change something; ``R`` is what ``Operations.submit`` answers for it."""
+
+
+@dataclass(frozen=True)
+class JobAccepted:
+    """A job was accepted (or an earlier one with the same client token was found)."""
+
+    job_id: str
+    # The servers a create makes (ECS answers them as ``serverIds``); empty for other jobs.
+    server_ids: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Ports:
+    """What a handler may use: the store, the clock, and the driver's read-only facts."""
+
+    uow_factory: UowFactory
+    clock: Clock
+
+
+Handler = Callable[[Command[R], Ports], R]

@@ -1,0 +1,27 @@
+"""What every front door is given: the operations facade and the read side, nothing else.
+
+Routes, console pages and CLI commands reach the system only through a ``Services``: they build
+commands for ``ops`` and render what the reads answer. None of them sees the store or a driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ecslite.services.admin import Admin
+from ecslite.services.event_feed import EventFeed
+from ecslite.services.operations import Operations
+from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
+from ecslite.services.read_model import ServerReads
+
+
+@dataclass(frozen=True)
+class Services:
+    ops: Operations
+    servers: ServerReads
+    jobs: JobReads
+    catalog: CatalogReads
+    keypairs: KeypairReads
+    volumes: VolumeReads
+    events: EventFeed
+    admin: Admin
