@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ecslite.api.app import create_app
-from ecslite.console import CONSOLE
 from ecslite.auth.httpx_auth import SdkHmacAuth
 from ecslite.bootstrap import build
 from ecslite.config import Settings
+from ecslite.console import CONSOLE
 from ecslite.demo import ensure_demo
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import apply_seed

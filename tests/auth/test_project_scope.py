@@ -23,11 +23,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ecslite.api.app import create_app
-from ecslite.console import CONSOLE
 from ecslite.api.nova.faults import is_nova_path
 from ecslite.auth.httpx_auth import SdkHmacAuth, TokenAuth
 from ecslite.bootstrap import build
 from ecslite.config import Settings
+from ecslite.console import CONSOLE
 from ecslite.demo import ensure_demo
 from ecslite.services.keypairs import generate_keypair
 from ecslite.store.secretbox import SecretBox
