@@ -27,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _create(args: argparse.Namespace) -> int:
     from ecslite.auth.credentials import UnknownUser, create_access_key, find_user
     from ecslite.bootstrap import build
-    from ecslite.store.secretbox import SecretBox
+    from ecslite.services.setup import secret_box
 
     settings = serve.settings_from(args)
     container = build(settings)
@@ -40,7 +40,7 @@ def _create(args: argparse.Namespace) -> int:
         key = create_access_key(
             user,
             uow_factory=container.uow_factory,
-            box=SecretBox.from_file(settings.data_dir / "master.key"),
+            box=secret_box(settings.data_dir),
             clock=container.clock,
         )
     finally:

@@ -11,14 +11,11 @@ import argparse
 from pathlib import Path
 
 from ecslite.cli.serve import settings_from
-from ecslite.drivers.qemu import QemuDriver
+from ecslite.services.host import GuestHost, guests
 
 
-def _driver(args: argparse.Namespace) -> QemuDriver | None:
-    data_dir = settings_from(args).data_dir
-    if not (data_dir / "servers").is_dir():
-        return None
-    return QemuDriver(data_dir)
+def _driver(args: argparse.Namespace) -> GuestHost | None:
+    return guests(settings_from(args).data_dir)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -49,12 +49,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _build(args: argparse.Namespace) -> int:
-    from ecslite.images.debian import DEFAULT_MIRROR, BuildError, build_debian12
+    from ecslite.services.host import DEFAULT_MIRROR, BuildError, build_debian_image
 
     settings = serve.settings_from(args)
     cache = args.cache_dir or settings.image_cache
     try:
-        built = build_debian12(
+        built = build_debian_image(
             cache,
             mirror=args.mirror or DEFAULT_MIRROR,
             progress=lambda m: print(m, flush=True),
@@ -115,18 +115,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from ecslite.images.store import ImageStore
+    from ecslite.services.host import list_images
 
-    settings = serve.settings_from(args)
-    root = settings.data_dir / "images"
-    store = ImageStore(root)
-    for d in sorted(root.iterdir()) if root.exists() else []:
-        files = store.get(d.name)
-        if files is None:
-            continue
-        meta = json.loads((d / "image.json").read_text())
-        boot = "kernel" if files.direct_boot else "bios"
-        print(f"{d.name}  {meta['name']}  cloud_init={meta['cloud_init']}  boot={boot}")
+    for im in list_images(serve.settings_from(args).data_dir):
+        boot = "kernel" if im.direct_boot else "bios"
+        print(f"{im.id}  {im.name}  cloud_init={im.cloud_init}  boot={boot}")
     return 0
 
 
@@ -150,14 +143,14 @@ def register(
 ) -> str:
     """Add the files to the image store and the image to the catalogue (both idempotent)."""
     from ecslite.bootstrap import build
-    from ecslite.images.store import ImageStore
-    from ecslite.store.secretbox import SecretBox
-    from ecslite.store.seeding import ImageSeed, SeedDocument, apply_seed
+    from ecslite.services.host import add_image_files
+    from ecslite.services.setup import register_image_record, secret_box
 
     image_id = image_id or str(uuid.uuid4())
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    ImageStore(data_dir / "images").add(
+    add_image_files(
+        data_dir,
         image_id,
         name=name,
         disk=disk,
@@ -168,11 +161,12 @@ def register(
     )
     container = build(settings)
     try:
-        apply_seed(
-            SeedDocument(images=[ImageSeed(id=image_id, name=name, cloud_init=cloud_init)]),
+        register_image_record(
+            image_id,
+            name=name,
+            cloud_init=cloud_init,
             uow_factory=container.uow_factory,
-            box=SecretBox.from_file(data_dir / "master.key"),
-            clock=container.clock,
+            box=secret_box(data_dir),
         )
     finally:
         container.close()

@@ -13,17 +13,15 @@ from ecslite.cli import client, credentials, guests, images, serve, servers, ssh
 
 def _seed(args: argparse.Namespace) -> int:
     from ecslite.bootstrap import build
-    from ecslite.store.secretbox import SecretBox
-    from ecslite.store.seeding import SeedError, apply_seed, load_seed_file
+    from ecslite.services.setup import SeedError, apply_seeds, load_seed, secret_box
 
     settings = serve.settings_from(args)
     container = build(settings)
     try:
-        doc = load_seed_file(args.file)
-        added = apply_seed(
-            doc,
+        (added,) = apply_seeds(
+            [load_seed(args.file)],
             uow_factory=container.uow_factory,
-            box=SecretBox.from_file(settings.data_dir / "master.key"),
+            box=secret_box(settings.data_dir),
             clock=container.clock,
         )
     except SeedError as exc:
@@ -37,14 +35,9 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from ecslite.store import migrate
-    from ecslite.store.engine import make_engine
+    from ecslite.services.setup import upgrade_schema
 
-    settings = serve.settings_from(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url())
-    migrate.upgrade(engine)
-    print(f"schema at revision {migrate.current_revision(engine)}")
+    print(f"schema at revision {upgrade_schema(serve.settings_from(args))}")
     return 0
 
 

@@ -16,8 +16,14 @@ from ecslite.cli import logs
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
 from ecslite.logfmt import fields
-from ecslite.store.secretbox import SecretBox
-from ecslite.store.seeding import SeedDocument, SeedError, apply_seed, load_seed_file
+from ecslite.services.setup import (
+    SecretBox,
+    SeedDocument,
+    SeedError,
+    apply_seeds,
+    load_seed,
+    secret_box,
+)
 
 log = logging.getLogger("ecslite")
 
@@ -95,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     if built is None:
         return 2
     settings, container = built
-    box = SecretBox.from_file(settings.data_dir / "master.key")
+    box = secret_box(settings.data_dir)
     endpoint = f"http://{settings.host}:{settings.port}"
     try:
         info, seeds = _load_seeds(args, settings, container, box, endpoint)
@@ -105,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if DRIVERS[settings.driver].host_local:
         if info is not None:
-            from ecslite.images.debian import BuildError
+            from ecslite.services.host import BuildError
 
             try:
                 _demo_image(settings, info)
@@ -161,30 +167,35 @@ def run(args: argparse.Namespace) -> int:
     finally:
         container.close()
         if getattr(args, "stop_guests_on_exit", False) and settings.driver == "qemu":
-            from ecslite.drivers.qemu import QemuDriver
+            from ecslite.services.host import guests
 
-            driver = QemuDriver(settings.data_dir)
-            stopped = driver.stop_all_guests(timeout=settings.qemu_powerdown_timeout)
+            host = guests(settings.data_dir)
+            stopped = host.stop_all_guests(timeout=settings.qemu_powerdown_timeout) if host else []
             log.info("guests stopped on exit count=%d", len(stopped))
     return 0
 
 
 def _demo_image(settings: Settings, info: dict[str, object]) -> None:
     """Give the demo's images real files: the cached Debian 12 build (built now if absent)."""
-    from ecslite.images.debian import build_debian12
-    from ecslite.images.store import ImageStore
+    from ecslite.services.host import DEFAULT_MIRROR, add_image_files, build_debian_image
 
-    built = build_debian12(settings.image_cache, progress=lambda m: log.info("image build %s", m))
-    store = ImageStore(settings.data_dir / "images")
+    built = build_debian_image(
+        settings.image_cache,
+        mirror=DEFAULT_MIRROR,
+        progress=lambda m: log.info("image build %s", m),
+    )
     images = info["images"]
     assert isinstance(images, dict)
     for image_id in images.values():
-        store.add(
+        add_image_files(
+            settings.data_dir,
             image_id,
             name="Debian 12",
             disk=built / "disk.qcow2",
             kernel=built / "vmlinuz",
             initrd=built / "initrd.img",
+            cloud_init=True,
+            cmdline=None,
         )
 
 
@@ -205,9 +216,10 @@ def _load_seeds(
     if args.demo:
         info, doc = ensure_demo(settings.data_dir, endpoint)
         seeds.append(doc)
-    seeds.extend(load_seed_file(path) for path in args.seed)
-    for doc in seeds:
-        added = apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
+    seeds.extend(load_seed(path) for path in args.seed)
+    for added in apply_seeds(
+        seeds, uow_factory=container.uow_factory, box=box, clock=container.clock
+    ):
         if added:
             log.info("seed loaded %s", fields(**dict(sorted(added.items()))))
     return info, seeds if settings.enable_admin else []

@@ -83,11 +83,15 @@ def _imports(path: Path, *, top_level_only: bool) -> set[str]:
     for node in nodes:
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names if a.name.startswith("ecslite"))
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.startswith("ecslite"):
-                out.add(node.module)
-                # ``from ecslite.x import y`` may name the module ecslite.x.y.
-                out.update(f"{node.module}.{a.name}" for a in node.names)
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.startswith("ecslite")
+        ):
+            out.add(node.module)
+            # ``from ecslite.x import y`` may name the module ecslite.x.y.
+            out.update(f"{node.module}.{a.name}" for a in node.names)
     return out
 
 
@@ -124,7 +128,7 @@ def test_no_import_circle() -> None:
         stack.append(m)
         for t in sorted(graph.get(m, ())):
             if seen.get(t) == 1:
-                circles.append(stack[stack.index(t) :] + [t])
+                circles.append([*stack[stack.index(t) :], t])
             elif t not in seen:
                 visit(t)
         stack.pop()
