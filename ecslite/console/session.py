@@ -75,7 +75,7 @@ def _resolve(request: Request, token: str) -> Session | None:
     if principal is None:
         return None
     with container(request).uow_factory(write=False) as uow:
-        user = uow.catalog.user(principal.user_id)
+        user = uow.identity.user(principal.user_id)
         project = uow.catalog.project(principal.project_id)
     if user is None or project is None:
         return None

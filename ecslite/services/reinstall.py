@@ -104,7 +104,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
     public_key = None
     if cmd.keyname is not None:
         project = uow.catalog.project(cmd.project_id)
-        user = uow.catalog.user(cmd.userid or "")
+        user = uow.identity.user(cmd.userid or "")
         keypair = uow.catalog.keypair(user.id, cmd.keyname) if user else None
         if (
             keypair is None

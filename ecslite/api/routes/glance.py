@@ -40,7 +40,7 @@ def list_images(
 ) -> dict[str, Any]:
     project_id = _project(request)
     with container(request).uow_factory(write=False) as uow:
-        images = [image_view(i) for i in uow.catalog.images(project_id)]
+        images = [image_view(i) for i in uow.images.visible(project_id)]
     images = [
         i
         for i in images

@@ -81,7 +81,7 @@ def _create(request: Request, project_id: str, opt: KeypairOption) -> dict[str, 
     user_id = _user(who)
     if opt.user_id is not None and opt.user_id != user_id:
         with c.uow_factory(write=False) as uow:
-            other = uow.catalog.user(opt.user_id)
+            other = uow.identity.user(opt.user_id)
         if other is None or other.domain_id != who.domain_id:
             raise errors.EcsError(
                 errors.INVALID_PARAMETER, "user_id is not a user of this account."
