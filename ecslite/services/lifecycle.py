@@ -13,6 +13,7 @@ from typing import Any
 
 from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock, new_job_id
+from ecslite.domain.codec import encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs import reboot
@@ -51,7 +52,7 @@ def accept_delete(
         task_state=TaskState.DELETING,
         allowed=frozenset({VmState.ACTIVE, VmState.STOPPED, VmState.ERROR}),
         verb="deleted",
-        params=DeleteParams(delete_volume=delete_volume).to_json(),
+        params=encode(DeleteParams(delete_volume=delete_volume)),
     )
     return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
 
@@ -72,7 +73,7 @@ def accept_reboot(
         task_state=reboot.task_state(hard),
         allowed=frozenset({VmState.ACTIVE}),
         verb="rebooted",
-        params=RebootParams(hard=hard).to_json(),
+        params=encode(RebootParams(hard=hard)),
     )
     return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
 

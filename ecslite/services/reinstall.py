@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ecslite.cloudinit.payload import build_boot_config
 from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
+from ecslite.domain.codec import encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.reinstall import Encryption, ReinstallParams
 from ecslite.domain.server import TaskState, VmState
@@ -163,7 +164,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
         status=JobStatus.INIT,
         server_id=server.id,
         host_id=server.host_id,
-        params=params.to_json(),
+        params=encode(params),
         created=clock.iso(),
         sub_jobs=subs,
     )

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
+from ecslite.domain.boot import BootConfig
+from ecslite.domain.codec import decode
 from ecslite.domain.flavor import BUILTIN_FLAVORS, Flavor
 from ecslite.domain.network import Port, Subnet, Vpc
 from ecslite.domain.quota import Quotas
@@ -113,9 +115,8 @@ class NetworkRepo:
         if not server_ids:
             return {}
         rows = self._c.execute(_BOOT_CONFIGS_OF, {"ids": list(server_ids)}).all()
-        return {
-            r.id: r.boot_config["user_data"] for r in rows if (r.boot_config or {}).get("user_data")
-        }
+        boots = {r.id: decode(BootConfig, r.boot_config) for r in rows if r.boot_config}
+        return {sid: b.user_data_b64 for sid, b in boots.items() if b.user_data_b64}
 
     def delete_ports_of(self, server_id: str) -> None:
         self._c.execute(delete(t.ports).where(t.ports.c.server_id == server_id))

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, s
 from sqlalchemy.sql import ColumnElement
 
 from ecslite.domain.boot import BootConfig
+from ecslite.domain.codec import decode, encode
 from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState
 from ecslite.domain.transitions import KEEP, ServerChange
 from ecslite.store import tables as t
@@ -66,7 +67,7 @@ def _columns(change: ServerChange) -> dict[str, Any]:
             vals[name] = value
     if change.pending_boot_config is not KEEP:
         pending = change.pending_boot_config
-        vals["pending_boot_config"] = pending.to_json() if pending is not None else None
+        vals["pending_boot_config"] = encode(pending) if pending is not None else None
     if change.promote_pending_boot:
         # SQL reads the right-hand side before the row changes: the old pending config.
         vals["boot_config"] = t.servers.c.pending_boot_config
@@ -149,7 +150,7 @@ class ServerRepo:
     def boot_config(self, server_id: str, *, pending: bool = False) -> BootConfig | None:
         col = t.servers.c.pending_boot_config if pending else t.servers.c.boot_config
         value = self._c.execute(select(col).where(t.servers.c.id == server_id)).scalar_one_or_none()
-        return BootConfig.from_json(value)
+        return decode(BootConfig, value) if value else None
 
     def add(self, server: Server, *, boot_config: BootConfig | None = None) -> None:
         """Insert a new server (a create request's, in BUILD under its job)."""
@@ -169,7 +170,7 @@ class ServerRepo:
                 fault=server.fault,
                 metadata=server.metadata,
                 current_job_id=server.current_job_id,
-                boot_config=boot_config.to_json() if boot_config is not None else None,
+                boot_config=encode(boot_config) if boot_config is not None else None,
                 created=server.created,
                 updated=server.updated,
                 version=0,
