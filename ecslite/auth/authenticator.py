@@ -225,7 +225,7 @@ class Authenticator:
     def names(self, principal: Principal) -> tuple[str, str] | None:
         """The principal's user name and project name (for a page header), or None if gone."""
         with self._uow_factory(write=False) as uow:
-            user = uow.catalog.user(principal.user_id)
+            user = uow.identity.user(principal.user_id)
             project = uow.catalog.project(principal.project_id)
         if user is None or project is None:
             return None

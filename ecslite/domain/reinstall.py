@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import string
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, computed_field
 
 from ecslite.domain import errors
 from ecslite.domain.server import VmState
@@ -138,41 +139,14 @@ class ReinstallParams:
     size_gb: int
     volume_type: str
     image_id: str
-    cmk_id: str | None
-    key_name: str | None
+    # Required here; a stored document without them (none is written so) decodes them as None.
+    cmk_id: Annotated[str | None, Field(default=None)]
+    key_name: Annotated[str | None, Field(default=None)]
     original_vm_state: VmState
-    original_fault: dict[str, Any] | None
+    original_fault: Annotated[dict[str, Any] | None, Field(default=None)]
 
+    # Stored too (after the fields), though decoding derives it again from cmk_id.
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def encrypted(self) -> bool:
         return self.cmk_id is not None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "old_volume_id": self.old_volume_id,
-            "new_volume_id": self.new_volume_id,
-            "device": self.device,
-            "size_gb": self.size_gb,
-            "volume_type": self.volume_type,
-            "image_id": self.image_id,
-            "encrypted": self.encrypted,
-            "cmk_id": self.cmk_id,
-            "key_name": self.key_name,
-            "original_vm_state": self.original_vm_state.value,
-            "original_fault": self.original_fault,
-        }
-
-    @staticmethod
-    def from_json(p: Mapping[str, Any]) -> ReinstallParams:
-        return ReinstallParams(
-            old_volume_id=p["old_volume_id"],
-            new_volume_id=p["new_volume_id"],
-            device=p["device"],
-            size_gb=int(p["size_gb"]),
-            volume_type=p["volume_type"],
-            image_id=p["image_id"],
-            cmk_id=p.get("cmk_id"),
-            key_name=p.get("key_name"),
-            original_vm_state=VmState(p["original_vm_state"]),
-            original_fault=p.get("original_fault"),
-        )

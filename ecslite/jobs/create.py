@@ -16,10 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WrapSerializer
 
 from ecslite.domain import transitions
 from ecslite.domain.boot import seed_of
+from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState, Volume
 from ecslite.drivers.base import DiskSpec
@@ -51,23 +54,6 @@ class DiskPlan:
     volume_type: str
     device: str = SYSTEM_DEVICE
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "size_gb": self.size_gb,
-            "volume_type": self.volume_type,
-            "device": self.device,
-        }
-
-    @staticmethod
-    def from_json(d: Mapping[str, Any]) -> DiskPlan:
-        return DiskPlan(
-            id=str(d["id"]),
-            size_gb=int(d["size_gb"]),
-            volume_type=str(d["volume_type"]),
-            device=str(d.get("device") or SYSTEM_DEVICE),
-        )
-
 
 @dataclass(frozen=True)
 class ServerBuild:
@@ -77,41 +63,23 @@ class ServerBuild:
     data: tuple[DiskPlan, ...] = ()
 
 
+def _pairs(value: Any) -> Any:
+    """The stored object keyed by server id, as (server id, build) pairs in its order."""
+    return tuple(value.items()) if isinstance(value, Mapping) else value
+
+
 @dataclass(frozen=True)
 class CreateParams:
     image_id: str
-    servers: tuple[tuple[str, ServerBuild], ...]  # (server id, its disks), in build order
+    # (server id, its disks), in build order; stored as one object keyed by server id.
+    servers: Annotated[
+        tuple[tuple[str, ServerBuild], ...],
+        BeforeValidator(_pairs),
+        WrapSerializer(lambda pairs, handler: dict(handler(pairs))),
+    ]
 
     def build(self, server_id: str) -> ServerBuild:
         return dict(self.servers)[server_id]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "image_id": self.image_id,
-            "servers": {
-                sid: {
-                    "system": b.system.to_json(),
-                    "data": [d.to_json() for d in b.data],
-                }
-                for sid, b in self.servers
-            },
-        }
-
-    @staticmethod
-    def from_json(p: Mapping[str, Any]) -> CreateParams:
-        return CreateParams(
-            image_id=str(p["image_id"]),
-            servers=tuple(
-                (
-                    str(sid),
-                    ServerBuild(
-                        system=DiskPlan.from_json(b["system"]),
-                        data=tuple(DiskPlan.from_json(d) for d in b["data"]),
-                    ),
-                )
-                for sid, b in p["servers"].items()
-            ),
-        )
 
 
 Ctx = StepContext[CreateParams]
@@ -264,7 +232,7 @@ DEFINITION = JobDefinition(
         Step(VERIFY, _verify, TaskState.SPAWNING, _built),
     ),
     policy=FailurePolicy.ROLL_BACK,
-    parse_params=CreateParams.from_json,
+    parse_params=decoder(CreateParams),
     roll_back=roll_back,
     # Its disks are recorded (available) before they are attached, and a rollback deletes them.
     held_volumes=lambda p: frozenset(d.id for _, b in p.servers for d in (b.system, *b.data)),

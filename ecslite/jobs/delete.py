@@ -9,11 +9,10 @@ new delete is accepted; the other servers of the request are still deleted (poli
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ecslite.domain import transitions
+from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState
 from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext
@@ -26,13 +25,6 @@ DELETE_FAILED_FAULT = "delete_failed"
 @dataclass(frozen=True)
 class DeleteParams:
     delete_volume: bool = False  # delete the data disks too (the system disk always goes)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"delete_volume": self.delete_volume}
-
-    @staticmethod
-    def from_json(p: Mapping[str, Any]) -> DeleteParams:
-        return DeleteParams(delete_volume=bool(p.get("delete_volume")))
 
 
 Ctx = StepContext[DeleteParams]
@@ -82,5 +74,5 @@ DEFINITION = JobDefinition(
     job_type=JobType.DELETE,
     steps=(Step(DELETE, _delete, TaskState.DELETING, record=_deleted, compensate=_failed),),
     policy=FailurePolicy.CONTINUE,
-    parse_params=DeleteParams.from_json,
+    parse_params=decoder(DeleteParams),
 )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from ecslite.domain import transitions
 from ecslite.domain.boot import seed_of
+from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext
@@ -19,14 +21,8 @@ START = "startServer"
 
 @dataclass(frozen=True)
 class PowerParams:
-    hard: bool = False  # HARD stop: power off at once (QEMU quit) instead of the ACPI button
-
-    def to_json(self) -> dict[str, Any]:
-        return {"hard": True} if self.hard else {}
-
-    @staticmethod
-    def from_json(p: Mapping[str, Any]) -> PowerParams:
-        return PowerParams(hard=bool(p.get("hard")))
+    # HARD stop: power off at once (QEMU quit) instead of the ACPI button. Stored only when set.
+    hard: Annotated[bool, Field(exclude_if=lambda hard: not hard)] = False
 
 
 def _stop(ctx: StepContext[PowerParams]) -> None:
@@ -59,11 +55,11 @@ STOP_DEFINITION = JobDefinition(
     job_type=JobType.BATCH_STOP,
     steps=(Step(STOP, _stop, TaskState.POWERING_OFF, record=_stopped, compensate=_release),),
     policy=FailurePolicy.CONTINUE,
-    parse_params=PowerParams.from_json,
+    parse_params=decoder(PowerParams),
 )
 START_DEFINITION = JobDefinition(
     job_type=JobType.BATCH_START,
     steps=(Step(START, _start, TaskState.POWERING_ON, record=_started, compensate=_release),),
     policy=FailurePolicy.CONTINUE,
-    parse_params=PowerParams.from_json,
+    parse_params=decoder(PowerParams),
 )

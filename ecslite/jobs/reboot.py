@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ecslite.domain import transitions
 from ecslite.domain.boot import seed_of
+from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState
 from ecslite.drivers.base import DriverError
@@ -31,13 +30,6 @@ REBOOT = "rebootServer"
 @dataclass(frozen=True)
 class RebootParams:
     hard: bool = False  # HARD: power off at once instead of the ACPI button
-
-    def to_json(self) -> dict[str, Any]:
-        return {"hard": self.hard}
-
-    @staticmethod
-    def from_json(p: Mapping[str, Any]) -> RebootParams:
-        return RebootParams(hard=bool(p.get("hard")))
 
 
 Ctx = StepContext[RebootParams]
@@ -72,7 +64,7 @@ DEFINITION = JobDefinition(
     job_type=JobType.BATCH_REBOOT,
     steps=(Step(REBOOT, _reboot, None, record=_rebooted, compensate=_failed),),
     policy=FailurePolicy.CONTINUE,
-    parse_params=RebootParams.from_json,
+    parse_params=decoder(RebootParams),
 )
 
 

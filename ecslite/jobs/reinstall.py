@@ -25,6 +25,7 @@ from typing import Any
 
 from ecslite.domain import transitions
 from ecslite.domain.boot import seed_of
+from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.reinstall import ReinstallParams
 from ecslite.domain.server import REINSTALL_FAILED_FAULT, TaskState, VmState, Volume
@@ -244,7 +245,7 @@ DEFINITION = JobDefinition(
         Step(STOP_AFTER, _stop, TaskState.REBUILD_SPAWNING, record=_stopped_after),
     ),
     policy=FailurePolicy.ROLL_BACK,
-    parse_params=ReinstallParams.from_json,
+    parse_params=decoder(ReinstallParams),
     roll_back=roll_back,
     # The old disk is detached (available) while the job runs and its rollback re-attaches it.
     held_volumes=lambda p: frozenset({p.old_volume_id, p.new_volume_id}),

@@ -11,11 +11,13 @@ The job acts on no server, so its step declares no ``task_state``; it is bound t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from ecslite.domain import errors
+from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.volume import VolumeStatus
 from ecslite.jobs.steps import (
@@ -34,20 +36,10 @@ DELETE_VOLUME = "deleteVolume"
 @dataclass(frozen=True)
 class DeleteVolumeParams:
     volume_id: str
-    # Shown in the job's entities, as EVS does; the volume record is gone once the job succeeds.
-    size_gb: int = 0
+    # Shown in the job's entities (as "size", EVS's name), as EVS does; the volume record is gone
+    # once the job succeeds.
+    size_gb: Annotated[int, Field(alias="size")] = 0
     volume_type: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"volume_id": self.volume_id, "size": self.size_gb, "volume_type": self.volume_type}
-
-    @staticmethod
-    def from_json(p: Mapping[str, Any]) -> DeleteVolumeParams:
-        return DeleteVolumeParams(
-            volume_id=str(p["volume_id"]),
-            size_gb=int(p.get("size") or 0),
-            volume_type=str(p.get("volume_type") or ""),
-        )
 
 
 Ctx = StepContext[DeleteVolumeParams]
@@ -85,6 +77,6 @@ DEFINITION = JobDefinition(
     job_type=JobType.DELETE_VOLUME,
     steps=(Step(DELETE_VOLUME, _delete, None, record=_deleted, compensate=_failed),),
     policy=FailurePolicy.CONTINUE,
-    parse_params=DeleteVolumeParams.from_json,
+    parse_params=decoder(DeleteVolumeParams),
     held_volumes=lambda p: frozenset({p.volume_id}),
 )

@@ -17,6 +17,7 @@ from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import create as rules
 from ecslite.domain import errors
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
+from ecslite.domain.codec import decode, encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.network import Port, free_addresses
 from ecslite.domain.quota import Usage, check_quota
@@ -134,7 +135,7 @@ def accept_create(cmd: CreateCommand, *, uow_factory: UowFactory, clock: Clock) 
     with uow_factory(write=False) as uow:
         job = uow.jobs.get(job_id)
     assert job is not None
-    params = CreateParams.from_json(job.params)
+    params = decode(CreateParams, job.params)
     return CreateAccepted(job_id=job_id, server_ids=[sid for sid, _ in params.servers])
 
 
@@ -301,7 +302,7 @@ def _plan(
         server_id=servers[0][0] if n == 1 else None,
         # Unbound: the runner that takes it places the servers on its host (jobs/create.py).
         host_id=None,
-        params=CreateParams(image_id=image.id, servers=tuple(servers)).to_json(),
+        params=encode(CreateParams(image_id=image.id, servers=tuple(servers))),
         created=clock.iso(),
         sub_jobs=tuple(subs),
     )

@@ -52,7 +52,7 @@ def handle_create(cmd: CreateKeypair, ports: Ports) -> KeypairCreated:
     owner = cmd.user_id
     if cmd.for_user_id is not None and cmd.for_user_id != cmd.user_id:
         with ports.uow_factory(write=False) as uow:
-            other = uow.catalog.user(cmd.for_user_id)
+            other = uow.identity.user(cmd.for_user_id)
         if other is None or other.domain_id != cmd.domain_id:
             raise errors.EcsError(
                 errors.INVALID_PARAMETER, "user_id is not a user of this account."

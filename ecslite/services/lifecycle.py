@@ -15,6 +15,7 @@ from typing import Any
 from ecslite.domain import errors, transitions
 from ecslite.domain.allowed import AllowedStates, batch
 from ecslite.domain.clock import Clock, new_job_id
+from ecslite.domain.codec import encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs import reboot
@@ -111,7 +112,7 @@ def accept_delete(
         step=DELETE,
         task_state=TaskState.DELETING,
         allowed=DELETE_ALLOWED,
-        params=DeleteParams(delete_volume=delete_volume).to_json(),
+        params=encode(DeleteParams(delete_volume=delete_volume)),
     )
     return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
 
@@ -132,7 +133,7 @@ def accept_reboot(
         step=REBOOT,
         task_state=reboot.task_state(hard),
         allowed=allowed,
-        params=RebootParams(hard=hard).to_json(),
+        params=encode(RebootParams(hard=hard)),
     )
     return _accept_batch(project_id, server_ids, kind, uow_factory, clock, client_token)
 

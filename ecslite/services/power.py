@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ecslite.domain import errors, transitions
 from ecslite.domain.allowed import AllowedStates, batch
 from ecslite.domain.clock import Clock, new_job_id
+from ecslite.domain.codec import encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.server import TaskState, VmState
 from ecslite.jobs.power import START, STOP, PowerParams
@@ -140,7 +141,7 @@ def _plan(
         server_id=None,
         # A batch spanning hosts is run by any worker (a sim-only situation today).
         host_id=hosts.pop() if len(hosts) == 1 else None,
-        params=PowerParams(hard=stop and hard).to_json(),
+        params=encode(PowerParams(hard=stop and hard)),
         created=clock.iso(),
         sub_jobs=tuple(subs),
     )

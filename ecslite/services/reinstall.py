@@ -15,6 +15,7 @@ from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import errors, transitions
 from ecslite.domain.allowed import AllowedStates
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
+from ecslite.domain.codec import encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.reinstall import (
     Encryption,
@@ -176,7 +177,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
     public_key = None
     if cmd.keyname is not None:
         project = uow.catalog.project(cmd.project_id)
-        user = uow.catalog.user(cmd.userid or "")
+        user = uow.identity.user(cmd.userid or "")
         keypair = uow.catalog.keypair(user.id, cmd.keyname) if user else None
         if (
             keypair is None
@@ -235,7 +236,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
         status=JobStatus.INIT,
         server_id=server.id,
         host_id=server.host_id,
-        params=params.to_json(),
+        params=encode(params),
         created=clock.iso(),
         sub_jobs=subs,
     )

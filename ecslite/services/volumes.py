@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ecslite.domain import errors
 from ecslite.domain.clock import Clock, new_job_id
+from ecslite.domain.codec import encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Volume
@@ -170,7 +171,7 @@ def _plan(uow: UnitOfWork, job_id: str, project_id: str, volume_id: str, clock: 
         job_type=JobType.DELETE_VOLUME,
         status=JobStatus.INIT,
         server_id=None,
-        params=params.to_json(),
+        params=encode(params),
         created=clock.iso(),
         sub_jobs=(
             SubJob(

@@ -19,30 +19,17 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
 from ecslite.store import tables as t
-
-if TYPE_CHECKING:
-    from ecslite.store.uow import UnitOfWork
+from ecslite.store.changes import Changes
 
 EVENTS_CHANNEL = "ecslite_events"
 # Any constant: the one advisory lock that orders event inserts with their commits.
 _PG_EVENTS_LOCK = 0x6563736C  # "ecsl"
-
-
-@dataclass
-class Changes:
-    """Ids of the jobs and servers a transaction changed in ways the API shows."""
-
-    jobs: set[str] = field(default_factory=set)
-    servers: set[str] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.jobs or self.servers)
 
 
 @dataclass(frozen=True)
@@ -61,10 +48,6 @@ class Event:
     job_id: str | None
     server_id: str | None
     payload: str
-
-
-# (uow, id) -> the body GET would answer now, or None when the entity no longer exists.
-Renderer = Callable[["UnitOfWork", str], Rendered | None]
 
 
 class EventRepo:
@@ -130,14 +113,30 @@ class EventRepo:
         return int(res.rowcount)
 
 
-class EventRecorder:
-    """Turn a transaction's ``Changes`` into event rows just before it commits."""
+class Transaction(Protocol):
+    """What the recorder needs of the transaction it records into (a unit of work)."""
+
+    @property
+    def events(self) -> EventRepo: ...
+
+
+Tx = TypeVar("Tx", bound=Transaction)
+# (transaction, id) -> the body GET would answer now, or None when the entity no longer exists.
+Renderer = Callable[[Tx, str], Rendered | None]
+
+
+class EventRecorder(Generic[Tx]):
+    """Turn a transaction's ``Changes`` into event rows just before it commits.
+
+    Generic in the transaction type, so the renderers can read through the unit of work
+    without this module importing it (the unit of work imports this one).
+    """
 
     def __init__(
         self,
         *,
-        render_job: Renderer,
-        render_server: Renderer,
+        render_job: Renderer[Tx],
+        render_server: Renderer[Tx],
         now: Callable[[], float],
         committed: Callable[[], None],
     ) -> None:
@@ -146,7 +145,7 @@ class EventRecorder:
         self._now = now
         self.committed = committed
 
-    def record(self, uow: UnitOfWork, changes: Changes) -> bool:
+    def record(self, uow: Tx, changes: Changes) -> bool:
         """Append one event per changed server, then per changed job; return whether any."""
         now = self._now()
         jobs = sorted(changes.jobs)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import make_url
 
-from ecslite.store.repositories import JOBS_CHANNEL
+from ecslite.store.jobs import JOBS_CHANNEL
 
 log = logging.getLogger("ecslite.jobs")
 

@@ -1,7 +1,4 @@
-"""Repositories for the resources around servers: networks and ports, flavors, images, quotas.
-
-Kept apart from repositories.py (servers, volumes, jobs) so each module stays readable.
-"""
+"""Repositories for the resources around servers: networks and ports, flavors, quotas."""
 
 from __future__ import annotations
 
@@ -10,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
+from ecslite.domain.boot import BootConfig
+from ecslite.domain.codec import decode
 from ecslite.domain.flavor import BUILTIN_FLAVORS, Flavor
 from ecslite.domain.network import Port, Subnet, Vpc
 from ecslite.domain.quota import Quotas
-from ecslite.domain.resources import Image
 from ecslite.store import tables as t
 
-# Built once (see repositories.py): read for every server body the API or the event stream shows.
+# Built once (see servers.py): read for every server body the API or the event stream shows.
 _PORTS_OF = (
     select(t.ports)
     .where(t.ports.c.server_id.in_(bindparam("ids", expanding=True)))
@@ -26,18 +24,6 @@ _BOOT_CONFIGS_OF = select(t.servers.c.id, t.servers.c.boot_config).where(
     t.servers.c.id.in_(bindparam("ids", expanding=True))
 )
 _FLAVOR = select(t.flavors).where(t.flavors.c.id == bindparam("id"))
-
-
-def _image(row: Any) -> Image:
-    return Image(
-        id=row.id,
-        name=row.name,
-        status=row.status,
-        cloud_init=bool(row.cloud_init),
-        os_type=row.os_type,
-        min_disk_gb=row.min_disk_gb,
-        project_id=row.project_id,
-    )
 
 
 def _port(row: Any) -> Port:
@@ -129,9 +115,8 @@ class NetworkRepo:
         if not server_ids:
             return {}
         rows = self._c.execute(_BOOT_CONFIGS_OF, {"ids": list(server_ids)}).all()
-        return {
-            r.id: r.boot_config["user_data"] for r in rows if (r.boot_config or {}).get("user_data")
-        }
+        boots = {r.id: decode(BootConfig, r.boot_config) for r in rows if r.boot_config}
+        return {sid: b.user_data_b64 for sid, b in boots.items() if b.user_data_b64}
 
     def delete_ports_of(self, server_id: str) -> None:
         self._c.execute(delete(t.ports).where(t.ports.c.server_id == server_id))
@@ -154,22 +139,6 @@ class FlavorRepo:
         if row is not None:
             return Flavor(id=row.id, vcpus=row.vcpus, ram_mb=row.ram_mb, disk_gb=row.disk_gb)
         return next((f for f in BUILTIN_FLAVORS if f.id == flavor_id), None)
-
-
-class ImageRepo:
-    """Images a project may use: public ones and its own."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._c = conn
-
-    def visible(self, project_id: str) -> list[Image]:
-        c = t.images.c
-        rows = self._c.execute(
-            select(t.images)
-            .where((c.project_id.is_(None)) | (c.project_id == project_id))
-            .order_by(c.name, c.id)
-        ).all()
-        return [_image(r) for r in rows]
 
 
 # The first key of the two-key advisory locks that serialise quota checks, one per project.

@@ -11,18 +11,17 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from ecslite.store.catalog import CatalogRepo, ImageRepo
+from ecslite.store.changes import Changes
+from ecslite.store.client_tokens import ClientTokenRepo
 from ecslite.store.engine import write_lock
-from ecslite.store.events import Changes, EventRecorder, EventRepo
+from ecslite.store.events import EventRecorder, EventRepo
+from ecslite.store.faults import FaultRepo
 from ecslite.store.identity import IdentityRepo
-from ecslite.store.repositories import (
-    CatalogRepo,
-    ClientTokenRepo,
-    FaultRepo,
-    JobRepo,
-    ServerRepo,
-    VolumeRepo,
-)
-from ecslite.store.resources import FlavorRepo, ImageRepo, NetworkRepo, QuotaRepo
+from ecslite.store.jobs import JobRepo
+from ecslite.store.resources import FlavorRepo, NetworkRepo, QuotaRepo
+from ecslite.store.servers import ServerRepo
+from ecslite.store.volumes import VolumeRepo
 
 
 class UnitOfWork:
@@ -45,7 +44,7 @@ class UnitOfWork:
         engine: Engine,
         *,
         write: bool,
-        recorder: EventRecorder | None = None,
+        recorder: EventRecorder[UnitOfWork] | None = None,
         consistent: bool = False,
     ) -> None:
         self._engine = engine.execution_options(ecslite_write=True) if write else engine
@@ -110,7 +109,7 @@ class UnitOfWork:
 UowFactory = Callable[..., UnitOfWork]
 
 
-def uow_factory(engine: Engine, recorder: EventRecorder | None = None) -> UowFactory:
+def uow_factory(engine: Engine, recorder: EventRecorder[UnitOfWork] | None = None) -> UowFactory:
     """Return ``make(write=True, consistent=False)`` building units of work on ``engine``."""
 
     def make(*, write: bool = True, consistent: bool = False) -> UnitOfWork:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ecslite.domain.clock import new_uuid
+from ecslite.domain.codec import encode
 from ecslite.store.seeding import SeedDocument, apply_seed
 from tests.conftest import Api
 from tests.support import poll
@@ -46,7 +47,7 @@ def _boot_config(api: Api, sid: str) -> dict[str, Any]:
     container = api.client.app.state.container  # type: ignore[attr-defined]
     with container.uow_factory(write=False) as uow:
         boot = uow.servers.boot_config(sid)
-        return boot.to_json() if boot is not None else {}
+        return encode(boot) if boot is not None else {}
 
 
 def test_microversions_are_negotiated_and_echoed(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from ecslite.domain.codec import encode
 from ecslite.domain.job import JobType
 from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild
 from ecslite.jobs.delete import DeleteParams
@@ -51,13 +52,13 @@ def test_params_round_trip_through_json() -> None:
             ("s2", ServerBuild(DiskPlan("v3", 40, "SSD"))),
         ),
     )
-    for p in (
-        create,
-        DeleteParams(delete_volume=True),
-        RebootParams(hard=True),
-        DeleteVolumeParams(volume_id="v9", size_gb=50, volume_type="SAS"),
+    for jt, p in (
+        (JobType.CREATE, create),
+        (JobType.DELETE, DeleteParams(delete_volume=True)),
+        (JobType.BATCH_REBOOT, RebootParams(hard=True)),
+        (JobType.DELETE_VOLUME, DeleteVolumeParams(volume_id="v9", size_gb=50, volume_type="SAS")),
     ):
-        back = type(p).from_json(json.loads(json.dumps(p.to_json())))
+        back = DEFINITIONS[jt].parse_params(json.loads(json.dumps(encode(p))))
         assert back == p
 
 
