@@ -53,7 +53,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--stop-guests-on-exit",
         action="store_true",
-        help="qemu driver: power off every guest of the data dir when the service stops "
+        help="drivers whose guests outlive the service (qemu): power off every guest of the "
+        "data dir when the service stops "
         "(by default guests keep running, as a cloud's servers do)",
     )
     p.set_defaults(func=run)
@@ -103,16 +104,17 @@ def run(args: argparse.Namespace) -> int:
         container.close()
         print(f"ecslite serve: seed refused: {exc}", file=sys.stderr, flush=True)
         return 2
-    if DRIVERS[settings.driver].host_local:
-        if info is not None:
-            from ecslite.images.debian import BuildError
+    capabilities = container.driver.capabilities
+    if info is not None and capabilities.image_files:
+        from ecslite.images.debian import BuildError
 
-            try:
-                _demo_image(settings, info)
-            except BuildError as exc:
-                container.close()
-                print(f"ecslite serve --demo: cannot prepare the guest image: {exc}", flush=True)
-                return 1
+        try:
+            _demo_image(settings, info)
+        except BuildError as exc:
+            container.close()
+            print(f"ecslite serve --demo: cannot prepare the guest image: {exc}", flush=True)
+            return 1
+    if capabilities.host_local:
         from ecslite.services.provision import provision
 
         report = provision(container.uow_factory, container.driver)
@@ -136,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     container.start_event_listener()
     if not args.no_runner:
         container.start_runner()
-    _banner(endpoint, settings, info)
+    _banner(endpoint, settings, info, guests_outlive_service=capabilities.guests_outlive_service)
     try:
         uvicorn.Server(
             uvicorn.Config(
@@ -158,11 +160,8 @@ def run(args: argparse.Namespace) -> int:
         ).run()
     finally:
         container.close()
-        if getattr(args, "stop_guests_on_exit", False) and settings.driver == "qemu":
-            from ecslite.drivers.qemu import QemuDriver
-
-            driver = QemuDriver(settings.data_dir)
-            stopped = driver.stop_all_guests(timeout=settings.qemu_powerdown_timeout)
+        if getattr(args, "stop_guests_on_exit", False) and capabilities.guests_outlive_service:
+            stopped = container.driver.stop_all_guests(timeout=settings.qemu_powerdown_timeout)
             log.info("guests stopped on exit count=%d", len(stopped))
     return 0
 
@@ -211,7 +210,13 @@ def _load_seeds(
     return info, seeds if settings.enable_admin else []
 
 
-def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -> None:
+def _banner(
+    endpoint: str,
+    settings: Settings,
+    info: dict[str, object] | None,
+    *,
+    guests_outlive_service: bool,
+) -> None:
     lines = [
         f"ecslite listening on {endpoint} (driver={settings.driver}, data={settings.data_dir})"
     ]
@@ -237,7 +242,7 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
             f"With the openstack CLI: OS_CLIENT_CONFIG_FILE={settings.data_dir / 'clouds.yaml'} "
             "OS_CLOUD=ecslite openstack server list",
         ]
-    if settings.driver == "qemu":
+    if guests_outlive_service:
         lines.append(
             "Guests keep running when this service stops (as a cloud's servers do); stop them with"
             f" `ecslite guests stop --data-dir {settings.data_dir}`, or serve with"

@@ -1,7 +1,7 @@
 """What cloud-init applies at a server's next boot: keys, password *hash*, user data, BYOL.
 
 Stored with the server (the current config, and the one a running reinstall switches to) and
-handed to the driver as its JSON form, which the config-drive renderer reads. Never a plaintext
+handed to the driver as this typed value (None: the server's baseline seed). Never a plaintext
 secret: the password arrives already reduced to a SHA-512 crypt hash.
 """
 
@@ -22,7 +22,7 @@ class BootConfig:
     byol: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """The stored and driver-facing form (keys as the config-drive renderer reads them)."""
+        """The stored form."""
         return {
             "instance_id": self.instance_id,
             "key_name": self.key_name,
@@ -44,8 +44,3 @@ class BootConfig:
             user_data_b64=value.get("user_data"),
             byol=bool(value.get("byol")),
         )
-
-
-def seed_of(boot: BootConfig | None) -> dict[str, Any]:
-    """The driver's seed argument: the config's JSON form, or {} for the baseline seed."""
-    return boot.to_json() if boot is not None else {}
