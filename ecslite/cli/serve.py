@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 
@@ -135,6 +138,13 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(
         container, secret_box=box, enable_admin=settings.enable_admin, reset_seeds=seeds
     )
+    stop_guests = (
+        getattr(args, "stop_guests_on_exit", False) and capabilities.guests_outlive_service
+    )
+    if stop_guests:
+        # uvicorn re-raises the SIGTERM it caught once it has shut down: with the default
+        # handler that would end the process before the guests are stopped below.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
     container.start_event_listener()
     if not args.no_runner:
         container.start_runner()
@@ -160,10 +170,14 @@ def run(args: argparse.Namespace) -> int:
         ).run()
     finally:
         container.close()
-        if getattr(args, "stop_guests_on_exit", False) and capabilities.guests_outlive_service:
+        if stop_guests:
             stopped = container.driver.stop_all_guests(timeout=settings.qemu_powerdown_timeout)
             log.info("guests stopped on exit count=%d", len(stopped))
     return 0
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + signum)
 
 
 def _demo_image(settings: Settings, info: dict[str, object]) -> None:
