@@ -10,7 +10,7 @@ from ecslite.api.views import job_view, server_detail
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
 from ecslite.domain.server import Server
-from ecslite.drivers.base import Driver, GuestNetwork
+from ecslite.drivers.base import Capabilities, Driver, GuestNetwork
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.admin import Admin
@@ -44,21 +44,19 @@ def _sim(settings: Settings, uow_factory: UowFactory | None) -> Driver:
     return SimDriver(delay=settings.sim_delay)
 
 
+def _qemu_class() -> type[Driver]:
+    from ecslite.drivers.qemu import QemuDriver
+
+    return QemuDriver
+
+
 def _qemu(settings: Settings, uow_factory: UowFactory | None) -> Driver:
-    from ecslite.domain.flavor import Flavor
     from ecslite.drivers.qemu import QemuDriver, QemuOptions
     from ecslite.store.kms import KeyStore
     from ecslite.store.secretbox import SecretBox
 
     keys = None
-    flavors = None
     if uow_factory is not None:
-        factory = uow_factory
-
-        def flavors(flavor_id: str) -> Flavor | None:
-            with factory(write=False) as uow:
-                return uow.flavors.get(flavor_id)
-
         keys = KeyStore(
             settings.data_dir / "kms",
             box=SecretBox.from_file(settings.data_dir / "master.key"),
@@ -76,26 +74,27 @@ def _qemu(settings: Settings, uow_factory: UowFactory | None) -> Driver:
             ssh_host=settings.qemu_ssh_host,
         ),
         data_keys=keys,
-        flavors=flavors,
     )
 
 
 @dataclass(frozen=True)
 class DriverEntry:
-    """A driver and what the processes around it need to know about it."""
+    """A driver: its class (what it is: ``capabilities``) and how to build it from settings."""
 
+    # Imports the class only when asked: a driver's own modules load only where it is used.
+    load: Callable[[], type[Driver]]
     build: Callable[[Settings, UowFactory | None], Driver]
     help: str
-    # Host-local disks and guests: reconciled at start-up, never run by `ecslite worker`.
-    host_local: bool
-    # A testing driver: injected faults always apply (otherwise only with --enable-admin).
-    testing: bool
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.load().capabilities
 
 
 # The one list of drivers: `serve --driver`, `worker --driver` and `build` read it.
 DRIVERS: dict[str, DriverEntry] = {
-    "sim": DriverEntry(_sim, "no VMs (default)", host_local=False, testing=True),
-    "qemu": DriverEntry(_qemu, "real disks and QEMU guests", host_local=True, testing=False),
+    "sim": DriverEntry(lambda: SimDriver, _sim, "no VMs (default)"),
+    "qemu": DriverEntry(_qemu_class, _qemu, "real disks and QEMU guests"),
 }
 
 
@@ -157,7 +156,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         lease_seconds=settings.lease_seconds,
         poll_interval=settings.poll_interval,
         # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
-        inject_faults=DRIVERS[settings.driver].testing or settings.enable_admin,
+        inject_faults=driver.capabilities.testing or settings.enable_admin,
         host_id=settings.host_id,
     )
 

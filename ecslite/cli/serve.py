@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 
@@ -59,7 +62,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--stop-guests-on-exit",
         action="store_true",
-        help="qemu driver: power off every guest of the data dir when the service stops "
+        help="drivers whose guests outlive the service (qemu): power off every guest of the "
+        "data dir when the service stops "
         "(by default guests keep running, as a cloud's servers do)",
     )
     p.set_defaults(func=run)
@@ -109,16 +113,17 @@ def run(args: argparse.Namespace) -> int:
         container.close()
         print(f"ecslite serve: seed refused: {exc}", file=sys.stderr, flush=True)
         return 2
-    if DRIVERS[settings.driver].host_local:
-        if info is not None:
-            from ecslite.services.host import BuildError
+    capabilities = container.driver.capabilities
+    if info is not None and capabilities.image_files:
+        from ecslite.services.host import BuildError
 
-            try:
-                _demo_image(settings, info)
-            except BuildError as exc:
-                container.close()
-                print(f"ecslite serve --demo: cannot prepare the guest image: {exc}", flush=True)
-                return 1
+        try:
+            _demo_image(settings, info)
+        except BuildError as exc:
+            container.close()
+            print(f"ecslite serve --demo: cannot prepare the guest image: {exc}", flush=True)
+            return 1
+    if capabilities.host_local:
         report = container.provision()
         log.info(
             "provision disks=%d started=%d problems=%d",
@@ -141,10 +146,17 @@ def run(args: argparse.Namespace) -> int:
         reset_seeds=seeds,
         mounts=[CONSOLE],
     )
+    stop_guests = (
+        getattr(args, "stop_guests_on_exit", False) and capabilities.guests_outlive_service
+    )
+    if stop_guests:
+        # uvicorn re-raises the SIGTERM it caught once it has shut down: with the default
+        # handler that would end the process before the guests are stopped below.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
     container.start_event_listener()
     if not args.no_runner:
         container.start_runner()
-    _banner(endpoint, settings, info)
+    _banner(endpoint, settings, info, guests_outlive_service=capabilities.guests_outlive_service)
     try:
         uvicorn.Server(
             uvicorn.Config(
@@ -166,13 +178,14 @@ def run(args: argparse.Namespace) -> int:
         ).run()
     finally:
         container.close()
-        if getattr(args, "stop_guests_on_exit", False) and settings.driver == "qemu":
-            from ecslite.services.host import guests
-
-            host = guests(settings.data_dir)
-            stopped = host.stop_all_guests(timeout=settings.qemu_powerdown_timeout) if host else []
+        if stop_guests:
+            stopped = container.driver.stop_all_guests(timeout=settings.qemu_powerdown_timeout)
             log.info("guests stopped on exit count=%d", len(stopped))
     return 0
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(128 + signum)
 
 
 def _demo_image(settings: Settings, info: dict[str, object]) -> None:
@@ -225,7 +238,13 @@ def _load_seeds(
     return info, seeds if settings.enable_admin else []
 
 
-def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -> None:
+def _banner(
+    endpoint: str,
+    settings: Settings,
+    info: dict[str, object] | None,
+    *,
+    guests_outlive_service: bool,
+) -> None:
     lines = [
         f"ecslite listening on {endpoint} (driver={settings.driver}, data={settings.data_dir})"
     ]
@@ -251,7 +270,7 @@ def _banner(endpoint: str, settings: Settings, info: dict[str, object] | None) -
             f"With the openstack CLI: OS_CLIENT_CONFIG_FILE={settings.data_dir / 'clouds.yaml'} "
             "OS_CLOUD=ecslite openstack server list",
         ]
-    if settings.driver == "qemu":
+    if guests_outlive_service:
         lines.append(
             "Guests keep running when this service stops (as a cloud's servers do); stop them with"
             f" `ecslite guests stop --data-dir {settings.data_dir}`, or serve with"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
 from ecslite.bootstrap import DRIVERS
-from ecslite.cli.serve import build_from
+from ecslite.cli.serve import build_from, settings_from
 
 log = logging.getLogger("ecslite")
 
@@ -21,10 +22,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--database-url", default=None, help="SQLAlchemy URL, e.g. postgresql+psycopg://..."
     )
     p.add_argument("--data-dir", type=Path, default=None, help="local state (driver files)")
-    # Host-local drivers run jobs inside `serve` on their host (docs/scale-out.md).
-    p.add_argument(
-        "--driver", choices=sorted(n for n, e in DRIVERS.items() if not e.host_local), default=None
-    )
+    # Host-local drivers run jobs inside `serve` on their host (docs/scale-out.md): refused in run.
+    p.add_argument("--driver", choices=sorted(DRIVERS), default=None)
     p.add_argument("--sim-delay", type=float, default=None)
     p.add_argument("--threads", type=int, default=None, help="jobs run at once (default 4)")
     p.add_argument("--host-id", default=None, help="run only jobs for servers placed on this host")
@@ -32,6 +31,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    driver = settings_from(args).driver
+    entry = DRIVERS.get(driver)
+    if entry is not None and entry.capabilities.host_local:
+        print(
+            f"ecslite worker: the {driver} driver keeps its disks and guests on its host; its "
+            "jobs run in `ecslite serve` there (docs/scale-out.md)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
     built = build_from(args)
     if built is None:
         return 2

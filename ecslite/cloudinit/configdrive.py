@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from ecslite.domain.boot import BootConfig
+
 LABEL = "config-2"
 META_DATA = "openstack/latest/meta_data.json"
 USER_DATA = "openstack/latest/user_data"
@@ -60,10 +62,10 @@ def network_data(net: StaticNetwork) -> dict[str, Any]:
     }
 
 
-def vendor_cloud_config(boot_config: dict[str, Any]) -> str:
+def vendor_cloud_config(boot_config: BootConfig) -> str:
     """Return ecslite's own ``#cloud-config``: root login, and the password when one was set."""
     cfg: dict[str, Any] = {"disable_root": False}
-    password_hash = boot_config.get("password_hash")
+    password_hash = boot_config.password_hash
     if password_hash:
         cfg["ssh_pwauth"] = True
         # Only the SHA-512 crypt hash is ever rendered; the plaintext never reached us.
@@ -76,18 +78,18 @@ def vendor_cloud_config(boot_config: dict[str, Any]) -> str:
 
 
 def render_config_drive(
-    boot_config: dict[str, Any], *, hostname: str, network: StaticNetwork | None = None
+    boot_config: BootConfig, *, hostname: str, network: StaticNetwork | None = None
 ) -> dict[str, bytes]:
     """Return the config drive's files (path -> bytes) for ``boot_config``.
 
-    ``boot_config`` is the payload from ``ecslite.cloudinit.payload.build_boot_config``; its
+    ``boot_config`` comes from ``ecslite.cloudinit.payload.build_boot_config``; its
     ``instance_id`` becomes the drive's ``uuid``, so each reinstall is a new instance to
     cloud-init and every per-instance module (keys, password, user scripts) runs again.
     """
-    keys = boot_config.get("public_keys") or []
-    key_name = boot_config.get("key_name") or "key"
+    keys = boot_config.public_keys
+    key_name = boot_config.key_name or "key"
     meta: dict[str, Any] = {
-        "uuid": boot_config["instance_id"],
+        "uuid": boot_config.instance_id,
         "name": hostname,
         "hostname": hostname,
         "availability_zone": "az1",
@@ -101,7 +103,7 @@ def render_config_drive(
     }
     if network is not None:
         files[NETWORK_DATA] = _json(network_data(network))
-    user_data = boot_config.get("user_data")
+    user_data = boot_config.user_data_b64
     if user_data:
         files[USER_DATA] = base64.b64decode(user_data)
     return files

@@ -1,18 +1,16 @@
 """What cloud-init applies at a server's next boot: keys, password *hash*, user data, BYOL.
 
 Stored with the server (the current config, and the one a running reinstall switches to) and
-handed to the driver as its JSON form (domain/codec.py), which the config-drive renderer
-reads. Never a plaintext secret: the password arrives already reduced to a SHA-512 crypt hash.
+handed to the driver as this typed value (None: the server's baseline seed). Never a plaintext
+secret: the password arrives already reduced to a SHA-512 crypt hash.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
-
-from ecslite.domain.codec import encode
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,3 @@ class BootConfig:
     user_data_b64: Annotated[str | None, Field(alias="user_data")] = None
     byol: bool = False
 
-
-def seed_of(boot: BootConfig | None) -> dict[str, Any]:
-    """The driver's seed argument: the config's JSON form, or {} for the baseline seed."""
-    return encode(boot) if boot is not None else {}

@@ -16,19 +16,32 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
+from ecslite.domain.boot import BootConfig
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, VmState, Volume
-from ecslite.drivers.base import DiskSpec, DriverError, GuestNetwork
-
-_BUSY = "Ecs.0100"
-_NO_SYSTEM_DISK = "Ecs.0105"
-_DISK_IN_USE = "Ecs.0100"
+from ecslite.drivers.base import (
+    Capabilities,
+    DiskInUse,
+    DiskSpec,
+    GuestNetwork,
+    GuestNotRunning,
+    GuestRunning,
+    GuestSize,
+    NoSystemDisk,
+)
 
 
 class SimDriver:
     name = "sim"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        host_local=False,
+        testing=True,
+        guests_outlive_service=False,
+        image_files=False,
+        console_output=False,
+    )
 
     def __init__(self, *, delay: float = 0.0) -> None:
         self.delay = delay
@@ -38,6 +51,10 @@ class SimDriver:
         self._holder: dict[str, str | None] = {}  # volume id -> server it is attached to
         self._system: dict[str, str | None] = {}  # server id -> its attached system disk
 
+    @staticmethod
+    def host_problem() -> str | None:
+        return None  # needs nothing from the host
+
     def close(self) -> None:
         """Cut any in-progress delay short so the service can shut down promptly."""
         self._closing.set()
@@ -45,6 +62,14 @@ class SimDriver:
     def stray_disks(self, known_volume_ids: set[str]) -> list[Path]:
         """The sim keeps no disk files: nothing can be stray."""
         return []
+
+    def stop_all_guests(self, *, timeout: float) -> list[str]:
+        """Power off every guest the sim knows to be running; return their ids."""
+        with self._lock:
+            ids = sorted(sid for sid, running in self._running.items() if running)
+            for sid in ids:
+                self._running[sid] = False
+        return ids
 
     def _take_time(self) -> None:
         if self.delay > 0:
@@ -61,11 +86,13 @@ class SimDriver:
         with self._lock:
             self._running[server.id] = False
 
-    def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
+    def start_server(
+        self, server: Server, boot_config: BootConfig | None, *, size: GuestSize | None
+    ) -> None:
         self._take_time()
         with self._lock:
             if self._system.get(server.id, "unknown") is None:
-                raise DriverError(_NO_SYSTEM_DISK, "The server has no system disk attached.")
+                raise NoSystemDisk("The server has no system disk attached.")
             self._running[server.id] = True
 
     def create_disk_from_image(self, spec: DiskSpec) -> None:
@@ -75,9 +102,7 @@ class SimDriver:
         self._take_time()
         with self._lock:
             if self._holder.get(volume.id) is not None:
-                raise DriverError(
-                    _DISK_IN_USE, f"Disk {volume.id} is attached; detach it before deleting it."
-                )
+                raise DiskInUse(f"Disk {volume.id} is attached; detach it before deleting it.")
             self._holder.pop(volume.id, None)
 
     def attach_disk(
@@ -92,9 +117,9 @@ class SimDriver:
                     self._system[server.id] = volume.id
                 return
             if holder is not None:
-                raise DriverError(_DISK_IN_USE, f"Disk {volume.id} is attached to {holder}.")
+                raise DiskInUse(f"Disk {volume.id} is attached to {holder}.")
             if self._is_running(server):
-                raise DriverError(_BUSY, "Stop the server before changing its disks.")
+                raise GuestRunning("Stop the server before changing its disks.")
             self._holder[volume.id] = server.id
             if boot_index == 0:
                 self._system[server.id] = volume.id
@@ -105,19 +130,19 @@ class SimDriver:
             if self._holder_of(volume) != server.id:
                 return  # not attached here: nothing to do
             if self._is_running(server):
-                raise DriverError(_BUSY, "Stop the server before changing its disks.")
+                raise GuestRunning("Stop the server before changing its disks.")
             self._holder[volume.id] = None
             if volume.boot_index == 0 or self._system.get(server.id) == volume.id:
                 self._system[server.id] = None
 
-    def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
+    def write_seed(self, server: Server, boot_config: BootConfig | None) -> None:
         self._take_time()
 
     def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
         self._take_time()
         with self._lock:
             if not self._running.get(server.id, True):
-                raise DriverError(_BUSY, "The guest is not running: it cannot finish booting.")
+                raise GuestNotRunning("The guest is not running: it cannot finish booting.")
 
     def console_output(self, server: Server, length: int | None) -> str:
         return ""
@@ -131,8 +156,8 @@ class SimDriver:
     def release_server(self, server: Server) -> None:
         with self._lock:
             if self._is_running(server):
-                raise DriverError(_BUSY, "Stop the server before removing it.")
+                raise GuestRunning("Stop the server before removing it.")
             if any(holder == server.id for holder in self._holder.values()):
-                raise DriverError(_DISK_IN_USE, "Detach the server's disks before removing it.")
+                raise DiskInUse("Detach the server's disks before removing it.")
             self._running.pop(server.id, None)
             self._system.pop(server.id, None)

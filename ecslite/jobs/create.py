@@ -21,11 +21,10 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, WrapSerializer
 
 from ecslite.domain import transitions
-from ecslite.domain.boot import seed_of
 from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState, Volume
-from ecslite.drivers.base import DiskSpec
+from ecslite.drivers.base import DiskSpec, GuestSize
 from ecslite.jobs.steps import (
     FailurePolicy,
     JobDefinition,
@@ -141,13 +140,14 @@ def _attach(ctx: Ctx) -> None:
 def _inject(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         boot = uow.servers.boot_config(ctx.server_id)
-    ctx.driver.write_seed(_server(ctx), seed_of(boot))
+    ctx.driver.write_seed(_server(ctx), boot)
 
 
 def _start(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         boot = uow.servers.boot_config(ctx.server_id)
-    ctx.driver.start_server(_server(ctx), seed_of(boot))
+        flavor = uow.flavors.get(_server(ctx).flavor_id)
+    ctx.driver.start_server(_server(ctx), boot, size=GuestSize.of(flavor))
 
 
 def _verify(ctx: Ctx) -> None:

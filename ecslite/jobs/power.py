@@ -8,10 +8,10 @@ from typing import Annotated
 from pydantic import Field
 
 from ecslite.domain import transitions
-from ecslite.domain.boot import seed_of
 from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState
+from ecslite.drivers.base import GuestSize
 from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext
 from ecslite.store.uow import UnitOfWork
 
@@ -36,7 +36,8 @@ def _start(ctx: StepContext[PowerParams]) -> None:
     if ctx.server.vm_state is not VmState.ACTIVE:
         with ctx.uow_factory(write=False) as uow:
             boot = uow.servers.boot_config(ctx.server.id)
-        ctx.driver.start_server(ctx.server, seed_of(boot) if boot else None)
+            flavor = uow.flavors.get(ctx.server.flavor_id)
+        ctx.driver.start_server(ctx.server, boot, size=GuestSize.of(flavor))
 
 
 def _stopped(uow: UnitOfWork, ctx: StepContext[PowerParams]) -> None:

@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass
 
 from ecslite.domain import transitions
-from ecslite.domain.boot import seed_of
 from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState
-from ecslite.drivers.base import DriverError
+from ecslite.drivers.base import DriverError, GuestSize
 from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext, StepFailed
 from ecslite.store.uow import UnitOfWork
 
@@ -39,9 +38,10 @@ def _reboot(ctx: Ctx) -> None:
     assert ctx.server is not None
     with ctx.uow_factory(write=False) as uow:
         boot = uow.servers.boot_config(ctx.server.id)
+        flavor = uow.flavors.get(ctx.server.flavor_id)
     try:
         ctx.driver.stop_server(ctx.server, hard=ctx.params.hard)
-        ctx.driver.start_server(ctx.server, seed_of(boot) if boot else None)
+        ctx.driver.start_server(ctx.server, boot, size=GuestSize.of(flavor))
     except (DriverError, StepFailed):
         # Whether the guest went down before the failure is unknown: make it so (the
         # compensation records SHUTOFF) rather than record a running guest that may not be.

@@ -24,12 +24,11 @@ from dataclasses import replace
 from typing import Any
 
 from ecslite.domain import transitions
-from ecslite.domain.boot import seed_of
 from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.reinstall import ReinstallParams
 from ecslite.domain.server import REINSTALL_FAILED_FAULT, TaskState, VmState, Volume
-from ecslite.drivers.base import DiskSpec, DriverError
+from ecslite.drivers.base import DiskSpec, DriverError, GuestSize
 from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext, StepFailed
 from ecslite.store.uow import UnitOfWork
 
@@ -105,13 +104,14 @@ def _attach(ctx: Ctx) -> None:
 def _inject(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         pending = uow.servers.boot_config(ctx.server_id, pending=True)
-    ctx.driver.write_seed(_server(ctx), seed_of(pending))
+    ctx.driver.write_seed(_server(ctx), pending)
 
 
 def _start(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         pending = uow.servers.boot_config(ctx.server_id, pending=True)
-    ctx.driver.start_server(_server(ctx), seed_of(pending) if pending else None)
+        flavor = uow.flavors.get(_server(ctx).flavor_id)
+    ctx.driver.start_server(_server(ctx), pending, size=GuestSize.of(flavor))
 
 
 def _verify(ctx: Ctx) -> None:
@@ -221,7 +221,7 @@ def _restore_old_disk(ctx: Ctx, *, stop_done: bool, seeded: bool) -> None:
         ctx.driver.attach_disk(server, old, device=p.device, boot_index=0)
     if seeded:
         # Put back the old disk's seed (or none), so its next boot is not a new instance.
-        ctx.driver.write_seed(server, seed_of(boot))
+        ctx.driver.write_seed(server, boot)
     original = p.original_vm_state
     restored = original if (original is VmState.ERROR or not stop_done) else VmState.STOPPED
     with ctx.uow_factory() as uow:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from ecslite.domain.boot import seed_of
 from ecslite.domain.server import VmState
-from ecslite.drivers.base import Driver, DriverError
+from ecslite.drivers.base import Driver, DriverError, GuestSize
 from ecslite.store.uow import UowFactory
 
 log = logging.getLogger("ecslite.provision")
@@ -33,6 +32,7 @@ def provision(uow_factory: UowFactory, driver: Driver) -> ProvisionReport:
         servers = {s.id: s for s in uow.servers.list_all()}
         images = {v.image_id: uow.catalog.image(v.image_id) for v in volumes if v.image_id}
         boot = {sid: uow.servers.boot_config(sid) for sid in servers}
+        flavors = {f.id: f for f in uow.flavors.all()}
     for v in volumes:
         try:
             driver.ensure_volume(v, images.get(v.image_id) if v.image_id else None)
@@ -49,7 +49,8 @@ def provision(uow_factory: UowFactory, driver: Driver) -> ProvisionReport:
     for s in servers.values():
         if s.vm_state is VmState.ACTIVE and not s.busy:
             try:
-                driver.start_server(s, seed_of(boot[s.id]) if boot[s.id] else None)
+                size = GuestSize.of(flavors.get(s.flavor_id))
+                driver.start_server(s, boot[s.id], size=size)
                 report.started += 1
             except DriverError as exc:
                 report.problems.append(f"server {s.id}: {exc.message}")

@@ -1,7 +1,10 @@
 """One contract, every driver: the post-conditions in ecslite/drivers/base.py, observed.
 
-The qemu driver runs here without booting a guest (disks, attachments, seeds); booting is
-covered by tests/e2e/test_qemu_guest.py.
+The tests taking the ``driver`` fixture run against every driver of the registry
+(``bootstrap.DRIVERS``), each built from settings as ``serve`` builds it; a driver whose host
+lacks something (``host_problem``) is skipped saying what. The qemu driver boots a blank disk
+here (the firmware finds nothing to boot, but the guest runs); booting a real image is covered
+by tests/e2e/test_qemu_guest.py.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from ecslite.domain.flavor import Flavor
+from ecslite.bootstrap import DRIVERS
+from ecslite.config import Settings
+from ecslite.domain import errors
+from ecslite.domain.boot import BootConfig
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, VmState, Volume
-from ecslite.drivers.base import DiskSpec, Driver, DriverError
+from ecslite.drivers.base import DiskSpec, Driver, DriverError, GuestSize
 from ecslite.drivers.qemu import QemuDriver, QemuOptions
-from ecslite.drivers.sim import SimDriver
+from ecslite.images.store import ImageStore
 
 HAVE_QEMU_IMG = shutil.which("qemu-img") is not None
 
@@ -54,18 +60,35 @@ def _vol(vid: str, *, system: bool) -> Volume:
     )
 
 
-@pytest.fixture(params=["sim", "qemu"])
+# Small enough for a shared test host; the firmware of a blank disk needs no more.
+SIZE = GuestSize(vcpus=1, memory_mb=64)
+
+
+@pytest.fixture(params=sorted(DRIVERS))
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
-    if request.param == "sim":
-        yield SimDriver()
-        return
-    if not HAVE_QEMU_IMG:
-        pytest.skip("qemu-img is not installed (apt-get install qemu-utils)")
-    d = QemuDriver(tmp_path / "data")
-    base = tmp_path / "base.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
-    d.images.add("img-1", name="tiny", disk=base)
-    yield d
+    entry = DRIVERS[request.param]
+    problem = entry.load().host_problem()
+    if problem is not None:
+        pytest.skip(f"the {request.param} driver cannot run here: {problem}")
+    settings = Settings(
+        data_dir=tmp_path / "data", driver=request.param, qemu_accel="tcg", sim_delay=0
+    )
+    d = entry.build(settings, None)
+    if d.capabilities.image_files:
+        # The host's image store holds images as qcow2 bases.
+        base = tmp_path / "base.qcow2"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
+        ImageStore(settings.data_dir / "images").add("img-1", name="tiny", disk=base)
+    try:
+        yield d
+    finally:
+        d.stop_all_guests(timeout=0)
+        d.close()
+
+
+def _disks_on_host(driver: Driver) -> set[str]:
+    """The volume ids whose backing storage is on this host (none for a driver without)."""
+    return {p.name.split(".")[0] for p in driver.stray_disks(set())}
 
 
 def test_disk_lifecycle_is_idempotent(driver: Driver) -> None:
@@ -79,7 +102,7 @@ def test_disk_lifecycle_is_idempotent(driver: Driver) -> None:
     driver.detach_disk(SERVER, sys_vol)
     driver.delete_disk(sys_vol)
     driver.delete_disk(sys_vol)
-    driver.write_seed(SERVER, {})
+    driver.write_seed(SERVER, None)
     assert driver.console_output(SERVER, 10) == ""
 
 
@@ -100,7 +123,7 @@ def test_qemu_system_disk_is_an_overlay_and_data_disks_are_untouched(tmp_path: P
     d.detach_disk(SERVER, old)
     d.create_disk_from_image(DiskSpec(volume=new, image=IMAGE))
     d.attach_disk(SERVER, new, device="/dev/vda", boot_index=0)
-    d.write_seed(SERVER, {"instance_id": "i-1", "public_keys": [], "user_data": None})
+    d.write_seed(SERVER, BootConfig(instance_id="i-1"))
     d.delete_disk(old)
 
     info = json.loads(
@@ -122,7 +145,7 @@ def test_qemu_system_disk_is_an_overlay_and_data_disks_are_untouched(tmp_path: P
     assert (d.server_dir("srv-1") / "seed.iso").exists()
     seed = d.server_dir("srv-1") / "seed.iso"
     before = seed.read_bytes()
-    d.write_seed(SERVER, {})  # the baseline: the server's own identity, no keys
+    d.write_seed(SERVER, None)  # the baseline: the server's own identity, no keys
     assert seed.exists() and seed.read_bytes() != before
 
 
@@ -149,20 +172,17 @@ def test_qemu_image_missing_from_the_store_is_reported(tmp_path: Path) -> None:
 def test_qemu_start_without_a_system_disk_is_refused(tmp_path: Path) -> None:
     d = QemuDriver(tmp_path / "data")
     with pytest.raises(DriverError) as err:
-        d.start_server(SERVER, None)
+        d.start_server(SERVER, None, size=SIZE)
     assert err.value.code == "Ecs.0105"
 
 
 def test_a_running_guests_disks_are_not_changed(driver: Driver) -> None:
-    if isinstance(driver, QemuDriver):
-        # The rule holds there too (attach/detach check is_running), but showing it needs a
-        # bootable guest: tests/e2e/test_qemu_guest.py boots one.
-        pytest.skip("needs a booted QEMU guest")
     sys_vol, data = _vol("sys-1", system=True), _vol("data-1", system=False)
     driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
     driver.ensure_volume(data, None)
     driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
-    driver.start_server(SERVER, None)
+    driver.start_server(SERVER, None, size=SIZE)
+    driver.start_server(SERVER, None, size=SIZE)  # already running: nothing more
     running = dataclasses.replace(SERVER, vm_state=VmState.ACTIVE)
     try:
         with pytest.raises(DriverError) as err:
@@ -171,9 +191,36 @@ def test_a_running_guests_disks_are_not_changed(driver: Driver) -> None:
         with pytest.raises(DriverError) as err:
             driver.detach_disk(running, sys_vol)
         assert err.value.code == "Ecs.0100"
+        with pytest.raises(DriverError) as err:
+            driver.release_server(running)
+        assert err.value.code == "Ecs.0100"
     finally:
         driver.stop_server(running, hard=True)
     driver.attach_disk(SERVER, data, device="/dev/vdb", boot_index=None)  # stopped: allowed
+
+
+def test_a_guest_that_stopped_does_not_verify(driver: Driver) -> None:
+    sys_vol = _vol("sys-1", system=True)
+    driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    driver.start_server(SERVER, None, size=SIZE)
+    driver.stop_server(SERVER, hard=True)
+    driver.stop_server(SERVER, hard=True)  # already off: nothing more
+    with pytest.raises(DriverError) as err:
+        driver.verify_boot(SERVER, timeout=30)
+    assert err.value.code in (errors.BAD_SERVER_STATE.code, errors.SYSTEM_ERROR.code)
+
+
+def test_stop_all_guests_stops_every_running_guest(driver: Driver) -> None:
+    sys_vol = _vol("sys-1", system=True)
+    driver.create_disk_from_image(DiskSpec(volume=sys_vol, image=IMAGE))
+    driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
+    assert driver.stop_all_guests(timeout=0) == []
+    driver.start_server(SERVER, None, size=SIZE)
+    assert driver.stop_all_guests(timeout=0) == [SERVER.id]
+    assert driver.stop_all_guests(timeout=0) == []
+    # Stopped: its disks may change again.
+    driver.detach_disk(dataclasses.replace(SERVER, vm_state=VmState.ACTIVE), sys_vol)
 
 
 def test_a_guest_without_a_system_disk_does_not_start(driver: Driver) -> None:
@@ -182,13 +229,26 @@ def test_a_guest_without_a_system_disk_does_not_start(driver: Driver) -> None:
     driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
     driver.detach_disk(SERVER, sys_vol)
     with pytest.raises(DriverError) as err:
-        driver.start_server(SERVER, None)
+        driver.start_server(SERVER, None, size=SIZE)
     assert err.value.code == "Ecs.0105"
 
 
 def test_lifecycle_hooks_are_part_of_the_contract(driver: Driver) -> None:
     assert driver.stray_disks(set()) == []
+    assert driver.stop_all_guests(timeout=0) == []
     driver.close()
+
+
+def test_capabilities_say_what_a_driver_does(driver: Driver) -> None:
+    caps = driver.capabilities
+    assert caps == DRIVERS[driver.name].capabilities  # the registry reads the class's own
+    data = _vol("data-1", system=False)
+    driver.ensure_volume(data, None)
+    # A host-local driver keeps disks on this host: a disk no record names is reported.
+    assert _disks_on_host(driver) == ({"data-1"} if caps.host_local else set())
+    assert driver.stray_disks({"data-1"}) == []
+    if not caps.console_output:
+        assert driver.console_output(SERVER, None) == ""
 
 
 def test_an_attached_disk_is_neither_deleted_nor_attached_elsewhere(driver: Driver) -> None:
@@ -201,12 +261,11 @@ def test_an_attached_disk_is_neither_deleted_nor_attached_elsewhere(driver: Driv
     assert err.value.code == "Ecs.0100"
     with pytest.raises(DriverError):
         driver.attach_disk(other, sys_vol, device="/dev/vda", boot_index=0)
-    if isinstance(driver, QemuDriver):
-        assert driver.disk_path(sys_vol.id).exists()  # the refusal changed nothing
+    if driver.capabilities.host_local:
+        assert _disks_on_host(driver) == {sys_vol.id}  # the refusal changed nothing
     driver.detach_disk(SERVER, sys_vol)
     driver.delete_disk(sys_vol)
-    if isinstance(driver, QemuDriver):
-        assert not driver.disk_path(sys_vol.id).exists()
+    assert _disks_on_host(driver) == set()
 
 
 def test_releasing_a_server_needs_its_disks_detached_and_leaves_nothing(driver: Driver) -> None:
@@ -215,7 +274,7 @@ def test_releasing_a_server_needs_its_disks_detached_and_leaves_nothing(driver: 
     driver.ensure_volume(data, None)
     driver.attach_disk(SERVER, sys_vol, device="/dev/vda", boot_index=0)
     driver.attach_disk(SERVER, data, device="/dev/vdb", boot_index=None)
-    driver.write_seed(SERVER, {})
+    driver.write_seed(SERVER, None)
     with pytest.raises(DriverError):
         driver.release_server(SERVER)
     driver.detach_disk(SERVER, sys_vol)
@@ -225,17 +284,15 @@ def test_releasing_a_server_needs_its_disks_detached_and_leaves_nothing(driver: 
     driver.release_server(SERVER)  # idempotent
     if isinstance(driver, QemuDriver):
         assert not (driver.servers_dir / SERVER.id).exists()
-        assert driver.disk_path(data.id).exists()  # a kept data disk outlives its server
+    if driver.capabilities.host_local:
+        assert _disks_on_host(driver) == {data.id}  # a kept data disk outlives its server
     # The disk is free for another server.
     other = dataclasses.replace(SERVER, id="srv-2")
     driver.attach_disk(other, data, device="/dev/vdb", boot_index=None)
 
 
 def test_qemu_sizes_a_guest_by_its_flavor_within_the_hosts_caps(tmp_path: Path) -> None:
-    catalogue = {f.id: f for f in (Flavor("small", 1, 2048), Flavor("big", 8, 32768))}
-    d = QemuDriver(
-        tmp_path / "data", QemuOptions(vcpus=2, memory_mb=4096), flavors=catalogue.get
-    )
-    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="small")) == (1, 2048)
-    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="big")) == (2, 4096)
-    assert d.guest_size(dataclasses.replace(SERVER, flavor_id="gone")) == (2, 4096)
+    d = QemuDriver(tmp_path / "data", QemuOptions(vcpus=2, memory_mb=4096))
+    assert d.guest_size(GuestSize(vcpus=1, memory_mb=2048)) == GuestSize(vcpus=1, memory_mb=2048)
+    assert d.guest_size(GuestSize(vcpus=8, memory_mb=32768)) == GuestSize(vcpus=2, memory_mb=4096)
+    assert d.guest_size(None) == GuestSize(vcpus=2, memory_mb=4096)  # flavor unknown: the caps

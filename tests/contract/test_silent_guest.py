@@ -46,7 +46,7 @@ def _blank_server(tmp_path: Path, *, silent_timeout: float) -> tuple[QemuDriver,
 
 def test_a_silent_guest_fails_verification_early_with_the_cause(tmp_path: Path) -> None:
     d, server = _blank_server(tmp_path, silent_timeout=3)
-    d.start_server(server, None)
+    d.start_server(server, None, size=None)
     try:
         started = time.monotonic()
         with pytest.raises(DriverError) as err:
@@ -66,7 +66,7 @@ def test_a_silent_guest_fails_verification_early_with_the_cause(tmp_path: Path) 
 def test_a_guest_gets_a_recorded_ssh_forward_that_survives_a_restart(tmp_path: Path) -> None:
     d, server = _blank_server(tmp_path, silent_timeout=60)
     assert d.guest_network(server.id) is None  # none before the first start
-    d.start_server(server, None)
+    d.start_server(server, None, size=None)
     try:
         first = d.guest_network(server.id)
         assert first is not None and first.ssh_host == "127.0.0.1"
@@ -75,7 +75,7 @@ def test_a_guest_gets_a_recorded_ssh_forward_that_survives_a_restart(tmp_path: P
             pass
     finally:
         d.stop_server(server, hard=True)
-    d.start_server(server, None)
+    d.start_server(server, None, size=None)
     try:
         assert d.guest_network(server.id) == first
         assert d.running_guests() == [server.id]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ecslite.domain.boot import BootConfig, seed_of
+from ecslite.domain.boot import BootConfig
 from ecslite.domain.codec import decode, encode
 from ecslite.domain.job import JobType
 from ecslite.domain.reinstall import ReinstallParams
@@ -152,10 +152,10 @@ def test_every_job_type_decodes_its_stored_params() -> None:
         assert isinstance(DEFINITIONS[jt].parse_params(by_type[cls]), cls), jt
 
 
-def test_the_driver_seed_is_the_stored_form() -> None:
+def test_the_stored_boot_config_names_user_data_as_before() -> None:
     boot = BootConfig(instance_id="i-3", user_data_b64="eA==")
-    assert seed_of(boot)["user_data"] == "eA=="
-    assert seed_of(None) == {}
+    assert encode(boot)["user_data"] == "eA=="
+    assert decode(BootConfig, encode(boot)) == boot
 
 
 def test_a_document_missing_what_the_record_requires_is_refused() -> None:

@@ -6,10 +6,12 @@ Regenerate after a deliberate change with ``ECSLITE_UPDATE_GOLDEN=1 pytest tests
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pycdlib
 import yaml
@@ -23,6 +25,7 @@ from ecslite.cloudinit.configdrive import (
     render_config_drive,
 )
 from ecslite.cloudinit.iso import write_iso
+from ecslite.domain.boot import BootConfig
 
 GOLDEN = Path(__file__).parent / "golden"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGolden0000000000000000000000000000000000000 golden"
@@ -30,16 +33,16 @@ HASH = "$6$rounds=5000$goldensalt$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ
 USER_DATA_BYTES = b"#!/bin/sh\r\necho 'bytes \xc3\xa9\xff kept'\n"
 
 
-def _config(**overrides: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "instance_id": "i-0123456789abcdef",
-        "key_name": "my-key",
-        "public_keys": [KEY],
-        "password_hash": None,
-        "user_data": base64.b64encode(USER_DATA_BYTES).decode(),
-        "byol": False,
-    }
-    return {**base, **overrides}
+def _config(**overrides: Any) -> BootConfig:
+    base = BootConfig(
+        instance_id="i-0123456789abcdef",
+        key_name="my-key",
+        public_keys=(KEY,),
+        password_hash=None,
+        user_data_b64=base64.b64encode(USER_DATA_BYTES).decode(),
+        byol=False,
+    )
+    return dataclasses.replace(base, **overrides)
 
 
 def _check_golden(name: str, files: dict[str, bytes]) -> None:
@@ -66,7 +69,7 @@ def test_key_pair_and_user_data() -> None:
 
 def test_password_reaches_the_guest_only_as_its_hash() -> None:
     files = render_config_drive(
-        _config(public_keys=[], key_name=None, password_hash=HASH, user_data=None),
+        _config(public_keys=(), key_name=None, password_hash=HASH, user_data_b64=None),
         hostname="db",
     )
     _check_golden("password_only", files)
@@ -106,9 +109,7 @@ def test_a_static_network_is_rendered_as_network_data_matched_by_mac() -> None:
         gateway="10.0.2.2",
         dns="10.0.2.3",
     )
-    files = render_config_drive(
-        {"instance_id": "i-1", "public_keys": []}, hostname="web", network=net
-    )
+    files = render_config_drive(BootConfig(instance_id="i-1"), hostname="web", network=net)
     data = json.loads(files[NETWORK_DATA])
     assert data["links"][0]["ethernet_mac_address"] == "fa:16:3e:00:00:01"
     (network,) = data["networks"]
@@ -120,4 +121,4 @@ def test_a_static_network_is_rendered_as_network_data_matched_by_mac() -> None:
     assert network["routes"][0]["gateway"] == "10.0.2.2"
     assert data["services"] == [{"type": "dns", "address": "10.0.2.3"}]
     # Without a network the drive has no network_data (cloud-init then falls back to DHCP).
-    assert NETWORK_DATA not in render_config_drive({"instance_id": "i-1"}, hostname="web")
+    assert NETWORK_DATA not in render_config_drive(BootConfig(instance_id="i-1"), hostname="web")

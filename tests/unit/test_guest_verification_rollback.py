@@ -4,11 +4,11 @@ disk and old cloud-init data; the driver sees exactly that sequence."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from ecslite.domain.boot import BootConfig
 from ecslite.domain.job import JobStatus
 from ecslite.domain.server import Server, VmState, Volume
-from ecslite.drivers.base import DriverError
+from ecslite.drivers.base import BootNotVerified, GuestSize
 from ecslite.drivers.sim import SimDriver
 from tests.unit.test_rollback_failure import _reinstall, _run, _setup
 
@@ -18,13 +18,15 @@ class GuestNeverFinishes(SimDriver):
         super().__init__()
         self.calls: list[str] = []
 
-    def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
+    def start_server(
+        self, server: Server, boot_config: BootConfig | None, *, size: GuestSize | None
+    ) -> None:
         self.calls.append("start")
-        super().start_server(server, boot_config)  # the sim keeps the guest's power state
+        super().start_server(server, boot_config, size=size)  # the sim keeps the power state
 
     def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
         self.calls.append("verify")
-        raise DriverError("Ecs.0002", "cloud-init did not finish within 600 s")
+        raise BootNotVerified("cloud-init did not finish within 600 s")
 
     def stop_server(self, server: Server, *, hard: bool = False) -> None:
         self.calls.append(f"stop hard={hard}")
@@ -39,8 +41,8 @@ class GuestNeverFinishes(SimDriver):
     def delete_disk(self, volume: Volume) -> None:
         self.calls.append(f"delete {volume.id}")
 
-    def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
-        self.calls.append("seed " + ("new" if boot_config.get("password_hash") else "old"))
+    def write_seed(self, server: Server, boot_config: BootConfig | None) -> None:
+        self.calls.append("seed " + ("new" if boot_config and boot_config.password_hash else "old"))
 
 
 def test_failed_verification_rolls_back_to_the_old_disk(tmp_path: Path) -> None:

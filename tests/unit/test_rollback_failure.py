@@ -14,7 +14,7 @@ from ecslite.demo import ensure_demo
 from ecslite.domain.errors import EcsError
 from ecslite.domain.job import JobStatus
 from ecslite.domain.server import Server, VmState, Volume
-from ecslite.drivers.base import DriverError
+from ecslite.drivers.base import HostFailure
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
@@ -34,7 +34,7 @@ class BrokenAttachDriver(SimDriver):
         self, server: Server, volume: Volume, *, device: str, boot_index: int | None
     ) -> None:
         self.calls.append(f"attach {volume.id}")
-        raise DriverError("Ecs.0002", "storage backend unavailable")
+        raise HostFailure("storage backend unavailable")
 
     def detach_disk(self, server: Server, volume: Volume) -> None:
         self.calls.append(f"detach {volume.id}")

@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from ecslite.drivers.base import DriverError
+from ecslite.drivers.base import HostFailure, ImageUnavailable
 
 # LUKS key derivation is timed by QEMU; without a fixed iteration time the timing probe fails
 # intermittently on a busy host ("Unable to get accurate CPU usage"). 100 ms is still a full
@@ -28,9 +28,9 @@ def _qemu_img(args: list[str], *, what: str) -> str:
             ["qemu-img", *args], capture_output=True, text=True, timeout=600, check=False
         )
     except FileNotFoundError as exc:
-        raise DriverError("Ecs.0002", "qemu-img is not installed on the host.") from exc
+        raise HostFailure("qemu-img is not installed on the host.") from exc
     if proc.returncode != 0:
-        raise DriverError("Ecs.0002", f"{what} failed: {proc.stderr.strip()[-400:]}")
+        raise HostFailure(f"{what} failed: {proc.stderr.strip()[-400:]}")
     return proc.stdout
 
 
@@ -65,7 +65,7 @@ def create_overlay(
             try:
                 _qemu_img(args, what="Creating the system disk")
                 break
-            except DriverError as exc:
+            except HostFailure as exc:
                 # QEMU calibrates PBKDF2 by measuring thread CPU time; with coarse accounting
                 # (tick-based, busy VMs) it sometimes measures 0 ms and gives up. Harmless to retry.
                 if CPU_USAGE_FLAKE not in exc.message or attempt == LUKS_ATTEMPTS - 1:
@@ -101,7 +101,7 @@ def virtual_size(path: Path) -> int:
 def check_base(path: Path) -> None:
     """Refuse a base image that qemu-img cannot read as qcow2 (e.g. truncated or corrupt)."""
     if not path.exists():
-        raise DriverError("Ecs.0031", "The image's base disk is missing from the image store.")
+        raise ImageUnavailable("The image's base disk is missing from the image store.")
     proc = subprocess.run(
         ["qemu-img", "check", "-U", "-q", "-f", "qcow2", str(path)],
         capture_output=True,
@@ -109,8 +109,7 @@ def check_base(path: Path) -> None:
         check=False,
     )
     if proc.returncode not in (0,):
-        raise DriverError(
-            "Ecs.0031",
+        raise ImageUnavailable(
             "The image's base disk is damaged (qemu-img check failed); re-import the image: "
-            + proc.stderr.strip()[-300:],
+            + proc.stderr.strip()[-300:]
         )

@@ -12,9 +12,11 @@ Layout::
 
 QMP sockets live in a short private temp dir (AF_UNIX paths are limited to 108 bytes).
 
-An encrypted system disk is a LUKS qcow2 overlay. Its data key exists in plaintext only in a
-0600 file in the private runtime dir for the moment qemu-img or QEMU reads it, then is removed;
-at rest there is only the wrapped key (``.dek``), which opens only with the project's CMK.
+An encrypted system disk is a LUKS qcow2 overlay; its data key is kept wrapped by the project's
+CMK (``keys.py``).
+
+A guest gets the size the job hands to ``start_server`` (its flavor's), capped by this host's
+share per guest; the driver never reads the store.
 
 Attach and detach only edit ``attachments.json`` (changes take effect at the next boot; the
 control plane changes disks only on a stopped server). A data disk is never opened by this
@@ -23,28 +25,35 @@ driver except by the guest's QEMU: a reinstall touches only system-disk files.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import dataclasses
 import json
-import os
-import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from ecslite.cloudinit.configdrive import LABEL, render_config_drive
 from ecslite.cloudinit.iso import write_iso
-from ecslite.domain.flavor import Flavor
+from ecslite.domain.boot import BootConfig
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
-from ecslite.drivers.base import DiskSpec, DriverError, GuestNetwork
+from ecslite.drivers.base import (
+    BootNotVerified,
+    Capabilities,
+    DiskInUse,
+    DiskSpec,
+    GuestNetwork,
+    GuestRunning,
+    GuestSize,
+    HostFailure,
+    ImageUnavailable,
+    NoSystemDisk,
+)
 from ecslite.drivers.qemu import accel, console, disks, network, vm
+from ecslite.drivers.qemu.keys import DataKeys, DiskKeys, write_json
 from ecslite.images.store import ImageFiles, ImageStore
 
 
@@ -62,28 +71,15 @@ class QemuOptions:
     ssh_host: str = "127.0.0.1"  # where guests' SSH ports are forwarded
 
 
-class FlavorLookup(Protocol):
-    """The size of a flavor by id (the store's catalogue), None when it is unknown."""
-
-    def __call__(self, flavor_id: str) -> Flavor | None: ...
-
-
-class DataKeys(Protocol):
-    """Envelope encryption of per-disk data keys (ecslite's KMS store implements it)."""
-
-    def generate_data_key(self, *, cmk_id: str, project_id: str) -> tuple[bytes, bytes]: ...
-
-    def decrypt(self, wrapped: bytes, *, cmk_id: str, project_id: str) -> bytes: ...
-
-
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 class QemuDriver:
     name = "qemu"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        host_local=True,
+        testing=False,
+        guests_outlive_service=True,
+        image_files=True,
+        console_output=True,
+    )
 
     def __init__(
         self,
@@ -91,18 +87,24 @@ class QemuDriver:
         options: QemuOptions | None = None,
         *,
         data_keys: DataKeys | None = None,
-        flavors: FlavorLookup | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.options = options or QemuOptions()
-        self.data_keys = data_keys
-        self.flavors = flavors
         self.images = ImageStore(data_dir / "images")
         self.volumes_dir = data_dir / "volumes"
         self.servers_dir = data_dir / "servers"
+        self.keys = DiskKeys(self.volumes_dir, data_keys)
         self.volumes_dir.mkdir(parents=True, exist_ok=True)
         self.servers_dir.mkdir(parents=True, exist_ok=True)
         self._closing = threading.Event()
+
+    @staticmethod
+    def host_problem() -> str | None:
+        missing = [tool for tool in (vm.QEMU, "qemu-img") if shutil.which(tool) is None]
+        if missing:
+            how = "apt-get install qemu-system-x86 qemu-utils"
+            return f"{', '.join(missing)} not installed ({how})"
+        return None
 
     def close(self) -> None:
         """Stop waiting on guests; the guests themselves keep running (like libvirt's)."""
@@ -114,54 +116,7 @@ class QemuDriver:
         return self.volumes_dir / f"{volume_id}.qcow2"
 
     def key_path(self, volume_id: str) -> Path:
-        return self.volumes_dir / f"{volume_id}.dek"
-
-    def _data_key(self, volume: Volume) -> bytes:
-        """Return the volume's plaintext data key, creating and wrapping one on first use."""
-        if self.data_keys is None:
-            raise DriverError("Ecs.0912", "Disk encryption is not configured on this host.")
-        path = self.key_path(volume.id)
-        try:
-            if path.exists():
-                rec = json.loads(path.read_text())
-                return self.data_keys.decrypt(
-                    base64.b64decode(rec["wrapped"]),
-                    cmk_id=rec["cmk_id"],
-                    project_id=rec["project_id"],
-                )
-            if not volume.cmk_id:
-                raise DriverError("Ecs.0912", "An encrypted disk needs a CMK.")
-            plain, wrapped = self.data_keys.generate_data_key(
-                cmk_id=volume.cmk_id, project_id=volume.project_id
-            )
-        except DriverError:
-            raise
-        except Exception as exc:  # the KMS store's refusal, translated at the boundary
-            raise DriverError("Ecs.0912", f"Invalid disk encryption key: {exc}") from exc
-        rec = {
-            "cmk_id": volume.cmk_id,
-            "project_id": volume.project_id,
-            "wrapped": base64.b64encode(wrapped).decode(),
-        }
-        _write_json(path, rec)
-        return plain
-
-    @contextlib.contextmanager
-    def _secret_files(self, keys: dict[str, bytes]) -> Iterator[dict[str, Path]]:
-        """Write each data key (hex) to a 0600 file for QEMU to read; remove them after."""
-        runtime = vm.runtime_dir(self.data_dir)
-        paths: dict[str, Path] = {}
-        try:
-            for volume_id, key in keys.items():
-                path = runtime / f"{volume_id}.{secrets.token_hex(4)}.secret"
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(key.hex())
-                paths[volume_id] = path
-            yield paths
-        finally:
-            for path in paths.values():
-                path.unlink(missing_ok=True)
+        return self.keys.path(volume_id)
 
     def server_dir(self, server_id: str) -> Path:
         d = self.servers_dir / server_id
@@ -179,7 +134,7 @@ class QemuDriver:
         return disks_
 
     def _save_attachments(self, server_id: str, entries: list[dict[str, Any]]) -> None:
-        _write_json(self.server_dir(server_id) / "attachments.json", {"disks": entries})
+        write_json(self.server_dir(server_id) / "attachments.json", {"disks": entries})
 
     def is_running(self, server_id: str) -> bool:
         return vm.running_pid(self.server_dir(server_id), self.vm_name(server_id)) is not None
@@ -223,7 +178,9 @@ class QemuDriver:
             timeout=0 if hard else self.options.powerdown_timeout,
         )
 
-    def start_server(self, server: Server, boot_config: dict[str, Any] | None) -> None:
+    def start_server(
+        self, server: Server, boot_config: BootConfig | None, *, size: GuestSize | None
+    ) -> None:
         workdir = self.server_dir(server.id)
         name = self.vm_name(server.id)
         if vm.running_pid(workdir, name) is not None:
@@ -231,19 +188,19 @@ class QemuDriver:
         attached = self._attachments(server.id)
         system = next((a for a in attached if a["boot_index"] == 0), None)
         if system is None:
-            raise DriverError("Ecs.0105", "The server has no system disk attached.")
+            raise NoSystemDisk("The server has no system disk attached.")
         files = self.images.get(system["image_id"]) if system.get("image_id") else None
         seed = workdir / "seed.iso"
         if not seed.exists():
-            self.write_seed(server, boot_config or {})
+            self.write_seed(server, boot_config)
         keys: dict[str, bytes] = {}
         for a in attached:
             if not self.disk_path(a["volume_id"]).exists():
-                raise DriverError("Ecs.0002", f"Disk {a['volume_id']} is missing on the host.")
-            if self.key_path(a["volume_id"]).exists():
-                keys[a["volume_id"]] = self._data_key(_stub_volume(a["volume_id"]))
-        with self._secret_files(keys) as secret_files:
-            self._launch(server, attached, secret_files, files)
+                raise HostFailure(f"Disk {a['volume_id']} is missing on the host.")
+            if self.keys.has_key(a["volume_id"]):
+                keys[a["volume_id"]] = self.keys.existing(a["volume_id"])
+        with self.keys.secret_files(vm.runtime_dir(self.data_dir), keys) as secret_files:
+            self._launch(server, attached, secret_files, files, self.guest_size(size))
 
     def _launch(
         self,
@@ -251,6 +208,7 @@ class QemuDriver:
         attached: list[dict[str, Any]],
         secret_files: dict[str, Path],
         files: ImageFiles | None,
+        size: GuestSize,
     ) -> None:
         workdir = self.server_dir(server.id)
         seed = workdir / "seed.iso"
@@ -266,7 +224,6 @@ class QemuDriver:
         ]
         net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
         accel_name = self._accel()
-        vcpus, memory_mb = self.guest_size(server)
         spec = vm.VmSpec(
             name=self.vm_name(server.id),
             workdir=workdir,
@@ -276,18 +233,18 @@ class QemuDriver:
             initrd=files.initrd if files else None,
             cmdline=_kernel_cmdline(files.cmdline, accel_name) if files else "",
             accel=accel_name,
-            vcpus=vcpus,
-            memory_mb=memory_mb,
+            vcpus=size.vcpus,
+            memory_mb=size.memory_mb,
             qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
             nic=network.nic_argument(net),
         )
         log = spec.serial_log
         offset = log.stat().st_size if log.exists() else 0
         # Written before launch: verify_boot must never read an earlier boot's output.
-        _write_json(workdir / "boot.json", {"serial_offset": offset, "started": time.time()})
+        write_json(workdir / "boot.json", {"serial_offset": offset, "started": time.time()})
         try:
             vm.launch(spec)
-        except DriverError as exc:
+        except HostFailure as exc:
             if not network.forward_refused(exc.message):
                 raise
             # Another program took the port between the check and QEMU's bind: move once.
@@ -296,13 +253,14 @@ class QemuDriver:
             )
             vm.launch(dataclasses.replace(spec, nic=network.nic_argument(net)))
 
-    def guest_size(self, server: Server) -> tuple[int, int]:
-        """(vCPUs, MiB of RAM) for the server's guest: its flavor's, within the host's caps."""
-        caps = (self.options.vcpus, self.options.memory_mb)
-        flavor = self.flavors(server.flavor_id) if self.flavors is not None else None
-        if flavor is None:
+    def guest_size(self, size: GuestSize | None) -> GuestSize:
+        """The size a guest gets: ``size`` (its flavor's) within the host's caps, else the caps."""
+        caps = GuestSize(vcpus=self.options.vcpus, memory_mb=self.options.memory_mb)
+        if size is None:
             return caps
-        return min(flavor.vcpus, caps[0]), min(flavor.ram_mb, caps[1])
+        return GuestSize(
+            vcpus=min(size.vcpus, caps.vcpus), memory_mb=min(size.memory_mb, caps.memory_mb)
+        )
 
     def create_disk_from_image(self, spec: DiskSpec) -> None:
         path = self.disk_path(spec.volume.id)
@@ -310,18 +268,18 @@ class QemuDriver:
             return
         files = self.images.get(spec.image.id)
         if files is None:
-            raise DriverError(
-                "Ecs.0031",
+            raise ImageUnavailable(
                 f"Image {spec.image.id} has no disk in this host's image store; "
-                "add it with `ecslite image import` or `ecslite image build`.",
+                "add it with `ecslite image import` or `ecslite image build`."
             )
         disks.check_base(files.disk)
         if not spec.volume.encrypted:
             disks.create_overlay(path, base=files.disk, size_gb=spec.volume.size_gb)
             return
-        key = self._data_key(spec.volume)
+        key = self.keys.for_volume(spec.volume)
         try:
-            with self._secret_files({spec.volume.id: key}) as secret:
+            runtime = vm.runtime_dir(self.data_dir)
+            with self.keys.secret_files(runtime, {spec.volume.id: key}) as secret:
                 disks.create_overlay(
                     path,
                     base=files.disk,
@@ -329,7 +287,7 @@ class QemuDriver:
                     secret_file=secret[spec.volume.id],
                 )
         except BaseException:
-            self.key_path(spec.volume.id).unlink(missing_ok=True)  # no partial state
+            self.keys.forget(spec.volume.id)  # no partial state
             raise
 
     def _holder(self, volume_id: str) -> str | None:
@@ -345,11 +303,9 @@ class QemuDriver:
     def delete_disk(self, volume: Volume) -> None:
         holder = self._holder(volume.id)
         if holder is not None:
-            raise DriverError(
-                "Ecs.0100", f"Disk {volume.id} is attached to {holder}; detach it first."
-            )
+            raise DiskInUse(f"Disk {volume.id} is attached to {holder}; detach it first.")
         self.disk_path(volume.id).unlink(missing_ok=True)
-        self.key_path(volume.id).unlink(missing_ok=True)
+        self.keys.forget(volume.id)
 
     def attach_disk(
         self, server: Server, volume: Volume, *, device: str, boot_index: int | None
@@ -359,9 +315,9 @@ class QemuDriver:
             return
         holder = self._holder(volume.id)
         if holder is not None:
-            raise DriverError("Ecs.0100", f"Disk {volume.id} is attached to {holder}.")
+            raise DiskInUse(f"Disk {volume.id} is attached to {holder}.")
         if self.is_running(server.id):
-            raise DriverError("Ecs.0100", "Stop the server before changing its disks.")
+            raise GuestRunning("Stop the server before changing its disks.")
         entries = [e for e in entries if e["device"] != device]
         entries.append(
             {
@@ -378,15 +334,15 @@ class QemuDriver:
         if not any(e["volume_id"] == volume.id for e in entries):
             return
         if self.is_running(server.id):
-            raise DriverError("Ecs.0100", "Stop the server before changing its disks.")
+            raise GuestRunning("Stop the server before changing its disks.")
         self._save_attachments(server.id, [e for e in entries if e["volume_id"] != volume.id])
 
-    def write_seed(self, server: Server, boot_config: dict[str, Any]) -> None:
+    def write_seed(self, server: Server, boot_config: BootConfig | None) -> None:
         seed = self.server_dir(server.id) / "seed.iso"
-        if not boot_config:
+        if boot_config is None:
             # Without any data source the image's cloud-init disables itself (ds-identify), and
             # nothing would say the guest came up: give it the server's baseline identity.
-            boot_config = {"instance_id": f"i-{server.id}", "public_keys": []}
+            boot_config = BootConfig(instance_id=f"i-{server.id}")
         files = render_config_drive(
             boot_config,
             hostname=_hostname(server.name),
@@ -403,7 +359,7 @@ class QemuDriver:
             # service counts the silence that came before it.
             started = float(boot.get("started", time.time()))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DriverError("Ecs.0002", "The server was not started by this host.") from exc
+            raise HostFailure("The server was not started by this host.") from exc
         limit = self.options.cloud_init_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         log = workdir / "serial.log"
@@ -412,26 +368,23 @@ class QemuDriver:
             result = console.verdict(text)
             if result.finished:
                 if result.errors:
-                    raise DriverError(
-                        "Ecs.0002",
+                    raise BootNotVerified(
                         "cloud-init finished with errors (see the console output): "
-                        + " | ".join(result.errors[:3])[:500],
+                        + " | ".join(result.errors[:3])[:500]
                     )
                 return
             silent_for = time.time() - started
             if not text and silent_for > self.options.silent_timeout:
-                raise DriverError("Ecs.0002", self._silence_reason(silent_for))
+                raise BootNotVerified(self._silence_reason(silent_for))
             if not self.is_running(server.id):
-                raise DriverError(
-                    "Ecs.0002",
-                    "The guest stopped before cloud-init finished; see the console output.",
+                raise BootNotVerified(
+                    "The guest stopped before cloud-init finished; see the console output."
                 )
             if time.monotonic() > deadline:
                 last = [ln for ln in text.splitlines() if ln.strip()][-1:] or ["(no output)"]
-                raise DriverError(
-                    "Ecs.0002",
+                raise BootNotVerified(
                     f"cloud-init did not finish within {limit:.0f} s; the guest's last console "
-                    f"line was: {last[0][:200]}",
+                    f"line was: {last[0][:200]}"
                 )
             time.sleep(0.5)
 
@@ -450,9 +403,9 @@ class QemuDriver:
         if not workdir.exists():
             return
         if vm.running_pid(workdir, self.vm_name(server.id)) is not None:
-            raise DriverError("Ecs.0100", "Stop the server before removing it.")
+            raise GuestRunning("Stop the server before removing it.")
         if self._attachments(server.id):
-            raise DriverError("Ecs.0100", "Detach the server's disks before removing it.")
+            raise DiskInUse("Detach the server's disks before removing it.")
         vm.qmp_socket_path(self.data_dir, server.id).unlink(missing_ok=True)
         # Its seed (which may hold a password hash), console log, boot record and network
         # forward go with it; the forward's port is free for the next guest.
@@ -499,11 +452,6 @@ def _kernel_cmdline(cmdline: str, accel_name: str) -> str:
     if accel_name == "tcg" and "mitigations=" not in cmdline:
         return f"{cmdline} mitigations=off"
     return cmdline
-
-
-def _stub_volume(volume_id: str) -> Volume:
-    """A volume reference for reading an existing wrapped key (which names its own CMK)."""
-    return Volume(id=volume_id, project_id="", size_gb=0, volume_type="", status="")
 
 
 def _hostname(name: str) -> str:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecslite.drivers.base import DriverError
+from ecslite.drivers.base import HostFailure
 from ecslite.drivers.qemu.qmp import QmpClient, QmpError
 
 QEMU = "qemu-system-x86_64"
@@ -116,16 +116,16 @@ def running_pid(workdir: Path, name: str) -> int | None:
 
 
 def launch(spec: VmSpec) -> None:
-    """Start QEMU for ``spec``. Post: running with its QMP socket up, or DriverError."""
+    """Start QEMU for ``spec``. Post: running with its QMP socket up, or HostFailure."""
     if shutil.which(QEMU) is None:
-        raise DriverError("Ecs.0002", f"{QEMU} is not installed on the host.")
+        raise HostFailure(f"{QEMU} is not installed on the host.")
     spec.pidfile.unlink(missing_ok=True)
     spec.qmp_socket.unlink(missing_ok=True)
     proc = subprocess.run(command_line(spec), capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise DriverError("Ecs.0002", f"QEMU failed to start: {proc.stderr.strip()[-400:]}")
+        raise HostFailure(f"QEMU failed to start: {proc.stderr.strip()[-400:]}")
     if running_pid(spec.workdir, spec.name) is None:
-        raise DriverError("Ecs.0002", "QEMU exited right after starting.")
+        raise HostFailure("QEMU exited right after starting.")
 
 
 def runtime_dir(data_dir: Path) -> Path:
@@ -142,7 +142,7 @@ def runtime_dir(data_dir: Path) -> Path:
     runtime.mkdir(mode=0o700, exist_ok=True)
     st = runtime.stat()
     if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise DriverError("Ecs.0002", f"{runtime} is not a private directory of this user.")
+        raise HostFailure(f"{runtime} is not a private directory of this user.")
     return runtime
 
 
@@ -167,7 +167,7 @@ def shutdown(workdir: Path, name: str, *, qmp_socket: Path, timeout: float) -> N
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     if not _wait_gone(workdir, name, 10):
-        raise DriverError("Ecs.0002", "The guest's QEMU process did not exit.")
+        raise HostFailure("The guest's QEMU process did not exit.")
 
 
 def _wait_gone(workdir: Path, name: str, timeout: float) -> bool:
