@@ -44,12 +44,13 @@ class ServerRecord:
 
 @dataclass(frozen=True)
 class ServerFilter:
-    """ListServersDetails' filters; None matches everything. ``name`` is a substring."""
+    """The list filters; None matches everything. ``name`` and ``ip`` match a substring."""
 
     status: str | None = None
     name: str | None = None
     flavor: str | None = None
     ip: str | None = None
+    image: str | None = None
 
 
 def records(
@@ -113,6 +114,7 @@ class ServerReads:
                 name=flt.name,
                 flavor=flt.flavor,
                 ip=flt.ip,
+                image=flt.image,
             )
             return records(uow, servers, self._network_of), total
 
@@ -151,7 +153,13 @@ class ServerReads:
 
 
 def _columns(flt: ServerFilter) -> dict[str, str | None]:
-    return {"status": flt.status, "name": flt.name, "flavor": flt.flavor, "ip": flt.ip}
+    return {
+        "status": flt.status,
+        "name": flt.name,
+        "flavor": flt.flavor,
+        "ip": flt.ip,
+        "image": flt.image,
+    }
 
 
 def _dumps(body: object) -> str:

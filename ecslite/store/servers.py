@@ -98,6 +98,7 @@ class ServerRepo:
         name: str | None,
         flavor: str | None = None,
         ip: str | None = None,
+        image: str | None = None,
     ) -> tuple[list[Server], int]:
         c = t.servers.c
         rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
@@ -116,6 +117,8 @@ class ServerRepo:
             conds.append(c.name.contains(name, autoescape=True))
         if flavor:
             conds.append(c.flavor_id == flavor)
+        if image:
+            conds.append(c.image_id == image)
         if ip:
             # The API documents a fuzzy match on the server's IPv4 addresses.
             with_ip = select(t.ports.c.server_id).where(

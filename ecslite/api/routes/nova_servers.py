@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -40,31 +40,77 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/v2.1"
 
 
-def _list(
-    request: Request,
-    project_id: str,
-    v: Microversion,
-    *,
-    detail: bool,
-    limit: int | None,
-    marker: str | None,
-    status: str | None,
-    name: str | None,
-) -> dict[str, Any]:
+# Query parameters the list routes act on; any other is refused (400), never ignored: a filter
+# dropped silently would return servers it was meant to exclude.
+_FILTERS = frozenset({"limit", "marker", "status", "name", "image", "flavor", "ip"})
+# Sent by clients with values that ask for nothing ecslite lacks: accepted at those values.
+_NEUTRAL = {
+    "deleted": {"false", "0"},
+    "all_tenants": {"false", "0"},
+    "all_projects": {"false", "0"},
+    "sort_key": {"created_at"},
+    "sort_dir": {"desc"},
+}
+
+
+@dataclass(frozen=True)
+class _ListQuery:
+    limit: int | None
+    marker: str | None
+    flt: ServerFilter
+
+
+def _list_query(request: Request) -> _ListQuery:
+    params = request.query_params
+    for key in params:
+        if key in _FILTERS:
+            continue
+        allowed = _NEUTRAL.get(key)
+        if allowed is None:
+            raise NovaFault(400, f"Invalid filter: {key} is not supported by this cloud.")
+        if any(v.lower() not in allowed for v in params.getlist(key)):
+            raise NovaFault(
+                400, f"Invalid filter: {key} may only be {' or '.join(sorted(allowed))} here."
+            )
+    limit = None
+    if "limit" in params:
+        raw = params["limit"]
+        if not raw.isdigit():
+            raise NovaFault(400, "limit must be a non-negative integer.")
+        limit = int(raw)
+    image = params.get("image")
+    status = params.get("status")
+    return _ListQuery(
+        limit=limit,
+        marker=params.get("marker"),
+        flt=ServerFilter(
+            status=status.upper() if status else None,
+            name=params.get("name") or None,
+            # An image given as its link (Nova accepts both) names the image by its last part.
+            image=image.rstrip("/").rsplit("/", 1)[-1] if image else None,
+            flavor=params.get("flavor") or None,
+            ip=params.get("ip") or None,
+        ),
+    )
+
+
+def _list(request: Request, project_id: str, v: Microversion, *, detail: bool) -> dict[str, Any]:
     who = principal(request, project_id)
-    size = min(limit if limit is not None else MAX_LIMIT, MAX_LIMIT)
+    q = _list_query(request)
+    size = min(q.limit if q.limit is not None else MAX_LIMIT, MAX_LIMIT)
     base = _base(request)
-    flt = ServerFilter(status=status.upper() if status else None, name=name)
-    records = services(request).servers.after(who.project_id, marker=marker, limit=size, flt=flt)
+    records = services(request).servers.after(
+        who.project_id, marker=q.marker, limit=size, flt=q.flt
+    )
     if records is None:
-        raise NovaFault(400, f"marker [{marker}] not found")
+        raise NovaFault(400, f"marker [{q.marker}] not found")
     items = [
         server_detail(r, base, v) if detail else server_summary(r.server, base) for r in records
     ]
     out: dict[str, Any] = {"servers": items}
     if records and len(records) == size:
-        query = {"limit": size, "marker": records[-1].server.id}
-        query.update({k: val for k, val in (("status", status), ("name", name)) if val})
+        query = {k: val for k, val in request.query_params.items() if k not in ("limit", "marker")}
+        query |= {"limit": str(size), "marker": records[-1].server.id}
         path = "servers/detail" if detail else "servers"
         out["servers_links"] = [
             {"rel": "next", "href": f"{base}/{project_id}/{path}?{urlencode(query)}"}
@@ -74,32 +120,16 @@ def _list(
 
 @router.get("/v2.1/{project_id}/servers")
 def list_servers(
-    project_id: str,
-    request: Request,
-    v: Microversion = Depends(microversion),
-    limit: int | None = Query(default=None, ge=0),
-    marker: str | None = None,
-    status: str | None = None,
-    name: str | None = None,
+    project_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> dict[str, Any]:
-    return _list(
-        request, project_id, v, detail=False, limit=limit, marker=marker, status=status, name=name
-    )
+    return _list(request, project_id, v, detail=False)
 
 
 @router.get("/v2.1/{project_id}/servers/detail")
 def list_servers_detail(
-    project_id: str,
-    request: Request,
-    v: Microversion = Depends(microversion),
-    limit: int | None = Query(default=None, ge=0),
-    marker: str | None = None,
-    status: str | None = None,
-    name: str | None = None,
+    project_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> dict[str, Any]:
-    return _list(
-        request, project_id, v, detail=True, limit=limit, marker=marker, status=status, name=name
-    )
+    return _list(request, project_id, v, detail=True)
 
 
 def _show(request: Request, project_id: str, server_id: str, v: Microversion) -> dict[str, Any]:
