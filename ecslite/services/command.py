@@ -33,7 +33,7 @@ class JobAccepted:
 
 @dataclass(frozen=True)
 class Ports:
-    """What a handler may use: the store, the clock, and the driver's read-only facts."""
+    """What a handler may use: the store and the clock."""
 
     uow_factory: UowFactory
     clock: Clock
