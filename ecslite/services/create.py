@@ -8,7 +8,7 @@ wrong in several ways reports the first of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.exc import IntegrityError
 
@@ -59,7 +59,16 @@ class CreateServers(Command[JobAccepted]):
     client_token: ClientToken | None = None
 
 
-def prepare(cmd: CreateServers) -> CreateCommand:
+@dataclass(frozen=True)
+class PreparedCreate:
+    """A create whose own rules held: the request without its plaintext password, and the
+    password's SHA-512 crypt hash (the plaintext stops in ``prepare``)."""
+
+    request: CreateServers
+    password_hash: str | None
+
+
+def prepare(cmd: CreateServers) -> PreparedCreate:
     """The request's own rules, the password reduced to its hash: once, for every door."""
     if cmd.user_data is not None:
         check_user_data_size(cmd.user_data)
@@ -70,24 +79,9 @@ def prepare(cmd: CreateServers) -> CreateCommand:
         raise errors.EcsError(
             errors.INVALID_PARAMETER, f"availability_zone must be {AVAILABILITY_ZONE}."
         )
-    return CreateCommand(
-        project_id=cmd.project_id,
-        user_id=cmd.user_id,
-        name=cmd.name,
-        image_id=cmd.image_id,
-        flavor_id=cmd.flavor_id,
-        vpc_id=cmd.vpc_id,
-        subnet_ids=cmd.subnet_ids,
-        count=cmd.count,
-        root_volume=cmd.root_volume,
-        data_volumes=cmd.data_volumes,
-        key_name=cmd.key_name,
-        # The plaintext password stops here: only its SHA-512 crypt hash travels further.
+    return PreparedCreate(
+        request=replace(cmd, admin_pass=None, availability_zone=AVAILABILITY_ZONE),
         password_hash=hash_password(cmd.admin_pass) if cmd.admin_pass is not None else None,
-        user_data=cmd.user_data,
-        metadata=dict(cmd.metadata),
-        availability_zone=AVAILABILITY_ZONE,
-        client_token=cmd.client_token,
     )
 
 
@@ -97,41 +91,22 @@ def handle(cmd: CreateServers, ports: Ports) -> JobAccepted:
 
 
 @dataclass(frozen=True)
-class CreateCommand:
-    """A shape-checked request; the password is already a SHA-512 crypt hash."""
-
-    project_id: str
-    user_id: str
-    name: str
-    image_id: str
-    flavor_id: str
-    vpc_id: str
-    subnet_ids: tuple[str, ...]
-    count: int = 1
-    root_volume: rules.DiskRequest | None = None
-    data_volumes: tuple[rules.DiskRequest, ...] = ()
-    key_name: str | None = None
-    password_hash: str | None = None
-    user_data: bytes | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    availability_zone: str = AVAILABILITY_ZONE
-    client_token: ClientToken | None = None
-
-
-@dataclass(frozen=True)
 class CreateAccepted:
     job_id: str
     server_ids: list[str]
 
 
-def accept_create(cmd: CreateCommand, *, uow_factory: UowFactory, clock: Clock) -> CreateAccepted:
+def accept_create(
+    prepared: PreparedCreate, *, uow_factory: UowFactory, clock: Clock
+) -> CreateAccepted:
     """Return the job and the ids of the servers it creates."""
+    cmd, password_hash = prepared.request, prepared.password_hash
     names = rules.server_names(cmd.name, cmd.count)
     data = rules.data_disks(list(cmd.data_volumes))
-    rules.check_login(adminpass_given=cmd.password_hash is not None, key_name=cmd.key_name)
+    rules.check_login(adminpass_given=password_hash is not None, key_name=cmd.key_name)
     if not cmd.subnet_ids:
         raise errors.EcsError(errors.INVALID_PARAMETER, "nics must name at least one subnet.")
-    job_id = _accept_retrying(cmd, names, data, uow_factory, clock)
+    job_id = _accept_retrying(cmd, password_hash, names, data, uow_factory, clock)
     with uow_factory(write=False) as uow:
         job = uow.jobs.get(job_id)
     assert job is not None
@@ -140,7 +115,8 @@ def accept_create(cmd: CreateCommand, *, uow_factory: UowFactory, clock: Clock) 
 
 
 def _accept_retrying(
-    cmd: CreateCommand,
+    cmd: CreateServers,
+    password_hash: str | None,
     names: list[str],
     data: list[rules.Disk],
     uow_factory: UowFactory,
@@ -154,7 +130,7 @@ def _accept_retrying(
             client_token=cmd.client_token,
             uow_factory=uow_factory,
             clock=clock,
-            plan=lambda uow, job_id: _plan(uow, job_id, cmd, names, data, clock),
+            plan=lambda uow, job_id: _plan(uow, job_id, cmd, password_hash, names, data, clock),
         )
 
     for _ in range(ADDRESS_ATTEMPTS - 1):
@@ -165,7 +141,7 @@ def _accept_retrying(
     return accept()
 
 
-def _public_key(uow: UnitOfWork, cmd: CreateCommand) -> str | None:
+def _public_key(uow: UnitOfWork, cmd: CreateServers) -> str | None:
     if cmd.key_name is None:
         return None
     keypair = uow.catalog.keypair(cmd.user_id, cmd.key_name)
@@ -177,7 +153,8 @@ def _public_key(uow: UnitOfWork, cmd: CreateCommand) -> str | None:
 def _plan(
     uow: UnitOfWork,
     job_id: str,
-    cmd: CreateCommand,
+    cmd: CreateServers,
+    password_hash: str | None,
     names: list[str],
     data: list[rules.Disk],
     clock: Clock,
@@ -191,7 +168,7 @@ def _plan(
         raise errors.EcsError(errors.IMAGE_NOT_FOUND)
     if not image.active:
         raise errors.EcsError(errors.IMAGE_NOT_ACTIVE)
-    if not image.cloud_init and (cmd.key_name or cmd.password_hash or cmd.user_data):
+    if not image.cloud_init and (cmd.key_name or password_hash or cmd.user_data):
         raise errors.EcsError(
             errors.INVALID_IMAGE,
             "The image has no Cloud-Init: it cannot apply a key pair, password or user_data.",
@@ -244,7 +221,7 @@ def _plan(
                 name=name,
                 image_id=image.id,
                 flavor_id=flavor.id,
-                availability_zone=cmd.availability_zone,
+                availability_zone=cmd.availability_zone or AVAILABILITY_ZONE,
                 vm_state=VmState.BUILDING,
                 task_state=TaskState.SPAWNING,
                 key_name=cmd.key_name,
@@ -256,7 +233,7 @@ def _plan(
             boot_config=build_boot_config(
                 public_key=public_key,
                 key_name=cmd.key_name,
-                password_hash=cmd.password_hash,
+                password_hash=password_hash,
                 user_data=cmd.user_data,
                 byol=False,
             ),
