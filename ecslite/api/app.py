@@ -32,6 +32,7 @@ from ecslite.api.routes import (
     jobs,
     keypairs,
     lifecycle,
+    nova_catalog,
     nova_servers,
     reinstall,
     servers,
@@ -128,6 +129,7 @@ def create_app(
         app.include_router(r, dependencies=ecs_scope)
     # Nova's routes act in the URL's project too, at the microversion the request names.
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
+    app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)
     app.include_router(discovery.router)

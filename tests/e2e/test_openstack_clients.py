@@ -127,6 +127,22 @@ def test_login_catalog_and_read_only_commands(cli: Cli) -> None:
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
 
 
+def test_flavors_limits_zones_and_list_filters(cli: Cli) -> None:
+    d = cli.demo
+    flavors = {f["ID"]: f for f in cli.ok("flavor", "list", "-f", "json")}
+    assert flavors["s6.large.4"]["VCPUs"] == 2 and flavors["s6.large.4"]["RAM"] == 8192
+    shown = cli.ok("flavor", "show", "s6.medium.2", "-f", "json")
+    assert shown["vcpus"] == 1 and shown["ram"] == 2048
+    limits = {r["Name"]: r["Value"] for r in cli.ok("limits", "show", "--absolute", "-f", "json")}
+    assert limits["instances"] >= limits["instances_used"] > 0
+    zones = cli.ok("availability", "zone", "list", "--compute", "-f", "json")
+    assert [z["Zone Name"] for z in zones] == ["az1"]
+    # Filters are answered, not ignored: the demo servers all run one image and flavor.
+    by_image = cli.ok("server", "list", "--image", d["images"]["cloudinit"], "-f", "json")
+    assert d["servers"]["stopped"] in {s["ID"] for s in by_image}
+    assert cli.ok("server", "list", "--flavor", "s6.2xlarge.2", "-f", "json") == []
+
+
 def test_keypair_create_list_show_delete(cli: Cli) -> None:
     created = cli.ok("keypair", "create", "cli-key")
     assert "PRIVATE KEY" in created
