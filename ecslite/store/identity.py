@@ -50,9 +50,28 @@ class IdentityRepo:
         row = self._c.execute(q.limit(2)).all()
         return Domain(row[0].id, row[0].name) if len(row) == 1 else None
 
+    def add_domain(self, domain: Domain) -> bool:
+        """Insert the domain unless its id exists; return whether it was inserted."""
+        found = self._c.execute(select(t.domains.c.id).where(t.domains.c.id == domain.id)).first()
+        if found is not None:
+            return False
+        self._c.execute(insert(t.domains).values(id=domain.id, name=domain.name))
+        return True
+
     def user(self, user_id: str) -> User | None:
         row = self._c.execute(select(t.users).where(t.users.c.id == user_id)).first()
         return _user(row) if row else None
+
+    def add_user(self, user: User, *, password_hash: str | None) -> bool:
+        """Insert the user (with its argon2 password hash, if any) unless its id exists."""
+        if self.user(user.id) is not None:
+            return False
+        self._c.execute(
+            insert(t.users).values(
+                id=user.id, name=user.name, domain_id=user.domain_id, password_hash=password_hash
+            )
+        )
+        return True
 
     def user_by_name(self, domain_id: str, name: str) -> User | None:
         row = self._c.execute(

@@ -73,6 +73,33 @@ class NetworkRepo:
         ).all()
         return [Vpc(r.id, r.project_id, r.name, r.cidr) for r in rows]
 
+    def add_vpc(self, vpc: Vpc) -> bool:
+        """Insert the VPC unless its id exists; return whether it was inserted."""
+        if self._c.execute(select(t.vpcs.c.id).where(t.vpcs.c.id == vpc.id)).first() is not None:
+            return False
+        self._c.execute(
+            insert(t.vpcs).values(
+                id=vpc.id, project_id=vpc.project_id, name=vpc.name, cidr=vpc.cidr
+            )
+        )
+        return True
+
+    def add_subnet(self, subnet: Subnet) -> bool:
+        """Insert the subnet unless its id exists; return whether it was inserted."""
+        c = t.subnets.c
+        if self._c.execute(select(c.id).where(c.id == subnet.id)).first() is not None:
+            return False
+        self._c.execute(
+            insert(t.subnets).values(
+                id=subnet.id,
+                project_id=subnet.project_id,
+                vpc_id=subnet.vpc_id,
+                name=subnet.name,
+                cidr=subnet.cidr,
+            )
+        )
+        return True
+
     def lock_subnet(self, subnet_id: str) -> None:
         """Hold the subnet's row until commit, so address allocation in it is serialised.
 
@@ -139,6 +166,18 @@ class FlavorRepo:
         if row is not None:
             return Flavor(id=row.id, vcpus=row.vcpus, ram_mb=row.ram_mb, disk_gb=row.disk_gb)
         return next((f for f in BUILTIN_FLAVORS if f.id == flavor_id), None)
+
+    def add(self, flavor: Flavor) -> bool:
+        """Store the flavor (overriding a built-in one of its id) unless a stored one has its
+        id; return whether it was stored."""
+        if self._c.execute(_FLAVOR, {"id": flavor.id}).first() is not None:
+            return False
+        self._c.execute(
+            insert(t.flavors).values(
+                id=flavor.id, vcpus=flavor.vcpus, ram_mb=flavor.ram_mb, disk_gb=flavor.disk_gb
+            )
+        )
+        return True
 
 
 # The first key of the two-key advisory locks that serialise quota checks, one per project.

@@ -6,20 +6,24 @@ SHUTOFF or ERROR) with a system disk and data disks; everything else mirrors the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from argon2 import PasswordHasher
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ecslite.domain.clock import Clock
+from ecslite.domain.flavor import Flavor
 from ecslite.domain.keys import fingerprint
-from ecslite.domain.network import valid_cidr
-from ecslite.domain.server import VmState
+from ecslite.domain.network import Subnet, Vpc, valid_cidr
+from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
+from ecslite.domain.server import Server, VmState, Volume
 from ecslite.store import tables as t
+from ecslite.store.identity import Domain
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.uow import UowFactory
 
@@ -187,133 +191,85 @@ _DEVICES = [f"/dev/vd{c}" for c in "bcdefghijklmnop"]
 def apply_seed(
     doc: SeedDocument, *, uow_factory: UowFactory, box: SecretBox, clock: Clock
 ) -> dict[str, int]:
-    """Insert every record whose id is not present yet; return how many of each were added."""
+    """Insert every record whose id is not present yet; return how many of each were added.
+
+    Every record goes in through its repository, in one transaction: a record the store cannot
+    take (a unique name already held, a reference to nothing) refuses the whole file.
+    """
     added: dict[str, int] = {}
     now = clock.iso(millis=False)
 
-    with uow_factory() as uow:
-        c = uow.conn
-
-        def put(table: Any, key: dict[str, Any], values: dict[str, Any], kind: str) -> bool:
-            conds = [table.c[k] == v for k, v in key.items()]
-            if c.execute(select(table).where(*conds)).first() is not None:
-                return False
-            try:
-                c.execute(insert(table).values(**key, **values))
-            except IntegrityError as exc:
-                # Another record already holds a unique value (a name), or a reference points
-                # nowhere: refuse the whole file, nothing of it is kept.
-                raise SeedConflict(kind, key, exc) from None
+    def count(kind: str, inserted: bool) -> None:
+        if inserted:
             added[kind] = added.get(kind, 0) + 1
-            return True
 
+    with uow_factory() as uow:
+        ident, catalog = uow.identity, uow.catalog
         for d in doc.domains:
-            put(t.domains, {"id": d.id}, {"name": d.name}, "domains")
+            with _refused("domains", {"id": d.id}):
+                count("domains", ident.add_domain(Domain(d.id, d.name)))
         for u in doc.users:
+            if ident.user(u.id) is not None:
+                continue  # kept with its password, and not hashed again (argon2 costs ~0.3 s)
             pw = PasswordHasher().hash(u.password) if u.password else None
-            put(
-                t.users,
-                {"id": u.id},
-                {"name": u.name, "domain_id": u.domain_id, "password_hash": pw},
-                "users",
-            )
+            with _refused("users", {"id": u.id}):
+                count("users", ident.add_user(User(u.id, u.name, u.domain_id), password_hash=pw))
         for p in doc.projects:
-            put(
-                t.projects,
-                {"id": p.id},
-                {
-                    "name": p.name,
-                    "domain_id": p.domain_id,
-                    "region": p.region,
-                    "quotas": dict(p.quotas) if p.quotas else None,
-                },
-                "projects",
-            )
+            quotas = {str(k): v for k, v in p.quotas.items()} if p.quotas else None
+            with _refused("projects", {"id": p.id}):
+                project = Project(p.id, p.name, p.domain_id, p.region)
+                count("projects", catalog.add_project(project, quotas=quotas))
         for ak in doc.access_keys:
-            put(
-                t.access_keys,
-                {"access_key": ak.access_key},
-                {"user_id": ak.user_id, "secret_enc": box.seal(ak.secret_key), "created": now},
-                "access_keys",
-            )
+            if ident.access_key(ak.access_key) is not None:
+                continue
+            with _refused("access_keys", {"access_key": ak.access_key}):
+                ident.add_access_key(
+                    access_key=ak.access_key,
+                    user_id=ak.user_id,
+                    sealed=box.seal(ak.secret_key),
+                    created=now,
+                )
+            count("access_keys", True)
         for im in doc.images:
-            put(t.images, {"id": im.id}, im.model_dump(exclude={"id"}), "images")
+            with _refused("images", {"id": im.id}):
+                count("images", catalog.add_image(Image(**im.model_dump())))
         for fl in doc.flavors:
-            put(t.flavors, {"id": fl.id}, fl.model_dump(exclude={"id"}), "flavors")
+            with _refused("flavors", {"id": fl.id}):
+                count("flavors", uow.flavors.add(Flavor(**fl.model_dump())))
         for vpc in doc.vpcs:
-            put(t.vpcs, {"id": vpc.id}, vpc.model_dump(exclude={"id"}), "vpcs")
+            with _refused("vpcs", {"id": vpc.id}):
+                count("vpcs", uow.networks.add_vpc(Vpc(**vpc.model_dump())))
         for sn in doc.subnets:
-            put(t.subnets, {"id": sn.id}, sn.model_dump(exclude={"id"}), "subnets")
+            with _refused("subnets", {"id": sn.id}):
+                count("subnets", uow.networks.add_subnet(Subnet(**sn.model_dump())))
         for kp in doc.keypairs:
-            put(
-                t.keypairs,
-                {"user_id": kp.user_id, "name": kp.name},
-                {
-                    "public_key": kp.public_key.strip(),
-                    "fingerprint": fingerprint(kp.public_key),
-                    "type": "ssh",
-                    "created": clock.iso(),
-                },
-                "keypairs",
+            if catalog.keypair(kp.user_id, kp.name) is not None:
+                continue
+            keypair = Keypair(
+                user_id=kp.user_id,
+                name=kp.name,
+                public_key=kp.public_key.strip(),
+                fingerprint=fingerprint(kp.public_key),
+                type="ssh",
+                created=clock.iso(),
             )
+            with _refused("keypairs", {"user_id": kp.user_id, "name": kp.name}):
+                catalog.add_keypair(keypair)
+            count("keypairs", True)
         for k in doc.kms_keys:
-            put(
-                t.kms_keys,
-                {"id": k.id},
-                {"project_id": k.project_id, "alias": k.alias, "state": k.state},
-                "kms_keys",
-            )
+            with _refused("kms_keys", {"id": k.id}):
+                count("kms_keys", catalog.add_kms_key(KmsKey(k.id, k.project_id, k.alias, k.state)))
         for s in doc.servers:
-            new_server = put(
-                t.servers,
-                {"id": s.id},
-                {
-                    "project_id": s.project_id,
-                    "user_id": s.user_id,
-                    "name": s.name,
-                    "image_id": s.image_id,
-                    "flavor_id": s.flavor_id,
-                    "availability_zone": "az1",
-                    "host_id": "local",
-                    "vm_state": _STATUS_TO_VM[s.status].value,
-                    "task_state": None,
-                    "key_name": s.key_name,
-                    "fault": None,
-                    "metadata": s.metadata,
-                    "created": now,
-                    "updated": now,
-                    "version": 0,
-                },
-                "servers",
-            )
-            disks: list[tuple[DiskSeed, int | None, str]] = (
-                [(s.system_disk, 0, "/dev/vda")] if s.system_disk else []
-            )
-            disks += [(d, None, _DEVICES[i]) for i, d in enumerate(s.data_disks)]
-            if not new_server:
+            if uow.servers.get(s.id) is not None:
                 # The server's disks are its own from here on: a reinstall replaces the seeded
                 # system disk, and seeding again must not bring the old one back.
                 continue
-            for disk, boot_index, default_device in disks:
-                assert disk is not None
-                put(
-                    t.volumes,
-                    {"id": disk.id},
-                    {
-                        "project_id": s.project_id,
-                        "server_id": s.id,
-                        "device": disk.device or default_device,
-                        "boot_index": boot_index,
-                        "size_gb": disk.size_gb,
-                        "volume_type": disk.volume_type,
-                        "status": "in-use",
-                        "image_id": s.image_id if boot_index == 0 else None,
-                        "encrypted": False,
-                        "cmk_id": None,
-                        "created": now,
-                    },
-                    "volumes",
-                )
+            with _refused("servers", {"id": s.id}):
+                uow.servers.add(_server(s, now))
+            count("servers", True)
+            for volume in _disks(s, now):
+                with _refused("volumes", {"id": volume.id}):
+                    count("volumes", uow.volumes.add(volume))
         for f in doc.faults:
             uow.faults.add(
                 step=f.step,
@@ -322,9 +278,69 @@ def apply_seed(
                 error_code=f.error_code,
                 message=f.message,
             )
-            added["faults"] = added.get("faults", 0) + 1
+            count("faults", True)
+        # A seeded server is where the stream starts, not a change it reports.
+        uow.changes.servers.clear()
         uow.commit()
     return added
+
+
+@contextmanager
+def _refused(kind: str, key: dict[str, Any]) -> Iterator[None]:
+    """Turn the store's refusal of a record into a SeedConflict naming it."""
+    try:
+        yield
+    except IntegrityError as exc:
+        # Another record already holds a unique value (a name), or a reference points
+        # nowhere: refuse the whole file, nothing of it is kept.
+        raise SeedConflict(kind, key, exc) from None
+
+
+def _server(s: ServerSeed, now: str) -> Server:
+    return Server(
+        id=s.id,
+        project_id=s.project_id,
+        user_id=s.user_id,
+        name=s.name,
+        image_id=s.image_id,
+        flavor_id=s.flavor_id,
+        availability_zone="az1",
+        host_id="local",
+        vm_state=_STATUS_TO_VM[s.status],
+        task_state=None,
+        key_name=s.key_name,
+        fault=None,
+        metadata=s.metadata,
+        current_job_id=None,
+        created=now,
+        updated=now,
+        version=0,
+    )
+
+
+def _disks(s: ServerSeed, now: str) -> list[Volume]:
+    """The seeded server's system disk (boot index 0, from its image), then its data disks."""
+    disks: list[tuple[DiskSeed, int | None, str]] = (
+        [(s.system_disk, 0, "/dev/vda")] if s.system_disk else []
+    )
+    disks += [(d, None, _DEVICES[i]) for i, d in enumerate(s.data_disks)]
+    return [
+        Volume(
+            id=disk.id,
+            project_id=s.project_id,
+            server_id=s.id,
+            device=disk.device or default_device,
+            boot_index=boot_index,
+            size_gb=disk.size_gb,
+            volume_type=disk.volume_type,
+            status="in-use",
+            image_id=s.image_id if boot_index == 0 else None,
+            encrypted=False,
+            cmk_id=None,
+            created=now,
+        )
+        for disk, boot_index, default_device in disks
+    ]
 
 
 def wipe(uow_factory: UowFactory) -> None:
