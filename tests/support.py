@@ -41,12 +41,16 @@ def poll(fn: Callable[[], Any], *, until: Callable[[Any], bool], timeout: float 
 
 
 @contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """Create a uniquely named database on ``server_url``; drop it afterwards."""
-    name = f"ecslite_test_{uuid.uuid4().hex[:12]}"
+def fresh_postgres_database(
+    server_url: str, *, template: str | None = None, prefix: str = "ecslite_test_"
+) -> Iterator[str]:
+    """Create a uniquely named database on ``server_url`` (a copy of ``template`` if given, which
+    nobody may be connected to); drop it afterwards."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
