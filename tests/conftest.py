@@ -36,6 +36,49 @@ if TYPE_CHECKING:
 FIXTURE_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 
 
+TESTS = Path(__file__).parent
+# Every test in these directories starts an ecslite service or CLI process (or a browser).
+PROCESS_DIRS = ("e2e", "browser")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--no-processes",
+        action="store_true",
+        help="fail any test that starts a process (`make check`: such tests must be marked "
+        "`process` and are left to `make test`)",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """With --no-processes, a test (its fixtures included) cannot start a process."""
+    if not item.config.getoption("--no-processes"):
+        return (yield)
+    import subprocess
+
+    def refuse(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+        self._child_created = False  # type: ignore[attr-defined]  # Popen.__del__ reads it
+        raise RuntimeError(
+            "this test starts a process: mark it `process` (pytest.mark.process) so that "
+            "`make check` leaves it to `make test`"
+        )
+
+    allowed = subprocess.Popen.__init__
+    subprocess.Popen.__init__ = refuse  # type: ignore[assignment,method-assign]
+    try:
+        return (yield)
+    finally:
+        subprocess.Popen.__init__ = allowed  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(item.path)
+        if path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[0] in PROCESS_DIRS:
+            item.add_marker(pytest.mark.process)
+
+
 def fixture_password_hash(password: str) -> str:
     from argon2 import PasswordHasher
 

@@ -54,7 +54,7 @@ def _vol(vid: str, *, system: bool) -> Volume:
     )
 
 
-@pytest.fixture(params=["sim", "qemu"])
+@pytest.fixture(params=["sim", pytest.param("qemu", marks=pytest.mark.process)])
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
     if request.param == "sim":
         yield SimDriver()
@@ -83,6 +83,7 @@ def test_disk_lifecycle_is_idempotent(driver: Driver) -> None:
     assert driver.console_output(SERVER, 10) == ""
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
 def test_qemu_system_disk_is_an_overlay_and_data_disks_are_untouched(tmp_path: Path) -> None:
     d = QemuDriver(tmp_path / "data")
@@ -126,6 +127,7 @@ def test_qemu_system_disk_is_an_overlay_and_data_disks_are_untouched(tmp_path: P
     assert seed.exists() and seed.read_bytes() != before
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
 def test_qemu_refuses_a_damaged_base_and_leaves_no_disk(tmp_path: Path) -> None:
     d = QemuDriver(tmp_path / "data")
