@@ -59,6 +59,26 @@ def fresh_postgres_database(
         admin.dispose()
 
 
+_MIGRATED: set[str] = set()
+
+
+def migrate_once(database_url: str) -> None:
+    """Bring a shared database to the current schema in this process, once per database: the
+    set-up before a Service starts on it (tests/e2e/test_scale_out.py runs the CLI, as an
+    operator would, for its own databases)."""
+    if database_url in _MIGRATED:
+        return
+    from ecslite.store import migrate as schema
+    from ecslite.store.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    _MIGRATED.add(database_url)
+
+
 def migrate(database_url: str) -> None:
     """Run ``ecslite db upgrade`` as an operator would before starting shared-store processes."""
     subprocess.run(
@@ -152,7 +172,7 @@ class Service:
         ]
         if self.database_url:
             if not self.database_url.startswith("sqlite"):
-                migrate(self.database_url)
+                migrate_once(self.database_url)
             cmd += ["--database-url", self.database_url]
         self.proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
