@@ -36,9 +36,10 @@ lint: install
 
 # Tests marked `process` (all of tests/e2e and tests/browser, and those starting QEMU, qemu-img
 # or an ecslite service elsewhere) are left out; --no-processes fails any unmarked test that
-# starts a process, so the split cannot rot silently.
+# starts a process, so the split cannot rot silently. Schemathesis's pytest plugin (used only by
+# tests/e2e/test_schemathesis.py) is not loaded: importing it costs seconds per run.
 check: lint
-	$(BIN)/pytest -q -m "not process" --no-processes
+	$(BIN)/pytest -q -m "not process" --no-processes -p no:schemathesis
 
 test-sqlite: install
 	$(BIN)/pytest -q
