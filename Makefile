@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make serve   install into .venv and start the service with the demo tenant
 #   make test    install into .venv and run the whole test suite (SQLite, then PostgreSQL)
+#   make check   the inner loop (under 2 minutes): ruff, mypy and every test that starts no
+#                process (unit, in-process API and auth tests); `make test` runs these too
 #   make bench   benchmarks against moto; prints tables, writes bench/results/ (docs/performance.md)
 PY ?= python3
 VENV := .venv
@@ -15,7 +17,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 STORE_AGNOSTIC := test_openstack_clients.py test_readme_quickstart.py test_slow_clients.py \
 	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py
 
-.PHONY: install serve test test-sqlite test-postgres lint bench
+.PHONY: install serve check test test-sqlite test-postgres lint bench
 
 $(BIN)/ecslite: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +33,13 @@ serve: install
 lint: install
 	$(BIN)/ruff check ecslite tests examples
 	$(BIN)/mypy ecslite
+
+# Tests marked `process` (all of tests/e2e and tests/browser, and those starting QEMU, qemu-img
+# or an ecslite service elsewhere) are left out; --no-processes fails any unmarked test that
+# starts a process, so the split cannot rot silently. Schemathesis's pytest plugin (used only by
+# tests/e2e/test_schemathesis.py) is not loaded: importing it costs seconds per run.
+check: lint
+	$(BIN)/pytest -q -m "not process" --no-processes -p no:schemathesis
 
 test-sqlite: install
 	$(BIN)/pytest -q

@@ -41,18 +41,42 @@ def poll(fn: Callable[[], Any], *, until: Callable[[Any], bool], timeout: float 
 
 
 @contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """Create a uniquely named database on ``server_url``; drop it afterwards."""
-    name = f"ecslite_test_{uuid.uuid4().hex[:12]}"
+def fresh_postgres_database(
+    server_url: str, *, template: str | None = None, prefix: str = "ecslite_test_"
+) -> Iterator[str]:
+    """Create a uniquely named database on ``server_url`` (a copy of ``template`` if given, which
+    nobody may be connected to); drop it afterwards."""
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+_MIGRATED: set[str] = set()
+
+
+def migrate_once(database_url: str) -> None:
+    """Bring a shared database to the current schema in this process, once per database: the
+    set-up before a Service starts on it (tests/e2e/test_scale_out.py runs the CLI, as an
+    operator would, for its own databases)."""
+    if database_url in _MIGRATED:
+        return
+    from ecslite.store import migrate as schema
+    from ecslite.store.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    _MIGRATED.add(database_url)
 
 
 def migrate(database_url: str) -> None:
@@ -148,7 +172,7 @@ class Service:
         ]
         if self.database_url:
             if not self.database_url.startswith("sqlite"):
-                migrate(self.database_url)
+                migrate_once(self.database_url)
             cmd += ["--database-url", self.database_url]
         self.proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}

@@ -6,6 +6,7 @@ argon2 verification whether or not the user exists, and every failure is the sam
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 
@@ -21,8 +22,24 @@ from ecslite.store.uow import UowFactory
 
 DEFAULT_TOKEN_TTL_SECONDS = 24 * 3600
 _HASHER = PasswordHasher()
+
+
+def _unmatchable_hash(hasher: PasswordHasher) -> str:
+    """An argon2 hash with ``hasher``'s parameters, a random salt and a random digest: checking
+    a password against it costs as much as against a real one and never succeeds. Built without
+    hashing anything, so importing this module (every process start) costs no argon2 work."""
+
+    def b64(n: int) -> str:
+        return base64.b64encode(secrets.token_bytes(n)).decode().rstrip("=")
+
+    return (
+        f"$argon2id$v=19$m={hasher.memory_cost},t={hasher.time_cost},p={hasher.parallelism}"
+        f"${b64(hasher.salt_len)}${b64(hasher.hash_len)}"
+    )
+
+
 # Verified against when the user is unknown, so that path takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = _unmatchable_hash(_HASHER)
 
 
 @dataclass(frozen=True)

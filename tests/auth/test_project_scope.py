@@ -33,6 +33,7 @@ from ecslite.services.keypairs import generate_keypair
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument, apply_seed
 from tests.auth.conftest import error_of, password_login
+from tests.conftest import SeededTemplate
 
 PUBLIC_KEY = generate_keypair()[0]
 Body = Callable[[dict[str, str]], Any] | None
@@ -202,22 +203,25 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, seeded_template: SeededTemplate
+) -> Iterator[World]:
     data = tmp_path_factory.mktemp("scope") / "data"
-    settings = Settings(data_dir=data, enable_admin=True)
-    container = build(settings)
-    box = SecretBox.from_file(data / "master.key")
-    demo, doc = ensure_demo(data, "http://testserver")
-    apply_seed(doc, uow_factory=container.uow_factory, box=box, clock=container.clock)
-    app = create_app(
-        container, secret_box=box, enable_admin=True, reset_seeds=[doc], mounts=[CONSOLE]
-    )
-    # The runner stays stopped: jobs remain as accepted, which is all these checks need.
-    try:
-        with TestClient(app, raise_server_exceptions=False) as client:
-            yield World(app, client, demo)
-    finally:
-        container.close()
+    # A copy of the session's migrated store with the demo tenant (tests/conftest.py).
+    for database_url in seeded_template.copy(data):
+        settings = Settings(data_dir=data, database_url=database_url, enable_admin=True)
+        container = build(settings)
+        box = SecretBox.from_file(data / "master.key")
+        demo, doc = ensure_demo(data, "http://testserver")
+        app = create_app(
+            container, secret_box=box, enable_admin=True, reset_seeds=[doc], mounts=[CONSOLE]
+        )
+        # The runner stays stopped: jobs remain as accepted, which is all these checks need.
+        try:
+            with TestClient(app, raise_server_exceptions=False) as client:
+                yield World(app, client, demo)
+        finally:
+            container.close()
 
 
 def _all_routes(app: FastAPI) -> list[tuple[str, str]]:

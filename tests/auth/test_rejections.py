@@ -13,6 +13,8 @@ import pytest
 from ecslite.auth import signature as sig
 from tests.auth.conftest import Service, Signed, error_of, password_login, sdk_sign
 
+pytestmark = pytest.mark.process  # a real `ecslite serve` (tests/auth/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def refusal(service: Service, demo: dict[str, Any]) -> dict[str, Any]:

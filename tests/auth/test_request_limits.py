@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from ecslite.auth.httpx_auth import SdkHmacAuth
 from tests.auth.conftest import Service, error_of
+
+pytestmark = pytest.mark.process  # a real `ecslite serve` (tests/auth/conftest.py)
 
 LIMIT = 64 * 1024
 

@@ -35,6 +35,8 @@ from huaweicloudsdkecs.v2.model import (
 
 from tests.auth.conftest import Service, error_of, poll, sdk_client, wait_job
 
+pytestmark = pytest.mark.process  # a real `ecslite serve` (tests/auth/conftest.py)
+
 
 @pytest.fixture(autouse=True)
 def _quiet_deprecations() -> Any:

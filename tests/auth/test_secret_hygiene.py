@@ -28,6 +28,8 @@ from passlib.hash import sha512_crypt
 
 from tests.auth.conftest import TERMINAL, Service, password_login, poll, sdk_client
 
+pytestmark = pytest.mark.process  # a real `ecslite serve` (tests/auth/conftest.py)
+
 
 @pytest.fixture
 def own_service(tmp_path: Path) -> Iterator[Service]:

@@ -64,7 +64,13 @@ def _vol(vid: str, *, system: bool) -> Volume:
 SIZE = GuestSize(vcpus=1, memory_mb=64)
 
 
-@pytest.fixture(params=sorted(DRIVERS))
+# A driver with host-local disks and guests runs qemu-img and QEMU: `make test` only.
+@pytest.fixture(
+    params=[
+        pytest.param(n, marks=pytest.mark.process) if DRIVERS[n].capabilities.host_local else n
+        for n in sorted(DRIVERS)
+    ]
+)
 def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
     entry = DRIVERS[request.param]
     problem = entry.load().host_problem()
@@ -106,6 +112,7 @@ def test_disk_lifecycle_is_idempotent(driver: Driver) -> None:
     assert driver.console_output(SERVER, 10) == ""
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
 def test_qemu_system_disk_is_an_overlay_and_data_disks_are_untouched(tmp_path: Path) -> None:
     d = QemuDriver(tmp_path / "data")
@@ -149,6 +156,7 @@ def test_qemu_system_disk_is_an_overlay_and_data_disks_are_untouched(tmp_path: P
     assert seed.exists() and seed.read_bytes() != before
 
 
+@pytest.mark.process
 @pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
 def test_qemu_refuses_a_damaged_base_and_leaves_no_disk(tmp_path: Path) -> None:
     d = QemuDriver(tmp_path / "data")

@@ -87,6 +87,7 @@ def _driver_and_volume(
     return d, vol
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
 def test_encrypted_system_disk_is_luks_with_a_wrapped_key(
     env: tuple[Container, KeyStore], tmp_path: Path
@@ -115,6 +116,7 @@ def test_encrypted_system_disk_is_luks_with_a_wrapped_key(
     assert not d.disk_path("sys-enc").exists() and not d.key_path("sys-enc").exists()
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed")
 def test_a_disabled_cmk_refuses_the_disk_and_leaves_nothing(
     env: tuple[Container, KeyStore], tmp_path: Path

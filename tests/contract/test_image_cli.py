@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("qemu-img") is None, reason="qemu-img is not installed"
-)
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed"),
+]
 
 
 def _ecslite(*args: str) -> str:

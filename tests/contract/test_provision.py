@@ -16,9 +16,10 @@ from ecslite.services.provision import provision
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument, apply_seed
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("qemu-img") is None, reason="qemu-img is not installed"
-)
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img is not installed"),
+]
 
 
 def test_provision_creates_disks_and_attachments_and_reports_strays(tmp_path: Path) -> None:

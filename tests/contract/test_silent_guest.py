@@ -21,10 +21,13 @@ from ecslite.drivers.base import DiskSpec, DriverError
 from ecslite.drivers.qemu import QemuDriver, QemuOptions
 from tests.contract.test_driver_contract import SERVER
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None,
-    reason="QEMU is not installed (apt-get install qemu-system-x86 qemu-utils)",
-)
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(
+        shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None,
+        reason="QEMU is not installed (apt-get install qemu-system-x86 qemu-utils)",
+    ),
+]
 
 
 def _blank_server(tmp_path: Path, *, silent_timeout: float) -> tuple[QemuDriver, Server]:

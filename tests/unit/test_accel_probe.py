@@ -16,6 +16,8 @@ import pytest
 
 from ecslite.drivers.qemu import accel
 
+pytestmark = pytest.mark.process  # fake QEMU executables, and real QEMU where installed
+
 # Finds the serial file in QEMU's argv (-chardev file,id=ser0,path=...), then behaves as told.
 FAKE = """#!{python}
 import sys, time
