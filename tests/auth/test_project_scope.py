@@ -65,6 +65,14 @@ ROUTES: dict[tuple[str, str], Body] = {
         "os-getConsoleOutput": {"length": 10}
     },
     ("GET", "/v2.1/{project_id}/servers"): None,
+    ("GET", "/v2.1/{project_id}/flavors"): None,
+    ("GET", "/v2.1/{project_id}/flavors/detail"): None,
+    ("GET", "/v2.1/{project_id}/flavors/{flavor_id}"): None,
+    ("GET", "/v2.1/{project_id}/flavors/{flavor_id}/os-extra_specs"): None,
+    ("GET", "/v2.1/{project_id}/flavors/{flavor_id}/os-extra_specs/{key}"): None,
+    ("GET", "/v2.1/{project_id}/limits"): None,
+    ("GET", "/v2.1/{project_id}/os-availability-zone"): None,
+    ("GET", "/v2.1/{project_id}/os-availability-zone/detail"): None,
     ("GET", "/v2.1/{project_id}/servers/detail"): None,
     ("GET", "/v2.1/{project_id}/servers/{server_id}"): None,
     ("GET", "/v2/{project_id}/os-keypairs"): None,
@@ -185,10 +193,13 @@ class World:
 
     def _own_catalogue(self) -> dict[str, str]:
         # Public image, VPC and subnet of the caller: only the key pair differs in a create.
+        # Flavors belong to no project: both sides name one that does not exist.
         return {
             "own_image_id": self.demo["images"]["alt"],
             "vpc_id": self.demo["vpc_id"],
             "subnet_id": self.demo["subnet_id"],
+            "flavor_id": "no-such-flavor",
+            "key": "hw:cpu_policy",
         }
 
     def missing(self) -> dict[str, str]:
