@@ -21,7 +21,7 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
@@ -82,11 +82,29 @@ def _lower_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
 
 
+def is_event_stream(scope: Scope) -> bool:
+    """``GET /v1/{project_id}/events`` or the console's ``GET /console/api/events``."""
+    if scope["method"] != "GET":
+        return False
+    path: str = scope["path"].rstrip("/")
+    if path == CONSOLE_EVENTS:
+        return True
+    parts = path.split("/")
+    return len(parts) == 4 and parts[1] == "v1" and parts[3] == "events" and bool(parts[2])
+
+
+CONSOLE_EVENTS = "/console/api/events"
+
+
 class AdmissionGate:
     """ASGI middleware: at most ``max_in_flight`` requests are handled at once and at most
     ``max_queued`` more wait for a turn, each for at most ``max_wait`` seconds; a request
     beyond the queue, or one whose wait runs out, is answered 429 with ``Retry-After`` (in the
-    path's API envelope) instead of joining an unbounded queue whose wait every caller pays."""
+    path's API envelope) instead of joining an unbounded queue whose wait every caller pays.
+
+    It counts only requests being handled: the body has already been read (``BodyReader``
+    sits in front), and an event stream — which lasts as long as the client likes — does not
+    take a slot at all; ``StreamBudget`` bounds streams instead."""
 
     def __init__(
         self, app: ASGIApp, *, max_in_flight: int, max_queued: int, max_wait: float
@@ -99,7 +117,7 @@ class AdmissionGate:
         self._slots = asyncio.Semaphore(max_in_flight)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or is_event_stream(scope):
             await self.app(scope, receive, send)
             return
         if self.admitted >= self.limit:
@@ -125,3 +143,62 @@ class AdmissionGate:
         await refusal(scope["path"], exc, retry_after=1, request_id=request_id)(
             scope, receive, send
         )
+
+
+class StreamBudget:
+    """ASGI middleware: at most ``per_project`` event streams open per project and
+    ``total`` in all; one more stream is answered 429 with ``Retry-After`` (and the client's
+    EventSource retries later). Ordinary calls never pass through a budget here.
+
+    It runs after ``AuthGuard``: an API stream counts for the project in its URL (a caller
+    that may not read it is refused by the route at once, which frees the count), a console
+    stream for its session's project (resolved from the session cookie; no session, no count:
+    the route answers 401).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_project: int,
+        total: int,
+        session_project: Callable[[Scope], Awaitable[str | None]],
+    ) -> None:
+        self.app = app
+        self.per_project = per_project
+        self.total = total
+        self.session_project = session_project
+        self.open = 0
+        self.by_project: dict[str, int] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_event_stream(scope):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"].rstrip("/")
+        if path == CONSOLE_EVENTS:
+            project = await self.session_project(scope)
+        else:
+            project = path.split("/")[2]
+        if project is None:
+            await self.app(scope, receive, send)
+            return
+        held = self.by_project.get(project, 0)
+        if self.open >= self.total or held >= self.per_project:
+            exc = errors.EcsError(errors.TOO_MANY_REQUESTS, "Too many event streams are open.")
+            request_id = scope.get("state", {}).get("request_id")
+            await refusal(scope["path"], exc, retry_after=1, request_id=request_id)(
+                scope, receive, send
+            )
+            return
+        self.open += 1
+        self.by_project[project] = held + 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open -= 1
+            left = self.by_project[project] - 1
+            if left:
+                self.by_project[project] = left
+            else:
+                del self.by_project[project]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from http.cookies import CookieError, SimpleCookie
 
 from fastapi import Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from ecslite import __version__
 from ecslite.api.access_log import AccessLog
-from ecslite.api.admission import AdmissionGate, BoundedPool
+from ecslite.api.admission import AdmissionGate, BoundedPool, StreamBudget
+from ecslite.api.asgi_body import BodyReader
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
@@ -32,10 +37,11 @@ from ecslite.api.routes import (
     tokens,
     volumes,
 )
-from ecslite.auth.authenticator import Authenticator
+from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest
 from ecslite.auth.login_throttle import LoginThrottle
 from ecslite.bootstrap import Container
 from ecslite.console import install_console, is_console_path
+from ecslite.console.session import SESSION_COOKIE
 from ecslite.domain import errors
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
@@ -58,6 +64,34 @@ def _public(enable_admin: bool) -> Callable[[str], bool]:
         return enable_admin and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
 
     return public
+
+
+def _session_project(authenticator: Authenticator) -> Callable[[Scope], Awaitable[str | None]]:
+    """The project of a console request's session cookie, or None (no valid session)."""
+
+    async def project(scope: Scope) -> str | None:
+        cookies = SimpleCookie()
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                with contextlib.suppress(CookieError):
+                    cookies.load(value.decode("latin-1"))
+        morsel = cookies.get(SESSION_COOKIE)
+        if morsel is None or not morsel.value:
+            return None
+        req = IncomingRequest(
+            method="GET",
+            raw_path=scope["path"],
+            query_string="",
+            headers=[("x-auth-token", morsel.value)],
+            body=b"",
+        )
+        try:
+            identity = await run_in_threadpool(authenticator.authenticate, req)
+        except AuthError:
+            return None
+        return identity.project_id
+
+    return project
 
 
 def create_app(
@@ -123,6 +157,13 @@ def create_app(
         app.include_router(admin.router)
     # Added first, so it runs after AuthGuard: the body is capped and buffered by then.
     app.add_middleware(InputGate)
+    # After AuthGuard: a stream counts for its project; outside the admission gate's slots.
+    app.add_middleware(
+        StreamBudget,
+        per_project=settings.max_streams_per_project,
+        total=settings.max_streams,
+        session_project=_session_project(authenticator),
+    )
     app.add_middleware(
         AuthGuard,
         authenticator=authenticator,
@@ -135,6 +176,12 @@ def create_app(
         max_in_flight=settings.max_in_flight,
         max_queued=settings.max_queued,
         max_wait=settings.max_queue_wait_seconds,
+    )
+    # Outside the admission gate: a request takes a slot only once its body is in.
+    app.add_middleware(
+        BodyReader,
+        max_body=settings.max_body_bytes,
+        max_per_source=settings.max_body_senders_per_source,
     )
 
     # Outermost: every request is logged once, refusals included.

@@ -10,7 +10,12 @@ from pathlib import Path
 import uvicorn
 
 from ecslite.api.app import create_app
-from ecslite.api.connections import ConnectionLimits, guarded_h11
+from ecslite.api.connections import (
+    ConnectionLimits,
+    auto_max_connections,
+    guarded_h11,
+    raise_fd_limit,
+)
 from ecslite.bootstrap import DRIVERS, Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
@@ -137,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_runner:
         container.start_runner()
     _banner(endpoint, settings, info)
+    fd_limit = raise_fd_limit()
+    max_connections = settings.max_connections or auto_max_connections(fd_limit)
+    log.info("connections max=%d fd_limit=%d", max_connections, fd_limit)
     try:
         uvicorn.Server(
             uvicorn.Config(
@@ -150,7 +158,9 @@ def run(args: argparse.Namespace) -> int:
                     ConnectionLimits(
                         head_timeout=settings.http_head_timeout,
                         body_timeout=settings.http_body_timeout,
-                        max_connections=settings.max_connections,
+                        max_connections=max_connections,
+                        max_per_source=settings.max_connections_per_source,
+                        max_heads_per_source=settings.max_heads_per_source,
                     )
                 ),
                 timeout_keep_alive=settings.http_idle_timeout,
