@@ -62,10 +62,11 @@ class Settings(BaseSettings):
     http_idle_timeout: int = Field(default=75, ge=1)
     max_connections: int = Field(default=0, ge=0)
     max_connections_per_source: int = Field(default=256, ge=1)
-    # Connections from one address part-way through a request head, and requests from one
-    # address part-way through their body; one more is closed (head) or answered 503 (body).
+    # Connections from one address part-way through a request head (one more is closed), and
+    # requests from one address part-way through their body (one more is answered 503 while
+    # the oldest of them has been sending for over a second).
     max_heads_per_source: int = Field(default=32, ge=1)
-    max_body_senders_per_source: int = Field(default=16, ge=1)
+    max_body_senders_per_source: int = Field(default=32, ge=1)
     # Event streams (GET /v1/{project_id}/events, the console's): open at once per project
     # and in all; one more is answered 429. Streams take no admission slot.
     max_streams_per_project: int = Field(default=100, ge=1)

@@ -3,8 +3,9 @@
 ``BodyReader`` is the outermost gate after the access log: it reads a request's whole body
 (at most ``max_body`` bytes; a larger ``Content-Length`` is refused before a byte is read)
 before the request asks ``AdmissionGate`` for a slot, so a client that trickles its body holds
-a socket, not a turn of the API. At most ``max_per_source`` requests from one client address
-may be sending their body at once; one more is answered 503 ``APIGW.0308`` with
+a socket, not a turn of the API. When ``max_per_source`` requests from one client address are
+sending their body and the oldest of them has been at it for over a second (a slow sender,
+not a burst of fast ones), one more from that address is answered 503 ``APIGW.0308`` with
 ``Retry-After`` and ``Connection: close`` without reading it. The body timeout of the
 connection (``connections.py``) ends a body that never completes.
 
@@ -13,6 +14,9 @@ the app downstream must still see the same body once, so it is replayed from mem
 """
 
 from __future__ import annotations
+
+import time
+from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +43,10 @@ def replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+# A body still arriving this long after its head comes from a slow sender, not a burst.
+SLOW = 1.0
+
+
 class _TooLarge(Exception):
     pass
 
@@ -52,7 +60,7 @@ class BodyReader:
         self.app = app
         self.max_body = max_body
         self.max_per_source = max_per_source
-        self.sending: dict[str, int] = {}
+        self.sending: dict[str, OrderedDict[object, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,7 +80,9 @@ class BodyReader:
             return
         client = scope.get("client")
         source = client[0] if client else "-"
-        if self.sending.get(source, 0) >= self.max_per_source:
+        started = self.sending.setdefault(source, OrderedDict())
+        now = time.monotonic()
+        if len(started) >= self.max_per_source and now - next(iter(started.values())) > SLOW:
             await self._refuse(
                 scope,
                 send,
@@ -82,7 +92,8 @@ class BodyReader:
                 close=True,
             )
             return
-        self.sending[source] = self.sending.get(source, 0) + 1
+        key = object()
+        started[key] = now
         try:
             body = await self._read(receive)
         except _TooLarge:
@@ -96,11 +107,9 @@ class BodyReader:
         except _Gone:
             return  # the client went away (or its body timed out): nobody to answer
         finally:
-            left = self.sending[source] - 1
-            if left:
-                self.sending[source] = left
-            else:
-                del self.sending[source]
+            del started[key]
+            if not started:
+                self.sending.pop(source, None)
         await self.app(scope, replay(body, receive), send)
 
     async def _read(self, receive: Receive) -> bytes:
