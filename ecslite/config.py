@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     max_queue_wait_seconds: float = Field(default=10.0, gt=0)
     # Refuse a second use of an AK/SK signature on a mutating request within its validity
     # window (max_clock_skew_seconds); shared by every API process through the store.
-    refuse_replayed_signatures: bool = False
+    refuse_replayed_signatures: bool = True
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"
