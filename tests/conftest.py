@@ -74,6 +74,11 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 def _make_api(tmp_path: Path, database_url: str, **settings: Any) -> Iterator[Api]:
+    # These tests repeat identical signed requests within one second on purpose (a second
+    # create is 409, a second delete 404, a racing rebuild 409); the signature's date has a
+    # one-second resolution, so the default replay refusal would answer 401 instead. Replay
+    # refusal itself is tested against real processes (tests/e2e/test_replay.py).
+    settings.setdefault("refuse_replayed_signatures", False)
     s = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,

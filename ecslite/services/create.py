@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ecslite.cloudinit.payload import build_boot_config
 from ecslite.domain import create as rules
-from ecslite.domain import errors
+from ecslite.domain import errors, limits
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.network import Port, free_addresses
@@ -60,6 +60,7 @@ class CreateAccepted:
 def accept_create(cmd: CreateCommand, *, uow_factory: UowFactory, clock: Clock) -> CreateAccepted:
     """Return the job and the ids of the servers it creates."""
     names = rules.server_names(cmd.name, cmd.count)
+    limits.check_metadata(cmd.metadata)
     data = rules.data_disks(list(cmd.data_volumes))
     rules.check_login(adminpass_given=cmd.password_hash is not None, key_name=cmd.key_name)
     if not cmd.subnet_ids:

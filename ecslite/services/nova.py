@@ -13,7 +13,7 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ecslite.domain import errors, transitions
+from ecslite.domain import errors, limits, transitions
 from ecslite.domain.clock import Clock
 from ecslite.domain.server import VmState
 from ecslite.services.lifecycle import accept_reboot
@@ -44,6 +44,7 @@ class RebuildCommand:
 
 def accept_rebuild(cmd: RebuildCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
     """Return the id of the reinstall job that performs the rebuild."""
+    limits.check_metadata(cmd.metadata)
     with uow_factory(write=False) as uow:
         server = uow.servers.get(cmd.server_id, cmd.project_id)
         if server is None:
