@@ -107,9 +107,16 @@ class AdmissionGate:
     take a slot at all; ``StreamBudget`` bounds streams instead."""
 
     def __init__(
-        self, app: ASGIApp, *, max_in_flight: int, max_queued: int, max_wait: float
+        self,
+        app: ASGIApp,
+        *,
+        max_in_flight: int,
+        max_queued: int,
+        max_wait: float,
+        streams: StreamBudget | None = None,
     ) -> None:
         self.app = app
+        self.streams = streams
         self.max_in_flight = max_in_flight
         self.limit = max_in_flight + max_queued
         self.max_wait = max_wait
@@ -117,8 +124,14 @@ class AdmissionGate:
         self._slots = asyncio.Semaphore(max_in_flight)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_event_stream(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if is_event_stream(scope):
+            if self.streams is not None and self.streams.spent(url_project(scope)):
+                await refuse_stream(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         if self.admitted >= self.limit:
             await self._refuse(scope, receive, send)
@@ -146,9 +159,60 @@ class AdmissionGate:
 
 
 class StreamBudget:
-    """ASGI middleware: at most ``per_project`` event streams open per project and
-    ``total`` in all; one more stream is answered 429 with ``Retry-After`` (and the client's
-    EventSource retries later). Ordinary calls never pass through a budget here.
+    """How many event streams are open, per project and in all, against their budget.
+
+    Shared by two gates: ``AdmissionGate`` refuses a stream at once — before any
+    authentication work — when the budget its URL names is already spent (a client retrying a
+    refused stream every second costs a lookup, not a signature check), and ``StreamGate``
+    (after authentication) counts the streams that open.
+    """
+
+    def __init__(self, *, per_project: int, total: int) -> None:
+        self.per_project = per_project
+        self.total = total
+        self.open = 0
+        self.by_project: dict[str, int] = {}
+
+    def spent(self, project: str | None) -> bool:
+        if self.open >= self.total:
+            return True
+        return project is not None and self.by_project.get(project, 0) >= self.per_project
+
+    def take(self, project: str) -> None:
+        self.open += 1
+        self.by_project[project] = self.by_project.get(project, 0) + 1
+
+    def give_back(self, project: str) -> None:
+        self.open -= 1
+        left = self.by_project[project] - 1
+        if left:
+            self.by_project[project] = left
+        else:
+            del self.by_project[project]
+
+
+def url_project(scope: Scope) -> str | None:
+    """The project an API stream's URL names (None for the console's stream)."""
+    path: str = scope["path"].rstrip("/")
+    return None if path == CONSOLE_EVENTS else path.split("/")[2]
+
+
+# A stream is long-lived: a refused one is asked to come back later than an ordinary call.
+STREAM_RETRY_AFTER = 10
+
+
+async def refuse_stream(scope: Scope, receive: Receive, send: Send) -> None:
+    exc = errors.EcsError(errors.TOO_MANY_REQUESTS, "Too many event streams are open.")
+    request_id = scope.get("state", {}).get("request_id")
+    await refusal(scope["path"], exc, retry_after=STREAM_RETRY_AFTER, request_id=request_id)(
+        scope, receive, send
+    )
+
+
+class StreamGate:
+    """ASGI middleware: at most ``budget.per_project`` event streams open per project and
+    ``budget.total`` in all; one more stream is answered 429 with ``Retry-After`` (and the
+    client's EventSource retries later). Ordinary calls never pass through a budget here.
 
     It runs after ``AuthGuard``: an API stream counts for the project in its URL (a caller
     that may not read it is refused by the route at once, which frees the count), a console
@@ -160,45 +224,28 @@ class StreamBudget:
         self,
         app: ASGIApp,
         *,
-        per_project: int,
-        total: int,
+        budget: StreamBudget,
         session_project: Callable[[Scope], Awaitable[str | None]],
     ) -> None:
         self.app = app
-        self.per_project = per_project
-        self.total = total
+        self.budget = budget
         self.session_project = session_project
-        self.open = 0
-        self.by_project: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_event_stream(scope):
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"].rstrip("/")
-        if path == CONSOLE_EVENTS:
+        project = url_project(scope)
+        if project is None:
             project = await self.session_project(scope)
-        else:
-            project = path.split("/")[2]
         if project is None:
             await self.app(scope, receive, send)
             return
-        held = self.by_project.get(project, 0)
-        if self.open >= self.total or held >= self.per_project:
-            exc = errors.EcsError(errors.TOO_MANY_REQUESTS, "Too many event streams are open.")
-            request_id = scope.get("state", {}).get("request_id")
-            await refusal(scope["path"], exc, retry_after=1, request_id=request_id)(
-                scope, receive, send
-            )
+        if self.budget.spent(project):
+            await refuse_stream(scope, receive, send)
             return
-        self.open += 1
-        self.by_project[project] = held + 1
+        self.budget.take(project)
         try:
             await self.app(scope, receive, send)
         finally:
-            self.open -= 1
-            left = self.by_project[project] - 1
-            if left:
-                self.by_project[project] = left
-            else:
-                del self.by_project[project]
+            self.budget.give_back(project)

@@ -13,7 +13,7 @@ from starlette.types import Scope
 
 from ecslite import __version__
 from ecslite.api.access_log import AccessLog
-from ecslite.api.admission import AdmissionGate, BoundedPool, StreamBudget
+from ecslite.api.admission import AdmissionGate, BoundedPool, StreamBudget, StreamGate
 from ecslite.api.asgi_body import BodyReader
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
@@ -158,12 +158,9 @@ def create_app(
     # Added first, so it runs after AuthGuard: the body is capped and buffered by then.
     app.add_middleware(InputGate)
     # After AuthGuard: a stream counts for its project; outside the admission gate's slots.
-    app.add_middleware(
-        StreamBudget,
-        per_project=settings.max_streams_per_project,
-        total=settings.max_streams,
-        session_project=_session_project(authenticator),
-    )
+    streams = StreamBudget(per_project=settings.max_streams_per_project, total=settings.max_streams)
+    app.state.streams = streams
+    app.add_middleware(StreamGate, budget=streams, session_project=_session_project(authenticator))
     app.add_middleware(
         AuthGuard,
         authenticator=authenticator,
@@ -176,6 +173,7 @@ def create_app(
         max_in_flight=settings.max_in_flight,
         max_queued=settings.max_queued,
         max_wait=settings.max_queue_wait_seconds,
+        streams=streams,
     )
     # Outside the admission gate: a request takes a slot only once its body is in.
     app.add_middleware(

@@ -31,6 +31,7 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "ECSLITE_MAX_QUEUE_WAIT_SECONDS": "1",
         "ECSLITE_HTTP_BODY_TIMEOUT": "120",
         "ECSLITE_MAX_BODY_SENDERS_PER_SOURCE": "5",
+        "ECSLITE_MAX_STREAMS_PER_PROJECT": "100",  # the default is 32; 100 open here
     }
     s = Service(tmp_path_factory.mktemp("budgets") / "data", env=env).start()
     try:
@@ -67,7 +68,7 @@ def test_event_streams_of_one_tenant_do_not_delay_another_tenant(svc: Service) -
             assert opened == [200] * 100
             # The tenant's 101st stream is over its budget: 429, not a wait.
             extra = await streams.get(events)
-            assert extra.status_code == 429 and extra.headers["Retry-After"] == "1"
+            assert extra.status_code == 429 and int(extra.headers["Retry-After"]) >= 1
             assert extra.json()["error"]["code"] == "APIGW.0308"
             # Ordinary calls of another tenant, and of the same one, are answered.
             async with _signed(svc, other) as them:
