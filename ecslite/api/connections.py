@@ -44,8 +44,8 @@ log = logging.getLogger("ecslite.http")
 # File descriptors kept for everything but client sockets: the store, logs, the event listener,
 # guest files, the listening socket.
 FD_RESERVE = 256
-# The ceiling of the automatic cap: about 12 KiB of memory per idle connection (measured, see
-# docs/reliability.md), so 10,000 connections stay near 120 MiB.
+# The ceiling of the automatic cap: about 6 KiB of memory per idle connection (measured with
+# bench/conn_memory.py, see docs/reliability.md), so 10,000 connections stay near 60 MiB.
 AUTO_CAP_CEILING = 10_000
 
 
