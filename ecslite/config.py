@@ -54,11 +54,24 @@ class Settings(BaseSettings):
     keygen_queue: int = Field(default=8, ge=0)
     # Connections (docs/reliability.md): a request head must arrive within http_head_timeout
     # of its first byte, a body within http_body_timeout of its head; idle keep-alive
-    # connections close after http_idle_timeout; at most max_connections are open.
+    # connections close after http_idle_timeout (well above the 5-10 s that polling clients
+    # wait between calls), or earlier, oldest first, when the open count nears
+    # max_connections (0: sized from the file-descriptor limit) or max_connections_per_source.
     http_head_timeout: float = Field(default=10.0, gt=0)
     http_body_timeout: float = Field(default=30.0, gt=0)
-    http_idle_timeout: int = Field(default=5, ge=1)
-    max_connections: int = Field(default=512, ge=1)
+    http_idle_timeout: int = Field(default=75, ge=1)
+    max_connections: int = Field(default=0, ge=0)
+    max_connections_per_source: int = Field(default=256, ge=1)
+    # Connections from one address part-way through a request head (one more is closed), and
+    # requests from one address part-way through their body (one more is answered 503 while
+    # the oldest of them has been sending for over a second).
+    max_heads_per_source: int = Field(default=32, ge=1)
+    max_body_senders_per_source: int = Field(default=32, ge=1)
+    # Event streams (GET /v1/{project_id}/events, the console's): open at once per project
+    # and in all; one more is answered 429. Streams take no admission slot, but every commit
+    # wakes every open stream of the process to read the store (docs/reliability.md).
+    max_streams_per_project: int = Field(default=32, ge=1)
+    max_streams: int = Field(default=1000, ge=1)
     # Requests handled at once per process, how many more may wait and for how long;
     # beyond: 429 with Retry-After.
     max_in_flight: int = Field(default=64, ge=1)
@@ -66,7 +79,7 @@ class Settings(BaseSettings):
     max_queue_wait_seconds: float = Field(default=10.0, gt=0)
     # Refuse a second use of an AK/SK signature on a mutating request within its validity
     # window (max_clock_skew_seconds); shared by every API process through the store.
-    refuse_replayed_signatures: bool = False
+    refuse_replayed_signatures: bool = True
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"

@@ -222,6 +222,11 @@ def _make_api(tmp_path: Path, template: SeededTemplate, **settings: Any) -> Iter
     from ecslite.demo import ensure_demo
     from ecslite.store.secretbox import SecretBox
 
+    # These tests repeat identical signed requests within one second on purpose (a second
+    # create is 409, a second delete 404, a racing rebuild 409); the signature's date has a
+    # one-second resolution, so the default replay refusal would answer 401 instead. Replay
+    # refusal itself is tested against real processes (tests/e2e/test_replay.py).
+    settings.setdefault("refuse_replayed_signatures", False)
     for database_url in template.copy(tmp_path / "data"):
         s = Settings(
             data_dir=tmp_path / "data",

@@ -8,14 +8,16 @@ credential guard.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from fastapi import Depends, FastAPI
+from starlette.types import Scope
 
 from ecslite import __version__
 from ecslite.api.access_log import AccessLog
-from ecslite.api.admission import AdmissionGate, BoundedPool
+from ecslite.api.admission import AdmissionGate, BoundedPool, StreamBudget, StreamGate
+from ecslite.api.asgi_body import BodyReader
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
@@ -56,6 +58,9 @@ class Mount(Protocol):
     def is_public(self, path: str) -> bool:
         """Whether ``path`` is this door's (the API's credential guard lets it through)."""
 
+    async def session_project(self, scope: Scope, authenticator: Authenticator) -> str | None:
+        """The project of this door's authenticated caller, or None (for stream budgets)."""
+
 ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
     {"/v3/auth/tokens", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
@@ -77,6 +82,20 @@ def _public(enable_admin: bool, mounts: Sequence[Mount]) -> Callable[[str], bool
         return enable_admin and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"))
 
     return public
+
+
+def _session_project(
+    authenticator: Authenticator, mounts: Sequence[Mount]
+) -> Callable[[Scope], Awaitable[str | None]]:
+    """The project of a mounted door's caller (the console's session), or None."""
+
+    async def project(scope: Scope) -> str | None:
+        for mount in mounts:
+            if mount.is_public(scope["path"]):
+                return await mount.session_project(scope, authenticator)
+        return None
+
+    return project
 
 
 def create_app(
@@ -144,6 +163,12 @@ def create_app(
         app.include_router(admin.router)
     # Added first, so it runs after AuthGuard: the body is capped and buffered by then.
     app.add_middleware(InputGate)
+    # After AuthGuard: a stream counts for its project; outside the admission gate's slots.
+    streams = StreamBudget(per_project=settings.max_streams_per_project, total=settings.max_streams)
+    app.state.streams = streams
+    app.add_middleware(
+        StreamGate, budget=streams, session_project=_session_project(authenticator, mounts)
+    )
     app.add_middleware(
         AuthGuard,
         authenticator=authenticator,
@@ -156,6 +181,13 @@ def create_app(
         max_in_flight=settings.max_in_flight,
         max_queued=settings.max_queued,
         max_wait=settings.max_queue_wait_seconds,
+        streams=streams,
+    )
+    # Outside the admission gate: a request takes a slot only once its body is in.
+    app.add_middleware(
+        BodyReader,
+        max_body=settings.max_body_bytes,
+        max_per_source=settings.max_body_senders_per_source,
     )
 
     # Outermost: every request is logged once, refusals included.

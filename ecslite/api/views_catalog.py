@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ecslite.domain.flavor import Flavor
+from ecslite.domain.limits import ADVERTISED
 from ecslite.domain.resources import Image
 from ecslite.services.catalog import Limits
 
@@ -94,11 +95,7 @@ def limits_view(limits: Limits) -> dict[str, Any]:
             "totalInstancesUsed": u.instances,
             "totalCoresUsed": u.cores,
             "totalRAMUsed": u.ram_mb,
-            "maxTotalKeypairs": 100,
-            "maxServerMeta": 10,
-            "maxPersonality": 5,
-            "maxPersonalitySize": 10240,
-            "maxImageMeta": 128,
+            **ADVERTISED,
             "maxSecurityGroups": 100,
             "maxSecurityGroupRules": 5000,
             "maxServerGroups": 10,

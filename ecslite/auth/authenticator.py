@@ -7,9 +7,12 @@ Two kinds of credentials are accepted:
   official SDKs send), optionally naming a project in ``X-Project-Id``;
 - an ``X-Auth-Token`` issued by ``POST /v3/auth/tokens``, scoped to one project.
 
-With ``refuse_replays`` (opt-in), a mutating AK/SK request whose signature was already used
-is refused: the store remembers each such signature until its X-Sdk-Date leaves the allowed
-skew, so every API process sharing the store refuses the replay.
+With ``refuse_replays`` (on by default), a mutating AK/SK request whose signature was already
+used is refused: the store remembers each such signature until its X-Sdk-Date leaves the
+allowed skew, so every API process sharing the store refuses the replay. One exception: a
+request whose signature covers an ``X-Client-Token`` sent to a route that honours it
+(``IDEMPOTENT_PATHS``) may be repeated — such a route answers a repeat with its first answer
+and starts nothing, and that is how a client retries safely.
 
 Every refusal raises ``AuthError`` whose ``reason`` is for the service log only: callers answer
 every refusal with the same 401 so a client learns nothing about which check failed.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,8 +34,14 @@ from ecslite.store.secretbox import SecretBox
 from ecslite.store.uow import UowFactory
 
 DEFAULT_MAX_SKEW_SECONDS = 15 * 60
-# Requests whose replay would change something (opt-in replay refusal applies to these).
+# Requests whose replay would change something (replay refusal applies to these).
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Mutating routes that honour X-Client-Token (a repeat returns the first job, starts nothing).
+IDEMPOTENT_PATHS = re.compile(
+    r"^(/v2/[^/]+/cloudservers/[^/]+/(reinstallos|changeos)"
+    r"|/v1(\.1)?/[^/]+/cloudservers(/action)?"
+    r"|/v2/[^/]+/cloudvolumes/[^/]+)/?$"
+)
 # HMAC key used when the access key is unknown, so that case costs the same work as a bad signature.
 _DUMMY_SECRET = "ecslite-unknown-access-key"
 
@@ -172,7 +182,11 @@ class Authenticator:
                 raise AuthError("X-Project-Id names no project", access_key=ak)
             if project.domain_id != stored.user.domain_id:
                 raise AuthError("X-Project-Id is outside the key's account", access_key=ak)
-        if self._refuse_replays and req.method.upper() in MUTATING_METHODS:
+        if (
+            self._refuse_replays
+            and req.method.upper() in MUTATING_METHODS
+            and not _idempotent_retry(req.raw_path, parsed.signed_headers)
+        ):
             self._first_use(parsed.signature, signed_at=when.timestamp(), access_key=ak)
         return Identity(
             user_id=stored.user.id,
@@ -241,3 +255,8 @@ class Authenticator:
 def utc_iso(ts: float) -> str:
     """Keystone's timestamp format: ``2026-11-27T15:10:26.000000Z``."""
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _idempotent_retry(raw_path: str, signed_headers: tuple[str, ...]) -> bool:
+    """A signed X-Client-Token on a route that answers a repeat with its first answer."""
+    return "x-client-token" in signed_headers and IDEMPOTENT_PATHS.match(raw_path) is not None

@@ -38,7 +38,7 @@ class SdkHmacAuth(httpx.Auth):
         request.headers["X-Sdk-Date"] = sig.format_date(self._now())
         signed = {
             name: request.headers[name]
-            for name in ("host", "content-type", "x-project-id", "x-sdk-date")
+            for name in ("host", "content-type", "x-project-id", "x-sdk-date", "x-client-token")
             if name in request.headers
         }
         request.headers["Authorization"] = sig.authorization_header(

@@ -13,7 +13,12 @@ from typing import NoReturn
 import uvicorn
 
 from ecslite.api.app import create_app
-from ecslite.api.connections import ConnectionLimits, guarded_h11
+from ecslite.api.connections import (
+    ConnectionLimits,
+    auto_max_connections,
+    guarded_h11,
+    raise_fd_limit,
+)
 from ecslite.bootstrap import DRIVERS, Container, SchemaOutOfDate, build
 from ecslite.cli import logs
 from ecslite.config import Settings
@@ -157,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_runner:
         container.start_runner()
     _banner(endpoint, settings, info, guests_outlive_service=capabilities.guests_outlive_service)
+    fd_limit = raise_fd_limit()
+    max_connections = settings.max_connections or auto_max_connections(fd_limit)
+    log.info("connections max=%d fd_limit=%d", max_connections, fd_limit)
     try:
         uvicorn.Server(
             uvicorn.Config(
@@ -170,7 +178,9 @@ def run(args: argparse.Namespace) -> int:
                     ConnectionLimits(
                         head_timeout=settings.http_head_timeout,
                         body_timeout=settings.http_body_timeout,
-                        max_connections=settings.max_connections,
+                        max_connections=max_connections,
+                        max_per_source=settings.max_connections_per_source,
+                        max_heads_per_source=settings.max_heads_per_source,
                     )
                 ),
                 timeout_keep_alive=settings.http_idle_timeout,

@@ -13,8 +13,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ecslite.auth.authenticator import Authenticator
 from ecslite.console import api, pages
-from ecslite.console.session import PREFIX
+from ecslite.console.session import PREFIX, scope_project
 
 __all__ = ["CONSOLE", "PREFIX", "install_console", "is_console_path"]
 
@@ -74,6 +75,9 @@ class _Console:
 
     def is_public(self, path: str) -> bool:
         return is_console_path(path)
+
+    async def session_project(self, scope: Scope, authenticator: Authenticator) -> str | None:
+        return await scope_project(scope, authenticator)
 
 
 CONSOLE = _Console()

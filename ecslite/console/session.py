@@ -11,13 +11,16 @@ no session yet, uses a double-submit cookie instead.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest, Principal
 from ecslite.domain import errors
@@ -79,6 +82,34 @@ def _resolve(request: Request, token: str) -> Session | None:
     if names is None:
         return None
     return Session(token, principal, *names)
+
+
+async def scope_project(scope: Scope, authenticator: Authenticator) -> str | None:
+    """The project of a raw request's session cookie, or None (no valid session).
+
+    Read before the console's own routes run: the API counts a console event stream against
+    its project's stream budget (api/admission.py) like an API stream.
+    """
+    cookies: SimpleCookie = SimpleCookie()
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            with contextlib.suppress(CookieError):
+                cookies.load(value.decode("latin-1"))
+    morsel = cookies.get(SESSION_COOKIE)
+    if morsel is None or not morsel.value:
+        return None
+    req = IncomingRequest(
+        method="GET",
+        raw_path=scope["path"],
+        query_string="",
+        headers=[("x-auth-token", morsel.value)],
+        body=b"",
+    )
+    try:
+        identity = await run_in_threadpool(authenticator.authenticate, req)
+    except AuthError:
+        return None
+    return identity.project_id
 
 
 async def current_session(request: Request) -> Session | None:

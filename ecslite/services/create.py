@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ecslite.cloudinit.payload import build_boot_config, hash_password
 from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import create as rules
-from ecslite.domain import errors
+from ecslite.domain import errors, limits
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
 from ecslite.domain.codec import decode, encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
@@ -102,6 +102,7 @@ def accept_create(
     """Return the job and the ids of the servers it creates."""
     cmd, password_hash = prepared.request, prepared.password_hash
     names = rules.server_names(cmd.name, cmd.count)
+    limits.check_metadata(cmd.metadata)
     data = rules.data_disks(list(cmd.data_volumes))
     rules.check_login(adminpass_given=password_hash is not None, key_name=cmd.key_name)
     if not cmd.subnet_ids:

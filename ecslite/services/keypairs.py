@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.exc import IntegrityError
 
-from ecslite.domain import errors
+from ecslite.domain import errors, limits
 from ecslite.domain.clock import Clock
 from ecslite.domain.keypair_rules import check_name
 from ecslite.domain.keys import fingerprint
@@ -122,6 +122,7 @@ def create_keypair(
     with uow_factory() as uow:
         if uow.catalog.keypair(user_id, name) is not None:
             raise errors.EcsError(errors.KEYPAIR_EXISTS, f"Key pair '{name}' already exists.")
+        limits.check_keypair_count(len(uow.catalog.keypairs(user_id)))
         try:
             uow.catalog.add_keypair(kp)
             uow.commit()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ecslite.cloudinit.payload import hash_password
 from ecslite.cloudinit.validate import check_user_data
-from ecslite.domain import errors, transitions
+from ecslite.domain import errors, limits, transitions
 from ecslite.domain.clock import Clock
 from ecslite.domain.reinstall import check_password, check_user_data_size
 from ecslite.services.command import Command, JobAccepted, Ports
@@ -91,6 +91,7 @@ class RebuildCommand:
 
 def accept_rebuild(cmd: RebuildCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
     """Return the id of the reinstall job that performs the rebuild."""
+    limits.check_metadata(cmd.metadata)
     with uow_factory(write=False) as uow:
         server = uow.servers.get(cmd.server_id, cmd.project_id)
         if server is None:

@@ -20,7 +20,16 @@ FLEET = 210
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, dict[str, Any]]]:
     base = tmp_path_factory.mktemp("fleet")
     ids = write_fleet_seed(base / "seed.yaml", FLEET)
-    svc = Service(base / "data", "--seed", str(base / "seed.yaml"), "--sim-delay", "0.02").start()
+    # The races send identical signed requests in the same second on purpose: the store's
+    # compare-and-swap, not replay refusal, must pick one.
+    svc = Service(
+        base / "data",
+        "--seed",
+        str(base / "seed.yaml"),
+        "--sim-delay",
+        "0.02",
+        env={"ECSLITE_REFUSE_REPLAYED_SIGNATURES": "false"},
+    ).start()
     try:
         yield svc, ids
     finally:

@@ -13,8 +13,10 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 
+import httpx
 import pytest
 
+from ecslite.auth.httpx_auth import SdkHmacAuth
 from tests.support import Service, poll
 
 pytestmark = pytest.mark.process
@@ -129,21 +131,117 @@ def test_a_complete_request_with_a_body_is_answered(svc: Service) -> None:
     assert "Traceback" not in svc.log()
 
 
-def test_connections_beyond_the_cap_get_503(tmp_path_factory: pytest.TempPathFactory) -> None:
+def _connect_from(svc: Service, source: str) -> socket.socket:
+    """A connection from another loopback address (all of 127/8 is local on Linux)."""
+    return socket.create_connection(
+        ("127.0.0.1", svc.port), timeout=WAIT, source_address=(source, 0)
+    )
+
+
+_PART = b"GET /v1/none/jobs/none HTTP/1.1\r\nHost: x\r\n"  # a head part-way sent
+
+
+def _stream(svc: Service, stack: ExitStack, source: str = "127.0.0.1") -> None:
+    """Open a signed event stream from ``source`` and keep it open with ``stack``."""
+    d = svc.demo
+    client = stack.enter_context(
+        httpx.Client(
+            base_url=svc.endpoint,
+            auth=SdkHmacAuth(d["access_key"], d["secret_key"], d["project_id"]),
+            transport=httpx.HTTPTransport(local_address=source),
+            timeout=WAIT,
+        )
+    )
+    response = stack.enter_context(client.stream("GET", f"/v1/{d['project_id']}/events"))
+    assert response.status_code == 200
+
+
+def _sending(sock: socket.socket) -> socket.socket:
+    sock.sendall(_PART)
+    return sock
+
+
+def _finish_and_read(sock: socket.socket) -> bytes:
+    sock.sendall(b"Connection: close\r\n\r\n")
+    return _read_until_closed(sock)
+
+
+def test_idle_connections_are_closed_first_to_make_room(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     svc = _service(tmp_path_factory, max_connections="5", http_head_timeout="60").start()
     try:
         with ExitStack() as stack:
             held = [stack.enter_context(_connect(svc)) for _ in range(5)]
+            # A new client is served; the oldest silent connection made room for it.
+            assert _ask(svc).startswith(b"HTTP/1.1 401 ")
+            assert _read_until_closed(held[0]) == b""
+    finally:
+        svc.stop()
+
+
+def test_connections_beyond_the_cap_get_503_when_none_is_idle(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    svc = _service(tmp_path_factory, max_connections="5", http_head_timeout="60").start()
+    try:
+        with ExitStack() as stack:
+            # Five event streams: each is being answered, so none is idle.
+            for _ in range(5):
+                _stream(svc, stack)
             with _connect(svc) as extra:
                 answer = _read_until_closed(extra)
             assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]
             assert b"retry-after: 1" in answer.lower() and b'"APIGW.0308"' in answer
-            # The held connections are still served.
-            request = f"GET /v1/none/jobs/none HTTP/1.1\r\nHost: 127.0.0.1:{svc.port}\r\n\r\n"
-            held[0].sendall(request.encode())
-            assert held[0].recv(65536).startswith(b"HTTP/1.1 401 ")
         # Once the server has seen them go, new connections are admitted again.
         assert poll(lambda: _ask(svc), until=lambda a: a.startswith(b"HTTP/1.1 401 "))
+    finally:
+        svc.stop()
+
+
+def test_one_address_cannot_take_every_connection(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    svc = _service(
+        tmp_path_factory,
+        max_connections_per_source="3",
+        max_heads_per_source="10",
+        http_head_timeout="60",
+    ).start()
+    try:
+        with ExitStack() as stack:
+            for _ in range(3):
+                _stream(svc, stack, "127.0.0.2")
+            with _connect_from(svc, "127.0.0.2") as extra:
+                answer = _read_until_closed(extra)
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]
+            # Another address is served meanwhile.
+            assert _ask(svc).startswith(b"HTTP/1.1 401 ")
+            # A silent one from the same address makes room by closing that address's oldest
+            # idle connection, not another address's.
+            quiet = stack.enter_context(_connect_from(svc, "127.0.0.3"))
+            idle = stack.enter_context(_connect_from(svc, "127.0.0.2"))
+            assert _read_until_closed(idle).startswith(b"HTTP/1.1 503 ")
+            quiet.sendall(_PART)
+            assert _finish_and_read(quiet).startswith(b"HTTP/1.1 401 ")
+    finally:
+        svc.stop()
+
+
+def test_one_address_cannot_hold_many_half_sent_heads(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    svc = _service(tmp_path_factory, max_heads_per_source="2", http_head_timeout="60").start()
+    try:
+        with ExitStack() as stack:
+            held = [
+                _sending(stack.enter_context(_connect_from(svc, "127.0.0.4"))) for _ in range(2)
+            ]
+            with _connect_from(svc, "127.0.0.4") as extra:
+                extra.sendall(_PART)
+                assert _read_until_closed(extra) == b""
+            assert _ask(svc).startswith(b"HTTP/1.1 401 ")
+            assert _finish_and_read(held[0]).startswith(b"HTTP/1.1 401 ")
     finally:
         svc.stop()
 

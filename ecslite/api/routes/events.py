@@ -13,6 +13,7 @@ the document would hang on it.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Query, Request
@@ -27,7 +28,9 @@ from ecslite.services.event_feed import PAGE, Event, EventFeed, Opening, StreamF
 router = APIRouter()
 
 # Notifications wake readers at once; this re-read only bounds the delay if one was missed.
-RECHECK_SECONDS = 1.0
+# Each stream waits a random 0.5-1.5 times this, so idle streams opened together do not all
+# read the store in the same instant (a herd that delayed every other call, issue 24).
+RECHECK_SECONDS = 5.0
 PING_SECONDS = 15
 _TERMINAL = frozenset({JobStatus.SUCCESS.value, JobStatus.FAIL.value})
 
@@ -96,4 +99,4 @@ async def _stream(
             if _ends(f, ev):
                 return
         if len(events) < PAGE:
-            await feed.bus.wait(seen, RECHECK_SECONDS)
+            await feed.bus.wait(seen, RECHECK_SECONDS * random.uniform(0.5, 1.5))

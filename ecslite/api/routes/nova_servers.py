@@ -181,6 +181,20 @@ class _NoOption(_Strict):
     """``os-stop`` and ``os-start`` take nothing: ``null`` or ``{}``."""
 
 
+class ServerAction(BaseModel):
+    """The action body's shape, one member per action (exactly one is sent). The route reads
+    the body as a mapping and validates the one member with its own model; this union is what a
+    client (or a property test) is told the body may hold."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    os_stop: _NoOption | None = Field(default=None, alias="os-stop")
+    os_start: _NoOption | None = Field(default=None, alias="os-start")
+    reboot: RebootOption | None = None
+    console_output: ConsoleOutput | None = Field(default=None, alias="os-getConsoleOutput")
+    rebuild: Rebuild | None = None
+
+
 @dataclass(frozen=True)
 class _Call:
     request: Request
