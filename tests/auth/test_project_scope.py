@@ -220,7 +220,14 @@ def world(
     data = tmp_path_factory.mktemp("scope") / "data"
     # A copy of the session's migrated store with the demo tenant (tests/conftest.py).
     for database_url in seeded_template.copy(data):
-        settings = Settings(data_dir=data, database_url=database_url, enable_admin=True)
+        # Identical signed requests repeat here on purpose (each route with each credential,
+        # clean-up deletes); replay refusal is tested against real processes (test_replay.py).
+        settings = Settings(
+            data_dir=data,
+            database_url=database_url,
+            enable_admin=True,
+            refuse_replayed_signatures=False,
+        )
         container = build(settings)
         box = SecretBox.from_file(data / "master.key")
         demo, doc = ensure_demo(data, "http://testserver")
