@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from ecslite.domain.boot import BootConfig
+from ecslite.domain.server import AVAILABILITY_ZONE
 
 LABEL = "config-2"
 META_DATA = "openstack/latest/meta_data.json"
@@ -92,7 +93,7 @@ def render_config_drive(
         "uuid": boot_config.instance_id,
         "name": hostname,
         "hostname": hostname,
-        "availability_zone": "az1",
+        "availability_zone": AVAILABILITY_ZONE,
         "launch_index": 0,
         "meta": {},
         "public_keys": {(key_name if i == 0 else f"{key_name}-{i}"): k for i, k in enumerate(keys)},

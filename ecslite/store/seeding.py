@@ -21,7 +21,7 @@ from ecslite.domain.flavor import Flavor
 from ecslite.domain.keys import fingerprint
 from ecslite.domain.network import Subnet, Vpc, valid_cidr
 from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
-from ecslite.domain.server import Server, VmState, Volume
+from ecslite.domain.server import AVAILABILITY_ZONE, Server, VmState, Volume
 from ecslite.store import tables as t
 from ecslite.store.identity import Domain
 from ecslite.store.secretbox import SecretBox
@@ -304,7 +304,7 @@ def _server(s: ServerSeed, now: str) -> Server:
         name=s.name,
         image_id=s.image_id,
         flavor_id=s.flavor_id,
-        availability_zone="az1",
+        availability_zone=AVAILABILITY_ZONE,
         host_id="local",
         vm_state=_STATUS_TO_VM[s.status],
         task_state=None,
