@@ -3,7 +3,7 @@
 ShowServer, ListServersDetails, Nova show/detail, the console and the event stream's server
 bodies all render from ``ServerRecord``, so they cannot disagree about a server's flavor,
 image, disks or addresses. Reading a page of servers costs a fixed number of statements (the
-servers, their volumes, ports and user data, the flavor catalogue) plus one per distinct image.
+servers, their volumes, ports and user data) plus one per distinct image and flavor.
 """
 
 from __future__ import annotations
@@ -63,18 +63,20 @@ def records(
     volumes = uow.volumes.attached_to(ids)
     ports = uow.networks.ports_of(ids)
     user_data = uow.networks.user_data_of(ids)
-    flavors = {f.id: f for f in uow.flavors.all()}
     images: dict[str, Image | None] = {}
+    flavors: dict[str, Flavor | None] = {}
     out = []
     for s in servers:
         if s.image_id not in images:
             images[s.image_id] = uow.catalog.image(s.image_id)
+        if s.flavor_id not in flavors:
+            flavors[s.flavor_id] = uow.flavors.get(s.flavor_id)
         out.append(
             ServerRecord(
                 server=s,
                 volumes=volumes[s.id],
                 image=images[s.image_id],
-                flavor=flavors.get(s.flavor_id),
+                flavor=flavors[s.flavor_id],
                 ports=ports[s.id],
                 network=network_of(s.id) if network_of is not None else None,
                 user_data=user_data.get(s.id),
