@@ -28,12 +28,16 @@ def _server(svc: Service, sid: str) -> dict[str, Any]:
     return dict(resp.json()["server"])
 
 
-def _reinstall(svc: Service, sid: str, **fields: Any) -> httpx.Response:
+def _reinstall(
+    svc: Service, sid: str, headers: dict[str, str] | None = None, **fields: Any
+) -> httpx.Response:
     demo = svc.demo
     body = fields or {"keyname": demo["keypair"]["name"], "userid": demo["user_id"]}
     with svc.http() as http:
         return http.post(
-            f"/v2/{demo['project_id']}/cloudservers/{sid}/reinstallos", json={"os-reinstall": body}
+            f"/v2/{demo['project_id']}/cloudservers/{sid}/reinstallos",
+            json={"os-reinstall": body},
+            headers=headers,
         )
 
 
@@ -79,7 +83,11 @@ def test_sigkill_mid_job_then_restart_finishes_the_job(
 def test_concurrent_reinstalls_on_one_server_accept_exactly_one(service: Service) -> None:
     sid = service.demo["servers"]["stopped"]
     with ThreadPoolExecutor(max_workers=10) as pool:
-        responses = list(pool.map(lambda _: _reinstall(service, sid), range(10)))
+        # Ten different requests (each its own client token), so that the store's
+        # compare-and-swap picks one, not the refusal of identical signed requests (replays).
+        responses = list(
+            pool.map(lambda i: _reinstall(service, sid, {"X-Client-Token": f"race-{i}"}), range(10))
+        )
     accepted = [r for r in responses if r.status_code == 200]
     refused = [r for r in responses if r.status_code != 200]
     assert len(accepted) == 1, [r.text for r in responses]
