@@ -14,7 +14,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecslite.api.asgi_body import no_receive, replay
 from ecslite.api.errors import error_for_path
@@ -102,7 +102,26 @@ class AuthGuard:
                 await self._refuse(scope, send, errors.EcsError(errors.UNAUTHORIZED))
                 return
             scope.setdefault("state", {})["identity"] = identity
+            if identity.spent_signature is not None:
+                await self._run_spending(scope, replay(body, receive), send, identity.spent_signature)
+                return
         await self.app(scope, replay(body, receive), send)
+
+    async def _run_spending(self, scope: Scope, receive: Receive, send: Send, sig: str) -> None:
+        """Run a request that spent a signature; release it unless the request succeeded."""
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if status >= 400:
+                await run_in_threadpool(self.authenticator.release, sig)
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []

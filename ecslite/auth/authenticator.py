@@ -9,7 +9,8 @@ Two kinds of credentials are accepted:
 
 With ``refuse_replays`` (on by default), a mutating AK/SK request whose signature was already
 used is refused: the store remembers each such signature until its X-Sdk-Date leaves the
-allowed skew, so every API process sharing the store refuses the replay. One exception: a
+allowed skew, so every API process sharing the store refuses the replay. A request that was
+refused (4xx/5xx) releases its signature, so retrying a refused call works. One exception: a
 request whose signature covers an ``X-Client-Token`` sent to a route that honours it
 (``IDEMPOTENT_PATHS``) may be repeated — such a route answers a repeat with its first answer
 and starts nothing, and that is how a client retries safely.
@@ -65,6 +66,8 @@ class Identity:
     project_id: str | None
     method: str  # "aksk" | "token"
     access_key: str | None = None
+    # The signature this request spent (replay refusal); released if the request is refused.
+    spent_signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,12 +191,16 @@ class Authenticator:
             and not _idempotent_retry(req.raw_path, parsed.signed_headers)
         ):
             self._first_use(parsed.signature, signed_at=when.timestamp(), access_key=ak)
+            spent: str | None = parsed.signature
+        else:
+            spent = None
         return Identity(
             user_id=stored.user.id,
             domain_id=stored.user.domain_id,
             project_id=project.id if project else None,
             method="aksk",
             access_key=ak,
+            spent_signature=spent,
         )
 
     def _first_use(self, signature: str, *, signed_at: float, access_key: str) -> None:
@@ -206,6 +213,18 @@ class Authenticator:
             uow.commit()
         if not fresh:
             raise AuthError("replayed signature", access_key=access_key)
+
+    def release(self, signature: str) -> None:
+        """Let ``signature`` be used again: its request was refused and changed nothing.
+
+        A replay is refused so that one signed change cannot happen twice; a refused request
+        made no change, and a client that retries it (409 in use, then again once the volume is
+        free) must not be told it is not authenticated. Concurrent copies stay refused: the
+        signature is held while the first copy runs.
+        """
+        with self._uow_factory() as uow:
+            uow.identity.forget_signature(signature)
+            uow.commit()
 
     def _token(self, token: str) -> Identity:
         with self._uow_factory(write=False) as uow:

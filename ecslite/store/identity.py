@@ -161,6 +161,10 @@ class IdentityRepo:
             res = self._c.execute(lite.returning(seen.c.signature))
         return res.first() is not None
 
+    def forget_signature(self, signature: str) -> None:
+        seen = t.seen_signatures
+        self._c.execute(delete(seen).where(seen.c.signature == signature))
+
     def delete_token(self, digest: str) -> bool:
         res = self._c.execute(delete(t.auth_tokens).where(t.auth_tokens.c.token_digest == digest))
         return res.rowcount == 1

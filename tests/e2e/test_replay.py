@@ -130,3 +130,21 @@ def test_with_the_setting_off_a_replay_is_accepted(tmp_path: Path) -> None:
             assert raw.send(captured).status_code != 401
     finally:
         plain.stop()
+
+
+def test_a_refused_request_may_be_retried_but_not_replayed_once_accepted(svc: Service) -> None:
+    """A refusal changes nothing, so its signature is not spent: a client retrying the same
+    signed call is answered again, not told it is unauthenticated. Once a call is accepted,
+    sending the same signed request again is a replay."""
+    d = svc.demo
+    path = f"/v2.1/{d['project_id']}/os-keypairs"
+    taken = _captured(svc, "POST", path, {"keypair": {"name": d["keypair"]["name"]}})
+    with httpx.Client(timeout=10) as raw:
+        first = raw.send(taken)
+        assert first.status_code == 409, first.text  # the name is taken
+        again = raw.send(taken)
+        assert again.status_code == 409, again.text  # refused again, not as a replay
+        fresh = _captured(svc, "POST", path, {"keypair": {"name": "replay-probe"}})
+        assert raw.send(fresh).status_code == 200
+        replayed = raw.send(fresh)
+    assert replayed.status_code == 401, replayed.text

@@ -184,9 +184,14 @@ def test_concurrent_creates_get_distinct_addresses(service: Service) -> None:
         }
     }
 
-    def create(_: int) -> Any:
+    def create(i: int) -> Any:
+        # Eight different requests (own client tokens), not one signed request repeated.
         with service.http() as http:
-            return http.post(f"/v1/{demo['project_id']}/cloudservers", json=body)
+            return http.post(
+                f"/v1/{demo['project_id']}/cloudservers",
+                json=body,
+                headers={"X-Client-Token": f"race-{i}"},
+            )
 
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(create, range(8)))

@@ -116,11 +116,14 @@ def test_list_keep_and_delete_a_data_disk(service: Service) -> None:
     )
     assert data.id not in listed(evs)
     assert set(listed(evs)) == set(before)
-    # Deleting it again: it does not exist.
-    assert refusal(lambda: evs.delete_volume(DeleteVolumeRequest(volume_id=data.id))) == (
-        404,
-        "EVS.5404",
-    )
+    # Deleting it again: it does not exist. (A new request: the same signed one repeated
+    # within its one-second date would be refused as a replay of an accepted delete.)
+    with service.http() as http:
+        again = http.delete(
+            f"/v2/{demo['project_id']}/cloudvolumes/{data.id}",
+            headers={"X-Client-Token": "delete-again"},
+        )
+    assert (again.status_code, again.json()["error"]["code"]) == (404, "EVS.5404")
 
 
 def test_another_project_sees_none_of_them(service: Service) -> None:
@@ -166,9 +169,13 @@ def test_concurrent_deletes_of_one_volume_make_one_job(service: Service) -> None
     )
     kept = next(i for i, v in listed(evs, status="available").items())
 
-    def delete(_: int) -> Any:
+    def delete(i: int) -> Any:
+        # Six different requests (own client tokens): the claim, not replay refusal, picks one.
         with service.http() as http:
-            return http.delete(f"/v2/{demo['project_id']}/cloudvolumes/{kept}")
+            return http.delete(
+                f"/v2/{demo['project_id']}/cloudvolumes/{kept}",
+                headers={"X-Client-Token": f"race-{i}"},
+            )
 
     with ThreadPoolExecutor(6) as pool:
         responses = list(pool.map(delete, range(6)))
