@@ -67,8 +67,13 @@ def test_a_failed_delete_leaves_error_deleting_and_can_be_retried(tmp_path: Path
         (vol,) = _detail(svc, id=kept)["volumes"]
         assert vol["status"] == "error_deleting"
         assert [v["id"] for v in _detail(svc, status="error_deleting")["volumes"]] == [kept]
+        # The retry is a new request (its own client token): the first delete was accepted, so
+        # sending that same signed request again within its one-second date is a replay (401).
         with svc.http() as http:
-            again = _delete(http, svc.demo, kept)
+            again = http.delete(
+                f"/v2/{svc.demo['project_id']}/cloudvolumes/{kept}",
+                headers={"X-Client-Token": "retry-1"},
+            )
         assert again.status_code == 200, again.text
         assert _wait(svc, again.json()["job_id"])["status"] == "SUCCESS"
         assert _detail(svc, id=kept) == {"count": 0, "volumes": []}

@@ -103,7 +103,8 @@ def _flavors(request: Request, project_id: str, v: Microversion, *, detail: bool
     out: dict[str, Any] = {}
     if limit is not None and len(flavors) > limit:
         flavors = flavors[:limit]
-        query = dict(params) | {"limit": str(limit), "marker": flavors[-1].id} if flavors else {}
+    if limit and flavors and len(flavors) == limit:
+        query = dict(params) | {"limit": str(limit), "marker": flavors[-1].id}
         base = str(request.base_url).rstrip("/")
         path = "flavors/detail" if detail else "flavors"
         out["flavors_links"] = [
