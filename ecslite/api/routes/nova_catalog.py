@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, microversion
+from ecslite.api.nova.query import non_negative, refuse_unknown
 from ecslite.api.views_catalog import limits_view
 from ecslite.domain.flavor import Flavor
 from ecslite.domain.server import AVAILABILITY_ZONE
@@ -28,15 +29,6 @@ _FLAVOR_QUERY = frozenset(
 # Limits Nova stopped reporting: network ones at 2.36 (Neutron's), personality at 2.57.
 _NETWORK_LIMITS = ("Floating", "SecurityGroup")
 _PERSONALITY_LIMITS = ("maxPersonality", "maxPersonalitySize")
-
-
-def _int(params: Any, name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise NovaFault(400, f"Invalid {name} value {raw!r}: a non-negative integer is needed.")
-    return int(raw)
 
 
 def _flavor_links(request: Request, project_id: str, flavor_id: str) -> list[dict[str, str]]:
@@ -74,9 +66,7 @@ def _flavor(
 def _flavors(request: Request, project_id: str, v: Microversion, *, detail: bool) -> dict[str, Any]:
     who = principal(request, project_id)
     params = request.query_params
-    for key in params:
-        if key not in _FLAVOR_QUERY:
-            raise NovaFault(400, f"Invalid filter: {key} is not supported by this cloud.")
+    refuse_unknown(params, _FLAVOR_QUERY)
     if params.get("sort_key", "flavorid") not in ("flavorid", "id"):
         raise NovaFault(400, "sort_key: only flavorid is supported.")
     descending = params.get("sort_dir", "asc") == "desc"
@@ -86,8 +76,8 @@ def _flavors(request: Request, project_id: str, v: Microversion, *, detail: bool
     public = params.get("is_public", "true").lower()
     if public not in ("true", "false", "none", "1", "0", "yes", "no"):
         raise NovaFault(400, f"Invalid is_public filter [{public}]")
-    min_disk, min_ram = _int(params, "minDisk") or 0, _int(params, "minRam") or 0
-    limit = _int(params, "limit")
+    min_disk, min_ram = non_negative(params, "minDisk") or 0, non_negative(params, "minRam") or 0
+    limit = non_negative(params, "limit")
     flavors = sorted(services(request).catalog.flavors(), key=lambda f: f.id, reverse=descending)
     flavors = [
         f
@@ -172,11 +162,9 @@ def limits(
     project_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> dict[str, Any]:
     who = principal(request, project_id)
-    for key in request.query_params:
-        # ``reserved``: nothing is ever reserved here, so both answers are the same. Nova's
-        # admin-only ``tenant_id`` (another project's limits) and anything else are refused.
-        if key != "reserved":
-            raise NovaFault(400, f"Invalid filter: {key} is not supported by this cloud.")
+    # ``reserved``: nothing is ever reserved here, so both answers are the same. Nova's
+    # admin-only ``tenant_id`` (another project's limits) and anything else are refused.
+    refuse_unknown(request.query_params, frozenset({"reserved"}))
     ecs = limits_view(services(request).catalog.limits(who.project_id))["absolute"]
     absolute = {
         k: val

@@ -22,6 +22,7 @@ from ecslite.api.body import parse_body
 from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
+from ecslite.api.nova.query import non_negative, refuse_unknown
 from ecslite.api.nova.views import server_detail, server_summary
 from ecslite.api.routes.console import output_lines
 from ecslite.domain import errors
@@ -45,11 +46,11 @@ def _base(request: Request) -> str:
 _FILTERS = frozenset({"limit", "marker", "status", "name", "image", "flavor", "ip"})
 # Sent by clients with values that ask for nothing ecslite lacks: accepted at those values.
 _NEUTRAL = {
-    "deleted": {"false", "0"},
-    "all_tenants": {"false", "0"},
-    "all_projects": {"false", "0"},
-    "sort_key": {"created_at"},
-    "sort_dir": {"desc"},
+    "deleted": frozenset({"false", "0"}),
+    "all_tenants": frozenset({"false", "0"}),
+    "all_projects": frozenset({"false", "0"}),
+    "sort_key": frozenset({"created_at"}),
+    "sort_dir": frozenset({"desc"}),
 }
 
 
@@ -62,22 +63,8 @@ class _ListQuery:
 
 def _list_query(request: Request) -> _ListQuery:
     params = request.query_params
-    for key in params:
-        if key in _FILTERS:
-            continue
-        allowed = _NEUTRAL.get(key)
-        if allowed is None:
-            raise NovaFault(400, f"Invalid filter: {key} is not supported by this cloud.")
-        if any(v.lower() not in allowed for v in params.getlist(key)):
-            raise NovaFault(
-                400, f"Invalid filter: {key} may only be {' or '.join(sorted(allowed))} here."
-            )
-    limit = None
-    if "limit" in params:
-        raw = params["limit"]
-        if not raw.isdigit():
-            raise NovaFault(400, "limit must be a non-negative integer.")
-        limit = int(raw)
+    refuse_unknown(params, _FILTERS, _NEUTRAL)
+    limit = non_negative(params, "limit")
     image = params.get("image")
     status = params.get("status")
     return _ListQuery(
