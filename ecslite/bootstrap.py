@@ -13,6 +13,7 @@ from ecslite.domain.server import Server
 from ecslite.drivers.base import Capabilities, Driver, GuestNetwork
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
+from ecslite.services.accounts import Accounts
 from ecslite.services.admin import Admin
 from ecslite.services.command import Ports
 from ecslite.services.event_feed import EventFeed
@@ -175,6 +176,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         volumes=VolumeReads(factory),
         events=EventFeed(factory, bus, render_server=render_server, render_job=render_job),
         admin=Admin(factory, clock),
+        accounts=Accounts(factory, clock),
     )
     return Container(
         settings=settings,

@@ -11,7 +11,7 @@ from fastapi import Request
 from ecslite.api.admission import BoundedPool, Busy
 from ecslite.api.deps import container
 from ecslite.auth.authenticator import AuthError
-from ecslite.auth.keystone import IssuedToken, PasswordLogin, issue_token
+from ecslite.auth.keystone import IssuedToken, PasswordLogin
 from ecslite.auth.login_throttle import LoginAttempt, LoginThrottle, Throttled
 
 log = logging.getLogger("ecslite.auth")
@@ -36,11 +36,7 @@ async def password_login(request: Request, login: PasswordLogin) -> IssuedToken:
         # Its own few threads and a short queue: a login flood cannot take the threads and
         # memory the rest of the API needs.
         issued = await pool.run(
-            issue_token,
-            login,
-            uow_factory=c.uow_factory,
-            clock=c.clock,
-            ttl_seconds=c.settings.token_ttl_seconds,
+            c.services.accounts.issue_token, login, ttl_seconds=c.settings.token_ttl_seconds
         )
     except (Throttled, Busy) as exc:
         why = "throttled" if isinstance(exc, Throttled) else "busy"

@@ -25,24 +25,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _create(args: argparse.Namespace) -> int:
-    from ecslite.auth.credentials import UnknownUser, create_access_key, find_user
+    from ecslite.auth.credentials import UnknownUser
     from ecslite.bootstrap import build
     from ecslite.services.setup import secret_box
 
     settings = serve.settings_from(args)
     container = build(settings)
+    accounts = container.services.accounts
     try:
         try:
-            user = find_user(args.user, domain=args.domain, uow_factory=container.uow_factory)
+            user = accounts.find_user(args.user, domain=args.domain)
         except UnknownUser as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        key = create_access_key(
-            user,
-            uow_factory=container.uow_factory,
-            box=secret_box(settings.data_dir),
-            clock=container.clock,
-        )
+        key = accounts.create_access_key(user, box=secret_box(settings.data_dir))
     finally:
         container.close()
     print(f"user_id: {user.id}")
@@ -53,12 +49,11 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from ecslite.auth.credentials import delete_access_key
     from ecslite.bootstrap import build
 
     container = build(serve.settings_from(args))
     try:
-        deleted = delete_access_key(args.access_key, uow_factory=container.uow_factory)
+        deleted = container.services.accounts.delete_access_key(args.access_key)
     finally:
         container.close()
     if not deleted:

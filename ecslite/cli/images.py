@@ -144,7 +144,7 @@ def register(
     """Add the files to the image store and the image to the catalogue (both idempotent)."""
     from ecslite.bootstrap import build
     from ecslite.services.host import add_image_files
-    from ecslite.services.setup import register_image_record, secret_box
+    from ecslite.services.setup import secret_box
 
     image_id = image_id or str(uuid.uuid4())
     data_dir = settings.data_dir
@@ -161,12 +161,8 @@ def register(
     )
     container = build(settings)
     try:
-        register_image_record(
-            image_id,
-            name=name,
-            cloud_init=cloud_init,
-            uow_factory=container.uow_factory,
-            box=secret_box(data_dir),
+        container.services.accounts.register_image(
+            image_id, name=name, cloud_init=cloud_init, box=secret_box(data_dir)
         )
     finally:
         container.close()

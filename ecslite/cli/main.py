@@ -34,16 +34,13 @@ COMMANDS: dict[str, str] = {
 
 def _seed(args: argparse.Namespace) -> int:
     from ecslite.bootstrap import build
-    from ecslite.services.setup import SeedError, apply_seeds, load_seed, secret_box
+    from ecslite.services.setup import SeedError, load_seed, secret_box
 
     settings = _settings(args)
     container = build(settings)
     try:
-        (added,) = apply_seeds(
-            [load_seed(args.file)],
-            uow_factory=container.uow_factory,
-            box=secret_box(settings.data_dir),
-            clock=container.clock,
+        (added,) = container.services.accounts.apply_seeds(
+            [load_seed(args.file)], box=secret_box(settings.data_dir)
         )
     except SeedError as exc:
         print(f"ecslite seed: refused: {exc}", file=sys.stderr)

@@ -28,7 +28,6 @@ from ecslite.services.setup import (
     SecretBox,
     SeedDocument,
     SeedError,
-    apply_seeds,
     load_seed,
     secret_box,
 )
@@ -240,9 +239,7 @@ def _load_seeds(
         info, doc = ensure_demo(settings.data_dir, endpoint)
         seeds.append(doc)
     seeds.extend(load_seed(path) for path in args.seed)
-    for added in apply_seeds(
-        seeds, uow_factory=container.uow_factory, box=box, clock=container.clock
-    ):
+    for added in container.services.accounts.apply_seeds(seeds, box=box):
         if added:
             log.info("seed loaded %s", fields(**dict(sorted(added.items()))))
     return info, seeds if settings.enable_admin else []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecslite.services.accounts import Accounts
 from ecslite.services.admin import Admin
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.operations import Operations
@@ -25,3 +26,4 @@ class Services:
     volumes: VolumeReads
     events: EventFeed
     admin: Admin
+    accounts: Accounts
