@@ -41,11 +41,15 @@ lint: install
 check: lint
 	$(BIN)/pytest -q -m "not process" --no-processes -p no:schemathesis
 
+# Three workers on two cores: most of a test's time is spent waiting on the processes it starts.
+# tests/conftest.py hands out whole files, and all guest-booting files to one worker.
+TEST_WORKERS ?= 3
+
 test-sqlite: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test-postgres: install
-	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q -m "not qemu" tests/api tests/e2e \
+	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q -n $(TEST_WORKERS) -m "not qemu" tests/api tests/e2e \
 	  $(foreach t,$(STORE_AGNOSTIC),--ignore=tests/e2e/$(t))
 
 test: lint test-sqlite test-postgres

@@ -77,6 +77,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = Path(item.path)
         if path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[0] in PROCESS_DIRS:
             item.add_marker(pytest.mark.process)
+        if item.get_closest_marker("qemu") and not path.name.startswith(GUEST_FILE_PREFIX):
+            raise pytest.UsageError(
+                f"{path.name} boots real guests (marked `qemu`): name it {GUEST_FILE_PREFIX}*.py "
+                "so that its tests share the one xdist worker that boots guests"
+            )
+    # The guest-booting files are the longest unit of work: hand them out first.
+    items.sort(key=lambda item: not Path(item.path).name.startswith(GUEST_FILE_PREFIX))
+
+
+# Files whose tests boot real QEMU guests; the name is what the xdist scheduler below can see.
+GUEST_FILE_PREFIX = "test_qemu_"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under xdist (`make test` runs `-n 3`), hand out whole files, and all the guest-booting
+    files as one unit: a file's module-scoped service then starts once, and no two TCG guests
+    boot at once on a 2-core machine (each would take twice as long and near its timeouts)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "guests" if Path(path).name.startswith(GUEST_FILE_PREFIX) else path
+
+    return ByFile(config, log)
 
 
 def fixture_password_hash(password: str) -> str:
