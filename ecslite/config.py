@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # X-Client-Token idempotency is honoured at least this long.
     client_token_retention_hours: float = Field(default=168.0, ge=24)
     housekeeping_interval: float = 600.0
+    # The purge deletes expired jobs this many per transaction, and no purge statement may
+    # run longer than the timeout (PostgreSQL): a backlog is worked off over several runs
+    # instead of one long transaction holding locks.
+    purge_batch: int = Field(default=5000, ge=1)
+    purge_statement_timeout: float = Field(default=30.0, gt=0)
     # Authentication: token lifetime (IAM's default is 24 h) and the X-Sdk-Date tolerance.
     token_ttl_seconds: float = 24 * 3600
     max_clock_skew_seconds: float = 15 * 60

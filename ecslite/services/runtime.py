@@ -70,6 +70,8 @@ class Container:
                     clock=self.clock,
                     job_retention_days=self.settings.job_retention_days,
                     token_retention_hours=self.settings.client_token_retention_hours,
+                    batch=self.settings.purge_batch,
+                    statement_timeout=self.settings.purge_statement_timeout,
                 )
             except Exception:
                 log.exception("housekeeping failed")

@@ -215,14 +215,25 @@ class JobRepo:
         self._c.execute(_SUB_JOB, {**vals, "_id": sub_id})
         self._changes.jobs.add(job_id)
 
-    def purge_finished(self, *, ended_before: str) -> int:
-        """Delete SUCCESS/FAIL jobs (and their sub-jobs) that ended before the ISO time."""
-        old = select(t.jobs.c.id).where(
-            t.jobs.c.status.in_([JobStatus.SUCCESS.value, JobStatus.FAIL.value]),
-            t.jobs.c.end_time < ended_before,
+    def expired(self, *, ended_before: str, limit: int) -> list[str]:
+        """Ids of up to ``limit`` SUCCESS/FAIL jobs that ended before the ISO time."""
+        return list(
+            self._c.execute(
+                select(t.jobs.c.id)
+                .where(
+                    t.jobs.c.status.in_([JobStatus.SUCCESS.value, JobStatus.FAIL.value]),
+                    t.jobs.c.end_time < ended_before,
+                )
+                .limit(limit)
+            ).scalars()
         )
-        self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(old)))
-        res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(old)))
+
+    def delete(self, job_ids: Sequence[str]) -> int:
+        """Delete these jobs and their sub-jobs (their events: ``EventRepo.delete_of_jobs``)."""
+        if not job_ids:
+            return 0
+        self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(job_ids)))
+        res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(job_ids)))
         return int(res.rowcount)
 
     def unfinished(self, project_id: str) -> list[str]:
