@@ -1,6 +1,6 @@
-"""The retention purge on a large PostgreSQL store: the former single-statement purge (``NOT
-IN``) next to the current one (expired jobs in batches with their events, then a ``NOT EXISTS``
-sweep), on the same data.
+"""The retention purge on a large PostgreSQL store: the former single-transaction purge (events
+of deleted jobs found with ``NOT IN (SELECT id FROM jobs)``) next to the current one (expired
+jobs in batches, each with its sub-jobs and events found by job id), on the same data.
 
     .venv/bin/python -m bench.purge [--jobs 200000] [--events-per-job 2] [--expired 0.01 0.5]
         [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--old-timeout 60]

@@ -89,6 +89,16 @@ class Settings(BaseSettings):
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"
 
+    # Monitoring (docs/monitoring.md). /metrics shows counts, never tenant data: open by
+    # default; with a token set it answers only `Authorization: Bearer <token>`.
+    metrics_token: str | None = Field(default=None, repr=False)
+    # /readyz answers 503 when the database does not answer within this.
+    readiness_timeout: float = Field(default=5.0, gt=0)
+    # `ecslite worker` serves /healthz, /readyz and /metrics here (port 0: any free port,
+    # logged at start-up). `serve` answers them on its API port.
+    monitor_host: str = "127.0.0.1"
+    monitor_port: int = Field(default=0, ge=0, le=65535)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

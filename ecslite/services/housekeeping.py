@@ -1,9 +1,11 @@
 """Bound the tables that grow with use: finished jobs, their events, idempotency tokens.
 
 Runs every few minutes in every runner process, on a store that may hold hundreds of
-thousands of jobs: each statement is bounded (expired jobs go in batches, with their events
-found through the job index) and, on PostgreSQL, limited in time, so a purge never holds locks
-for long and a slow one is cancelled and resumed by the next run rather than piling up.
+thousands of jobs and events: every statement reads only what it deletes, through an index
+(expired jobs go in batches, each with its sub-jobs and events, found by job id; never a scan
+of all events against all jobs), each batch is its own transaction, and on PostgreSQL no
+statement may run longer than the timeout, so a purge never holds locks for long and a slow
+one is cancelled and resumed by the next run rather than piling up.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ def purge_expired(
     with uow_factory() as uow:
         uow.limit_statements(statement_timeout)
         tokens = uow.client_tokens.purge(before=now - token_retention_hours * 3600)
-        # Events whose job is gone some other way; events no job caused age like finished jobs.
-        uow.events.purge(before=now - job_retention_days * 86400)
+        # Events no job caused age like finished jobs.
+        uow.events.purge_jobless(before=now - job_retention_days * 86400)
         uow.commit()
     if jobs or tokens:
         log.info("purged jobs=%d client_tokens=%d", jobs, tokens)

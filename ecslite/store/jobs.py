@@ -236,6 +236,17 @@ class JobRepo:
         res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(job_ids)))
         return int(res.rowcount)
 
+    def queue(self) -> list[tuple[str, str | None, int, str]]:
+        """(status, host_id, count, oldest created) of the INIT and RUNNING jobs, for metrics:
+        one statement on ``ix_jobs_runnable``, whatever the number of finished jobs."""
+        c = t.jobs.c
+        rows = self._c.execute(
+            select(c.status, c.host_id, func.count(), func.min(c.created))
+            .where(c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]))
+            .group_by(c.status, c.host_id)
+        ).all()
+        return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
+
     def unfinished(self, project_id: str) -> list[str]:
         """Ids of the project's jobs not yet SUCCESS or FAIL, oldest first."""
         return list(
