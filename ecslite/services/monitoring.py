@@ -123,6 +123,7 @@ class Monitoring:
             buckets=JOB_BUCKETS,
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.registry.register(_StoreGauges(self))
         # Scrapes of several Prometheus servers at once need not read the store at once.
         self._scrape_lock = threading.Lock()
@@ -139,8 +140,18 @@ class Monitoring:
     # -- requests ------------------------------------------------------------------------------
 
     def request_ended(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.request_seconds.labels(method, route).observe(seconds)
+        # On every request: the labelled children are looked up once per label set, then
+        # kept (``labels()`` validates and locks on each call).
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.request_seconds.labels(method, route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     # -- health --------------------------------------------------------------------------------
 
