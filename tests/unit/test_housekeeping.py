@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from ecslite.bootstrap import build
 from ecslite.config import Settings
@@ -22,8 +24,12 @@ class FixedClock(Clock):
         return self.t
 
 
-def test_retention_purges_only_old_finished_jobs_and_tokens(tmp_path: Path) -> None:
-    container = build(Settings(data_dir=tmp_path))
+def test_retention_purges_only_old_finished_jobs_and_tokens(
+    tmp_path: Path, database_url: str
+) -> None:
+    container = build(
+        Settings(data_dir=tmp_path / "data", database_url=database_url), upgrade_schema=True
+    )
     day = 86400.0
     t0 = 1_800_000_000.0
     jobs = {
@@ -103,3 +109,25 @@ def test_retention_purges_only_old_finished_jobs_and_tokens(tmp_path: Path) -> N
     assert [at for j, at in kept if j is None] == [t0 + 30 * day]
     assert sum(1 for j, at in kept if j == "recent" and at == t0) == 2
     container.close()
+
+
+def test_purge_statements_are_cancelled_after_the_timeout(
+    tmp_path: Path, database_url: str
+) -> None:
+    """On PostgreSQL a purge transaction's statements are cancelled past the timeout (SQLite,
+    one writer and no such setting, runs them to the end)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a statement timeout is a PostgreSQL setting (PostgreSQL pass)")
+    container = build(
+        Settings(data_dir=tmp_path / "data", database_url=database_url), upgrade_schema=True
+    )
+    try:
+        with container.uow_factory() as uow:
+            uow.limit_statements(0.05)
+            with pytest.raises(OperationalError, match="statement timeout"):
+                uow.conn.execute(text("SELECT pg_sleep(2)"))
+        # Only that transaction: the next one has no limit.
+        with container.uow_factory() as uow:
+            uow.conn.execute(text("SELECT pg_sleep(0.1)"))
+    finally:
+        container.close()
