@@ -30,6 +30,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ecslite.services.monitoring import Monitoring
 
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# The method is the client's string: any other counts as OTHER, so that no caller can add series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Monitor:
@@ -66,8 +68,9 @@ class Monitor:
         try:
             await self.app(scope, receive, sending)
         finally:
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             self._m.request_ended(
-                scope["method"], self._template(scope), status, time.perf_counter() - start
+                method, self._template(scope), status, time.perf_counter() - start
             )
 
     @staticmethod

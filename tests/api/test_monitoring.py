@@ -148,6 +148,9 @@ def test_requests_that_reach_no_route_share_one_series(api: Api) -> None:
     )
     assert after.get(key, 0) - before.get(key, 0) >= 1
     assert "abc123" not in body and api.project not in body
+    # Nor can an invented method add a series.
+    assert api.client.request("BREW", "/no/such/pot").status_code in (401, 404, 405)
+    assert "BREW" not in api.client.get("/metrics").text
 
 
 async def _call(
