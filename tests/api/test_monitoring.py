@@ -82,6 +82,29 @@ def test_readiness_fails_when_the_database_is_down(tmp_path: Path) -> None:
         container.close()
 
 
+def test_readiness_fails_when_the_runner_has_stopped(tmp_path: Path) -> None:
+    # A long lease: the heartbeat turns every 100 s, so it cannot refresh itself mid-test.
+    container = build(Settings(data_dir=tmp_path, lease_seconds=300))
+    try:
+        with TestClient(monitor_app(container.monitoring)) as client:
+            # Not started: a process without a runner (serve --no-runner) is ready.
+            assert client.get("/readyz").json()["checks"]["runner"] == "no runner in this process"
+            container.start_runner()
+            assert client.get("/readyz").status_code == 200
+            # A heartbeat two turns late: the runner is stuck, its leases are at risk.
+            assert container.runner.last_beat is not None
+            container.runner.last_beat -= 250
+            stuck = client.get("/readyz")
+            assert stuck.status_code == 503
+            assert "heartbeat is 250 s old" in stuck.json()["checks"]["runner"]
+            container.runner.stop()
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["runner"] == "A runner thread has stopped."
+    finally:
+        container.close()
+
+
 def test_metrics_token_guards_only_metrics(tmp_path: Path) -> None:
     container = build(Settings(data_dir=tmp_path))
     try:
