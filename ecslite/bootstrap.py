@@ -18,6 +18,7 @@ from ecslite.services.admin import Admin
 from ecslite.services.command import Ports
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.facade import Services
+from ecslite.services.monitoring import Monitoring
 from ecslite.services.operations import Operations
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import (
@@ -161,6 +162,16 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         host_id=settings.host_id,
     )
 
+    monitoring = Monitoring(
+        engine=engine,
+        uow_factory=factory,
+        runner=runner,
+        clock=clock,
+        host_id=settings.host_id or "local",
+        driver=settings.driver,
+    )
+    runner.observer = monitoring
+
     def guest_network(server_id: str) -> GuestNetwork | None:
         return driver.guest_network(server_id)
 
@@ -187,4 +198,5 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         clock=clock,
         events=bus,
         services=services,
+        monitoring=monitoring,
     )

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # X-Client-Token idempotency is honoured at least this long.
     client_token_retention_hours: float = Field(default=168.0, ge=24)
     housekeeping_interval: float = 600.0
+    # The purge deletes expired jobs this many per transaction, and no purge statement may
+    # run longer than the timeout (PostgreSQL): a backlog is worked off over several runs
+    # instead of one long transaction holding locks.
+    purge_batch: int = Field(default=5000, ge=1)
+    purge_statement_timeout: float = Field(default=30.0, gt=0)
     # Authentication: token lifetime (IAM's default is 24 h) and the X-Sdk-Date tolerance.
     token_ttl_seconds: float = 24 * 3600
     max_clock_skew_seconds: float = 15 * 60
@@ -83,6 +88,16 @@ class Settings(BaseSettings):
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"
+
+    # Monitoring (docs/monitoring.md). /metrics shows counts, never tenant data: open by
+    # default; with a token set it answers only `Authorization: Bearer <token>`.
+    metrics_token: str | None = Field(default=None, repr=False)
+    # /readyz answers 503 when the database does not answer within this.
+    readiness_timeout: float = Field(default=5.0, gt=0)
+    # `ecslite worker` serves /healthz, /readyz and /metrics here (port 0: any free port,
+    # logged at start-up). `serve` answers them on its API port.
+    monitor_host: str = "127.0.0.1"
+    monitor_port: int = Field(default=0, ge=0, le=65535)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -21,6 +21,7 @@ from ecslite.api.asgi_body import BodyReader
 from ecslite.api.errors import install_error_handlers
 from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
+from ecslite.api.monitor import Monitor
 from ecslite.api.nova.microversion import microversion
 from ecslite.api.openapi import install_openapi
 from ecslite.api.principal import project_scope
@@ -60,6 +61,7 @@ class Mount(Protocol):
 
     async def session_project(self, scope: Scope, authenticator: Authenticator) -> str | None:
         """The project of this door's authenticated caller, or None (for stream budgets)."""
+
 
 ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
@@ -192,6 +194,13 @@ def create_app(
 
     # Outermost: every request is logged once, refusals included.
     app.add_middleware(AccessLog)
+    # Outside everything: health answers and request metrics see every request (api/monitor).
+    app.add_middleware(
+        Monitor,
+        monitoring=container.monitoring,
+        metrics_token=settings.metrics_token,
+        readiness_timeout=settings.readiness_timeout,
+    )
 
     for mount in mounts:
         mount.install(app)

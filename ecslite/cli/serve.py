@@ -85,6 +85,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "sim_delay": getattr(args, "sim_delay", None),
             "runner_threads": getattr(args, "threads", None),
             "host_id": getattr(args, "host_id", None),
+            "monitor_host": getattr(args, "monitor_host", None),
+            "monitor_port": getattr(args, "monitor_port", None),
         }.items()
         if v is not None
     }

@@ -1,15 +1,24 @@
-"""``ecslite worker``: run jobs from a shared database, without serving the API."""
+"""``ecslite worker``: run jobs from a shared database, without serving the API.
+
+A worker has no API port, yet it must be watched like an API process: it serves ``/healthz``,
+``/readyz`` and ``/metrics`` (and nothing else) on a small listener of its own, on loopback by
+default (``--monitor-host``, ``--monitor-port``; port 0 takes a free port and logs it).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
+import uvicorn
+
+from ecslite.api.monitor import monitor_app
 from ecslite.bootstrap import DRIVERS
 from ecslite.cli.serve import build_from, settings_from
 
@@ -27,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--sim-delay", type=float, default=None)
     p.add_argument("--threads", type=int, default=None, help="jobs run at once (default 4)")
     p.add_argument("--host-id", default=None, help="run only jobs for servers placed on this host")
+    p.add_argument(
+        "--monitor-host", default=None, help="address of /healthz, /readyz, /metrics (127.0.0.1)"
+    )
+    p.add_argument(
+        "--monitor-port", type=int, default=None, help="their port (default 0: any free port)"
+    )
     p.set_defaults(func=run)
 
 
@@ -53,16 +68,45 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    try:
+        sock = socket.create_server((settings.monitor_host, settings.monitor_port))
+    except OSError as exc:
+        container.close()
+        print(
+            f"ecslite worker: cannot listen on {settings.monitor_host}:{settings.monitor_port} "
+            f"for /healthz and /metrics: {exc.strerror}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
     container.start_runner()
+    monitor = uvicorn.Server(
+        uvicorn.Config(
+            monitor_app(container.monitoring, metrics_token=settings.metrics_token),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    # Not the main thread: uvicorn leaves the signal handlers to this function.
+    listener = threading.Thread(
+        target=monitor.run, kwargs={"sockets": [sock]}, name="ecslite-monitor", daemon=True
+    )
+    listener.start()
+    host, port = sock.getsockname()[:2]
     log.info(
-        "worker started owner=%s threads=%d host_id=%s store=%s",
+        "worker started owner=%s threads=%d host_id=%s store=%s monitor=http://%s:%d",
         container.runner.owner,
         settings.runner_threads,
         settings.host_id,
         container.engine.dialect.name,
+        host,
+        port,
     )
     try:
         stop.wait()
     finally:
+        monitor.should_exit = True
+        listener.join(5)
         container.close()
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from ecslite.domain.clock import Clock
 from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
 from ecslite.drivers.base import Driver, DriverError
 from ecslite.jobs import failpoints
+from ecslite.jobs.observe import JobObserver, NoObserver
 from ecslite.jobs.registry import DEFINITIONS
 from ecslite.jobs.steps import (
     FailurePolicy,
@@ -53,6 +55,7 @@ class JobRunner:
         poll_interval: float = 0.5,
         inject_faults: bool = False,
         host_id: str | None = None,
+        observer: JobObserver | None = None,
     ) -> None:
         self._uow = uow_factory
         self._driver = driver
@@ -64,6 +67,10 @@ class JobRunner:
         # Failure injection (admin faults) is a testing tool: taken at each step's start.
         self._inject_faults = inject_faults
         self._host_id = host_id
+        # Set after construction by the composition root (the metrics need the runner too).
+        self.observer: JobObserver = observer or NoObserver()
+        # Monotonic time of the heartbeat loop's last turn (None: not started): readiness.
+        self.last_beat: float | None = None
         self.owner = f"runner-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Condition()
         self._pending_wakes = 0
@@ -75,6 +82,7 @@ class JobRunner:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.last_beat = time.monotonic()
         for i in range(self._threads_wanted):
             th = threading.Thread(target=self._work_loop, name=f"ecslite-runner-{i}", daemon=True)
             th.start()
@@ -82,6 +90,17 @@ class JobRunner:
         hb = threading.Thread(target=self._heartbeat_loop, name="ecslite-heartbeat", daemon=True)
         hb.start()
         self._threads.append(hb)
+
+    def alive(self) -> tuple[bool, float | None]:
+        """(every runner thread is alive, seconds since the heartbeat loop's last turn); the
+        age is None when the runner was never started."""
+        if self.last_beat is None:
+            return False, None
+        return all(th.is_alive() for th in self._threads), time.monotonic() - self.last_beat
+
+    @property
+    def beat_interval(self) -> float:
+        return self._lease / 3
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
@@ -125,6 +144,7 @@ class JobRunner:
 
     def _heartbeat_loop(self) -> None:
         while not self._stopping.wait(self._lease / 3):
+            self.last_beat = time.monotonic()
             with self._active_lock:
                 active = list(self._active)
             if not active:
@@ -217,8 +237,9 @@ class JobRunner:
         )
         run.status[ctx.sub.id] = JobStatus.SUCCESS
 
-    def _after_record(self, ctx: StepContext[Any] | None) -> None:
+    def _after_record(self, run: _Run, ctx: StepContext[Any] | None) -> None:
         if ctx is not None:
+            self._step_ended(run, ctx.sub, JobStatus.SUCCESS)
             failpoints.hit(f"after_record:{ctx.sub.job_type}")
             log.info("step succeeded job_id=%s step=%s", ctx.job.id, ctx.sub.job_type)
 
@@ -240,6 +261,7 @@ class JobRunner:
                 begin_time=sub.begin_time or self._clock.iso(),
             )
             run.status[sub.id] = JobStatus.RUNNING
+            run.started[sub.id] = time.monotonic()
             server = uow.servers.get(server_id) if server_id else None
             if step.task_state is not None:
                 if server is None or server.current_job_id != job.id:
@@ -252,7 +274,7 @@ class JobRunner:
             if self._inject_faults:
                 fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
             uow.commit()
-        self._after_record(succeeded)
+        self._after_record(run, succeeded)
         log.info("step started job_id=%s step=%s server_id=%s", job.id, sub.job_type, server_id)
         return self._context(run, sub, server), fault
 
@@ -316,6 +338,7 @@ class JobRunner:
             elif step.compensate is not None:
                 step.compensate(uow, ctx)
             uow.commit()
+        self._step_ended(run, ctx.sub, JobStatus.FAIL)
 
     def _roll_back(self, run: _Run, failed: SubJob, failure: StepFailed) -> None:
         roll_back = run.definition.roll_back
@@ -363,8 +386,16 @@ class JobRunner:
             if not uow.jobs.cas(job_id, owner=self.owner, expected={}, values=values):
                 raise LostOwnership(job_id)
             uow.commit()
-        self._after_record(succeeded)
+        self._after_record(run, succeeded)
+        self.observer.job_ended(run.job.job_type.value, status.value, time.monotonic() - run.t0)
         log.info("job finished job_id=%s status=%s", job_id, status)
+
+    def _step_ended(self, run: _Run, sub: SubJob, outcome: JobStatus) -> None:
+        started = run.started.pop(sub.id, None)
+        if started is not None:
+            self.observer.step_ended(
+                run.job.job_type.value, sub.job_type, outcome.value, time.monotonic() - started
+            )
 
 
 class _Run:
@@ -375,3 +406,5 @@ class _Run:
         self.definition = definition
         self.params = definition.parse_params(job.params)
         self.status = {s.id: s.status for s in job.sub_jobs}
+        self.t0 = time.monotonic()
+        self.started: dict[str, float] = {}

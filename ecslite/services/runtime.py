@@ -15,6 +15,7 @@ from ecslite.drivers.base import Driver
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.facade import Services
 from ecslite.services.housekeeping import purge_expired
+from ecslite.services.monitoring import Monitoring
 from ecslite.services.provision import ProvisionReport, provision
 from ecslite.store.events import EVENTS_CHANNEL, EventBus
 from ecslite.store.notify import start_listener
@@ -33,6 +34,7 @@ class Container:
     clock: Clock
     events: EventBus
     services: Services
+    monitoring: Monitoring
 
     _stop_listening: threading.Event | None = None
     _stop_event_listener: threading.Event | None = None
@@ -70,6 +72,8 @@ class Container:
                     clock=self.clock,
                     job_retention_days=self.settings.job_retention_days,
                     token_retention_hours=self.settings.client_token_retention_hours,
+                    batch=self.settings.purge_batch,
+                    statement_timeout=self.settings.purge_statement_timeout,
                 )
             except Exception:
                 log.exception("housekeeping failed")

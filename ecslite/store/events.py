@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from ecslite.store import tables as t
 from ecslite.store.changes import Changes
@@ -99,17 +99,23 @@ class EventRepo:
         ).all()
         return [Event(r.id, r.kind, r.job_id, r.server_id, r.payload) for r in rows]
 
-    def purge(self, *, before: float) -> int:
-        """Delete events of jobs no longer kept, and job-less events older than ``before``."""
-        gone = ~t.events.c.job_id.in_(select(t.jobs.c.id))
-        res = self._c.execute(
-            delete(t.events).where(
-                or_(
-                    and_(t.events.c.job_id.is_not(None), gone),
-                    and_(t.events.c.job_id.is_(None), t.events.c.created_at < before),
-                )
-            )
-        )
+    def delete_of_jobs(self, job_ids: Sequence[str]) -> int:
+        """Delete the events of these jobs (through ``ix_events_job``)."""
+        if not job_ids:
+            return 0
+        res = self._c.execute(delete(t.events).where(t.events.c.job_id.in_(job_ids)))
+        return int(res.rowcount)
+
+    def purge_jobless(self, *, before: float) -> int:
+        """Delete events no job caused that are older than ``before``.
+
+        A job's own events go with the job (``delete_of_jobs``, in the transaction that deletes
+        it, and nothing else deletes jobs), so no event outlives its job and no sweep over the
+        whole table for orphans is needed: this reads only the job-less rows, through
+        ``ix_events_job`` (a B-tree index holds NULLs).
+        """
+        c = t.events.c
+        res = self._c.execute(delete(t.events).where(c.job_id.is_(None), c.created_at < before))
         return int(res.rowcount)
 
 

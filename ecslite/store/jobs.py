@@ -215,15 +215,37 @@ class JobRepo:
         self._c.execute(_SUB_JOB, {**vals, "_id": sub_id})
         self._changes.jobs.add(job_id)
 
-    def purge_finished(self, *, ended_before: str) -> int:
-        """Delete SUCCESS/FAIL jobs (and their sub-jobs) that ended before the ISO time."""
-        old = select(t.jobs.c.id).where(
-            t.jobs.c.status.in_([JobStatus.SUCCESS.value, JobStatus.FAIL.value]),
-            t.jobs.c.end_time < ended_before,
+    def expired(self, *, ended_before: str, limit: int) -> list[str]:
+        """Ids of up to ``limit`` SUCCESS/FAIL jobs that ended before the ISO time."""
+        return list(
+            self._c.execute(
+                select(t.jobs.c.id)
+                .where(
+                    t.jobs.c.status.in_([JobStatus.SUCCESS.value, JobStatus.FAIL.value]),
+                    t.jobs.c.end_time < ended_before,
+                )
+                .limit(limit)
+            ).scalars()
         )
-        self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(old)))
-        res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(old)))
+
+    def delete(self, job_ids: Sequence[str]) -> int:
+        """Delete these jobs and their sub-jobs (their events: ``EventRepo.delete_of_jobs``)."""
+        if not job_ids:
+            return 0
+        self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(job_ids)))
+        res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(job_ids)))
         return int(res.rowcount)
+
+    def queue(self) -> list[tuple[str, str | None, int, str]]:
+        """(status, host_id, count, oldest created) of the INIT and RUNNING jobs, for metrics:
+        one statement on ``ix_jobs_runnable``, whatever the number of finished jobs."""
+        c = t.jobs.c
+        rows = self._c.execute(
+            select(c.status, c.host_id, func.count(), func.min(c.created))
+            .where(c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]))
+            .group_by(c.status, c.host_id)
+        ).all()
+        return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
 
     def unfinished(self, project_id: str) -> list[str]:
         """Ids of the project's jobs not yet SUCCESS or FAIL, oldest first."""

@@ -145,6 +145,15 @@ class ServerRepo:
         rows = self._c.execute(select(c.id, c.host_id).where(c.id.in_(list(set(server_ids)))))
         return {r.id: r.host_id for r in rows}
 
+    def count_on_host(self, host_id: str, vm_state: str) -> int:
+        """Servers of the host in that state (metrics: guests running per host)."""
+        c = t.servers.c
+        return int(
+            self._c.execute(
+                select(func.count()).where(c.host_id == host_id, c.vm_state == vm_state)
+            ).scalar_one()
+        )
+
     def list_all(self) -> Sequence[Server]:
         """Every server of every project (for host-side reconciliation, not the API)."""
         rows = self._c.execute(select(t.servers).order_by(t.servers.c.id)).all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from ecslite.store.catalog import CatalogRepo, ImageRepo
 from ecslite.store.changes import Changes
@@ -79,6 +79,14 @@ class UnitOfWork:
         self.images = ImageRepo(self.conn)
         self.quotas = QuotaRepo(self.conn)
         return self
+
+    def limit_statements(self, seconds: float) -> None:
+        """Cancel any statement of this transaction that runs longer (PostgreSQL; SQLite has
+        one writer and no such setting)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                select(func.set_config("statement_timeout", f"{int(seconds * 1000)}", True))
+            )
 
     def commit(self) -> None:
         recorded = False
