@@ -144,6 +144,9 @@ class ReinstallParams:
     key_name: Annotated[str | None, Field(default=None)]
     original_vm_state: VmState
     original_fault: Annotated[dict[str, Any] | None, Field(default=None)]
+    # The image has no cloud-init: credentials are written into the new disk before it boots
+    # and the boot is verified by the console's login prompt.
+    offline_credentials: Annotated[bool, Field(default=False)] = False
 
     # Stored too (after the fields), though decoding derives it again from cmk_id.
     @computed_field  # type: ignore[prop-decorator]

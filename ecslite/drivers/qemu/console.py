@@ -14,6 +14,8 @@ ERRORS = (
     re.compile(r"\[WARNING\]: Running module \S+ .* failed"),
 )
 TAIL_BYTES = 1 << 20
+# getty's prompt ("debian login: "), on a line of its own.
+LOGIN_PROMPT = re.compile(r"^\S+ login: ?$", re.MULTILINE)
 
 
 def read_from(path: Path, offset: int) -> str:
@@ -57,3 +59,8 @@ def verdict(text: str) -> CloudInitVerdict:
         if FINISHED.search(line):
             return CloudInitVerdict(finished=True, errors=errors, finished_line=line.strip())
     return CloudInitVerdict(finished=False, errors=errors)
+
+
+def login_prompt(text: str) -> bool:
+    """Did this boot's console text reach a login prompt (a guest without cloud-init is up)?"""
+    return LOGIN_PROMPT.search(text) is not None
