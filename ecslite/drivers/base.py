@@ -109,6 +109,8 @@ class Capabilities:
     image_files: bool
     # `console_output` returns what the guest printed (otherwise always "").
     console_output: bool
+    # Guests have a screen: `remote_console` names a running guest's VNC socket.
+    remote_console: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from ecslite.services.event_feed import EventFeed
 from ecslite.services.operations import Operations
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import ServerReads
+from ecslite.services.remote_console import RemoteConsoles
 
 
 @dataclass(frozen=True)
@@ -25,3 +26,4 @@ class Services:
     volumes: VolumeReads
     events: EventFeed
     admin: Admin
+    consoles: RemoteConsoles

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -69,6 +70,7 @@ images = Table(
     Column("os_type", String(32), nullable=False),
     Column("min_disk_gb", Integer, nullable=False),
     Column("project_id", String(64)),  # NULL: a public image
+    Column("password_agent", Boolean, nullable=False, server_default=false()),
 )
 
 keypairs = Table(

@@ -83,6 +83,7 @@ class QemuDriver:
         guests_outlive_service=True,
         image_files=True,
         console_output=True,
+        remote_console=True,
     )
 
     def __init__(
