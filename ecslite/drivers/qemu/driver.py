@@ -406,21 +406,12 @@ class QemuDriver:
         )
 
     def verify_login_prompt(self, server: Server, *, timeout: float | None = None) -> None:
-        workdir = self.server_dir(server.id)
-        try:
-            offset = int(json.loads((workdir / "boot.json").read_text())["serial_offset"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise HostFailure("The server was not started by this host.") from exc
-        limit = self.options.cloud_init_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        while not console.login_prompt(console.read_from(workdir / "serial.log", offset)):
-            if not self.is_running(server.id):
-                raise BootNotVerified("The guest stopped before it showed a login prompt.")
-            if time.monotonic() > deadline or self._closing.is_set():
-                raise BootNotVerified(
-                    f"The guest showed no login prompt on its console within {limit:.0f} s."
-                )
-            time.sleep(0.5)
+        console.wait_login_prompt(
+            self.server_dir(server.id),
+            running=lambda: self.is_running(server.id),
+            timeout=self.options.cloud_init_timeout if timeout is None else timeout,
+            closing=self._closing,
+        )
 
     def inject_credentials(self, volume: Volume, credentials: GuestCredentials) -> None:
         holder = self._holder(volume.id)
@@ -434,10 +425,8 @@ class QemuDriver:
         guestfs.inject(self.disk_path(volume.id), credentials, work_dir=self.volumes_dir)
 
     def set_password(self, server: Server, credentials: GuestCredentials) -> None:
-        if not self.is_running(server.id):
+        if not self.is_running(server.id) or credentials.password_hash is None:
             raise GuestNotRunning("The guest is not running: its agent cannot be reached.")
-        if credentials.password_hash is None:
-            raise HostFailure("No password to set.")
         agent.set_password(
             vm.agent_socket_path(self.data_dir, server.id),
             credentials.user,
