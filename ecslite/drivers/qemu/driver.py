@@ -422,7 +422,12 @@ class QemuDriver:
                 "Credentials cannot be written into an encrypted disk offline; "
                 "use an image with cloud-init for encrypted system disks."
             )
-        guestfs.inject(self.disk_path(volume.id), credentials, work_dir=self.volumes_dir)
+        guestfs.inject(
+            self.disk_path(volume.id),
+            credentials,
+            work_dir=self.volumes_dir,
+            tcg=self._accel() == "tcg",
+        )
 
     def set_password(self, server: Server, credentials: GuestCredentials) -> None:
         if not self.is_running(server.id) or credentials.password_hash is None:

@@ -60,8 +60,11 @@ def _script(creds: GuestCredentials, keys_file: Path | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def inject(disk: Path, creds: GuestCredentials, *, work_dir: Path) -> None:
+def inject(disk: Path, creds: GuestCredentials, *, work_dir: Path, tcg: bool) -> None:
     """Write ``creds`` into the ext4 filesystem of the qcow2 ``disk`` (whole disk, no table).
+
+    ``tcg``: run the appliance under TCG (the host's KVM does not run guests; libguestfs would
+    otherwise pick KVM because /dev/kvm exists, and its QEMU abort).
 
     Post: done, or HostFailure with guestfish's last lines (never a secret: only the hash
     is in the script, and guestfish does not echo it).
@@ -78,7 +81,12 @@ def inject(disk: Path, creds: GuestCredentials, *, work_dir: Path) -> None:
         if creds.public_keys:
             keys_file = Path(tmp) / "authorized_keys"
             keys_file.write_text("".join(k.strip() + "\n" for k in creds.public_keys))
-        env = dict(os.environ, LIBGUESTFS_BACKEND="direct", TMPDIR=tmp)
+        # The appliance is cached under TMPDIR: a fixed directory beside the disks, so only
+        # the first injection on a host builds it.
+        env = dict(os.environ, LIBGUESTFS_BACKEND="direct", TMPDIR=str(work_dir / ".guestfs"))
+        if tcg:
+            env["LIBGUESTFS_BACKEND_SETTINGS"] = "force_tcg"
+        (work_dir / ".guestfs").mkdir(exist_ok=True)
         try:
             proc = subprocess.run(
                 [GUESTFISH, "--rw", "--format=qcow2", "-a", str(disk)],
