@@ -160,8 +160,7 @@ def build_debian12(
             "build_seconds": round(time.monotonic() - started, 1),
             # The nocloud variant names its NIC eth0 (its ifupdown stanza cannot match a
             # pattern); cloud-init matches the NIC by its MAC address instead.
-            "cmdline": "root=/dev/vda rw console=ttyS0"
-            + ("" if cloud_init else " net.ifnames=0"),
+            "cmdline": "root=/dev/vda rw console=ttyS0" + ("" if cloud_init else " net.ifnames=0"),
             "cloud_init": cloud_init,
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

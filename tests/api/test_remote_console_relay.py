@@ -82,8 +82,9 @@ def test_a_forged_token_gets_no_websocket(
 ) -> None:
     token = _issue(api, vnc_socket, monkeypatch)
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    with pytest.raises(WebSocketDisconnect), api.client.websocket_connect(
-        f"/console/remote/{forged}/ws"
+    with (
+        pytest.raises(WebSocketDisconnect),
+        api.client.websocket_connect(f"/console/remote/{forged}/ws"),
     ):
         pass
 
@@ -93,7 +94,8 @@ def test_an_expired_token_gets_no_websocket(
 ) -> None:
     # A token valid for no time at all: expired when used (the TTL is a setting).
     token = _issue(api, vnc_socket, monkeypatch, _ttl=0.0)
-    with pytest.raises(WebSocketDisconnect), api.client.websocket_connect(
-        f"/console/remote/{token}/ws"
+    with (
+        pytest.raises(WebSocketDisconnect),
+        api.client.websocket_connect(f"/console/remote/{token}/ws"),
     ):
         pass
