@@ -389,3 +389,34 @@ def test_nova_remote_consoles_and_change_password(service: Service, client: EcsC
     missing = f"/v2.1/{demo['project_id']}/servers/{MISSING}/action"
     gone = http.post(missing, json={"changePassword": {"adminPass": PASSWORD}})
     assert gone.status_code == 404 and "itemNotFound" in gone.json()
+
+
+def test_cli_reset_password_and_console_url(service: Service, client: EcsClient) -> None:
+    import subprocess
+    import sys
+
+    demo = service.demo
+    running = demo["servers"]["running"]
+    wait_idle(client, running)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ecslite", *args, "--data-dir", str(service.data_dir)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    done = cli("reset-password", running, "--watch", stdin="Cli-Reset-2026\n")
+    assert done.returncode == 0, done.stderr
+    assert "SUCCESS" in done.stdout
+    # The password never appears in what the CLI prints.
+    assert "Cli-Reset-2026" not in done.stdout + done.stderr
+    weak = cli("reset-password", running, stdin="weak\n")
+    assert weak.returncode != 0 and "Ecs.0011" in weak.stderr
+    url = cli("console-url", running)
+    assert url.returncode == 0, url.stderr
+    assert url.stdout.strip().startswith(f"{service.endpoint}/console/remote/")
+    missing = cli("console-url", MISSING)
+    assert missing.returncode != 0 and "Ecs.0114" in missing.stderr
