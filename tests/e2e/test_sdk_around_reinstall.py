@@ -338,6 +338,9 @@ def test_remote_console_url_on_sim(service: Service, client: EcsClient) -> None:
     assert httpx.get(forged).status_code == 404
     with pytest.raises(InvalidStatus):
         connect(forged.replace("http://", "ws://") + "/ws", open_timeout=5).close()
+    # The token is a credential: the access log names the page without it.
+    token = url.rsplit("/", 1)[1]
+    assert "/console/remote/<token>" in service.log() and token not in service.log()
 
 
 def test_remote_console_refusals(service: Service, client: EcsClient) -> None:

@@ -418,16 +418,9 @@ class QemuDriver:
         if holder is not None and self.is_running(holder):
             raise GuestRunning("Stop the server before writing into its disk.")
         if self.keys.has_key(volume.id):
-            raise HostFailure(
-                "Credentials cannot be written into an encrypted disk offline; "
-                "use an image with cloud-init for encrypted system disks."
-            )
-        guestfs.inject(
-            self.disk_path(volume.id),
-            credentials,
-            work_dir=self.volumes_dir,
-            tcg=self._accel() == "tcg",
-        )
+            raise HostFailure("Credentials cannot be written into an encrypted disk offline.")
+        disk, tcg = self.disk_path(volume.id), self._accel() == "tcg"
+        guestfs.inject(disk, credentials, work_dir=self.volumes_dir, tcg=tcg)
 
     def set_password(self, server: Server, credentials: GuestCredentials) -> None:
         if not self.is_running(server.id) or credentials.password_hash is None:
