@@ -2,8 +2,7 @@
 the guest's screen, and the noVNC client files.
 
 ``/console/remote/<token>`` checks the one-time token without spending it and sends the browser
-to noVNC (``/console/novnc/vnc_lite.html``), with the WebSocket path in the URL's fragment so it
-is not sent to any server again. ``/console/remote/<token>/ws`` spends the token and relays
+to noVNC (``/console/novnc/vnc_lite.html``) with the WebSocket path as its ``path`` parameter. ``/console/remote/<token>/ws`` spends the token and relays
 bytes between the WebSocket and the guest's VNC unix socket: a few lines of asyncio on the ASGI
 server already running, rather than websockify, which is a separate server with its own port and
 token plug-ins that would duplicate the ticket logic. noVNC comes from the host's ``novnc``
@@ -77,8 +76,10 @@ def remote_page(token: str, request: Request) -> Response:
     if not (NOVNC_DIR / "vnc_lite.html").exists():
         return _missing_novnc()
     ws_path = f"{PREFIX.lstrip('/')}/remote/{token}/ws"
+    # In the query (noVNC reads its parameters from there): the access log records paths only,
+    # and the page sends no Referer.
     return RedirectResponse(
-        f"{PREFIX}/novnc/vnc_lite.html#path={ws_path}&scale=true",
+        f"{PREFIX}/novnc/vnc_lite.html?path={ws_path}&scale=true",
         status_code=303,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
     )

@@ -160,10 +160,17 @@ def test_nocloud_reinstall_password_reset_and_remote_console(
             context = browser.new_context(viewport={"width": 1024, "height": 700}, bypass_csp=True)
             page = context.new_page()
             page.set_default_timeout(60_000)
+            said: list[str] = []
+            page.on("console", lambda m: said.append(m.text))
+            page.on("pageerror", lambda e: said.append(str(e)))
             page.goto(url)
-            page.wait_for_function(
-                "document.getElementById('status')?.textContent.startsWith('Connected')"
-            )
+            try:
+                page.wait_for_function(
+                    "document.getElementById('status')?.textContent.startsWith('Connected')"
+                )
+            except Exception:
+                status = page.evaluate("document.getElementById('status')?.textContent")
+                raise AssertionError(f"noVNC did not connect: {status!r} {said} {page.url}")
             page.wait_for_selector("#screen canvas")
             # Wake the screen and let the console redraw its login prompt.
             page.keyboard.press("Enter")
