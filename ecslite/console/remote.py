@@ -2,11 +2,12 @@
 the guest's screen, and the noVNC client files.
 
 ``/console/remote/<token>`` checks the one-time token without spending it and sends the browser
-to noVNC (``/console/novnc/vnc_lite.html``) with the WebSocket path as its ``path`` parameter. ``/console/remote/<token>/ws`` spends the token and relays
-bytes between the WebSocket and the guest's VNC unix socket: a few lines of asyncio on the ASGI
-server already running, rather than websockify, which is a separate server with its own port and
-token plug-ins that would duplicate the ticket logic. noVNC comes from the host's ``novnc``
-package (``/usr/share/novnc``), served from there, never copied into this package.
+to noVNC (``/console/novnc/vnc_lite.html``) with the WebSocket path as its ``path`` parameter.
+``/console/remote/<token>/ws`` spends the token and relays bytes between the WebSocket and the
+guest's VNC unix socket: a few lines of asyncio on the ASGI server already running, rather
+than websockify, which is a separate server with its own port and token plug-ins that would
+duplicate the ticket logic. noVNC comes from the host's ``novnc`` package
+(``/usr/share/novnc``), served from there, never copied into this package.
 
 These paths are under /console, which the API guard lets through: the token is the credential
 (a browser's WebSocket cannot send the API's headers).

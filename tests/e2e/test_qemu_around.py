@@ -168,9 +168,11 @@ def test_nocloud_reinstall_password_reset_and_remote_console(
                 page.wait_for_function(
                     "document.getElementById('status')?.textContent.startsWith('Connected')"
                 )
-            except Exception:
+            except Exception as exc:
                 status = page.evaluate("document.getElementById('status')?.textContent")
-                raise AssertionError(f"noVNC did not connect: {status!r} {said} {page.url}")
+                raise AssertionError(
+                    f"noVNC did not connect: {status!r} {said} {page.url}"
+                ) from exc
             page.wait_for_selector("#screen canvas")
             # Wake the screen and let the console redraw its login prompt.
             page.keyboard.press("Enter")
