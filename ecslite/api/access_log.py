@@ -47,21 +47,11 @@ class AccessLog:
             log.info(
                 "request method=%s path=%s status=%d duration_ms=%.1f request_id=%s",
                 scope["method"],
-                _logged_path(scope["path"]),
+                scope["path"],
                 status,
                 (time.perf_counter() - start) * 1000,
                 request_id,
             )
-
-
-REMOTE_CONSOLE = "/console/remote/"
-
-
-def _logged_path(path: str) -> str:
-    # A remote console URL's token is a credential (for its ten minutes): it is not logged.
-    if path.startswith(REMOTE_CONSOLE):
-        return REMOTE_CONSOLE + "<token>"
-    return path
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
