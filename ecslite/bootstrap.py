@@ -27,6 +27,7 @@ from ecslite.services.read_model import (
     job_event_renderer,
     server_event_renderer,
 )
+from ecslite.services.remote_console import RemoteConsoles
 from ecslite.services.runtime import Container
 from ecslite.store import migrate
 from ecslite.store.engine import make_engine
@@ -178,9 +179,10 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
     def console_output(server: Server, lines: int | None) -> str:
         return driver.console_output(server, lines)
 
+    server_reads = ServerReads(factory, network_of=guest_network, console_of=console_output)
     services = Services(
         ops=Operations(Ports(uow_factory=factory, clock=clock), wake=runner.wake),
-        servers=ServerReads(factory, network_of=guest_network, console_of=console_output),
+        servers=server_reads,
         jobs=JobReads(factory),
         catalog=CatalogReads(factory),
         keypairs=KeypairReads(factory),
@@ -188,6 +190,12 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         events=EventFeed(factory, bus, render_server=render_server, render_job=render_job),
         admin=Admin(factory, clock),
         accounts=Accounts(factory, clock),
+        consoles=RemoteConsoles(
+            server_reads,
+            socket_of=driver.remote_console,
+            has_screen=driver.capabilities.remote_console,
+            ttl=settings.console_token_ttl,
+        ),
     )
     return Container(
         settings=settings,

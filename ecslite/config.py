@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Guests' SSH ports are forwarded to free ports on this host address (loopback by default).
     qemu_ssh_host: str = "127.0.0.1"
     cloud_init_timeout: float = 600.0  # how long a reinstall waits for cloud-init to finish
+    # How long a remote console URL (its one-time token) stays valid, in seconds.
+    console_token_ttl: float = Field(default=600.0, gt=0)
     image_cache: Path = Path("/var/cache/ecslite/images")
     # Finished jobs stay queryable this long (the public cloud keeps them about a day).
     job_retention_days: float = Field(default=30.0, gt=0)

@@ -153,11 +153,17 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                 },
             ],
             "images": [
-                {"id": img["cloudinit"], "name": "Debian 12 (cloud-init)", "cloud_init": True},
+                {
+                    "id": img["cloudinit"],
+                    "name": "Debian 12 (cloud-init)",
+                    "cloud_init": True,
+                    "password_agent": True,
+                },
                 {
                     "id": img["no_cloudinit"],
                     "name": "Legacy Linux (no cloud-init)",
                     "cloud_init": False,
+                    "password_agent": True,
                 },
                 {"id": img["inactive"], "name": "Debian 12 (importing)", "status": "queued"},
                 {"id": img["alt"], "name": "Ubuntu 24.04 (cloud-init)", "cloud_init": True},

@@ -67,10 +67,24 @@ def request_id(header: str | None) -> str:
     return uuid.uuid4().hex
 
 
+# A remote console URL's one-time token is a credential for its ten minutes: whoever logs the
+# path (the access log, the ASGI server's WebSocket lines) logs it without the token.
+_CONSOLE_TOKEN = re.compile(r"(/console/remote/)[^/\s\"']+")
+
+
+def _redacted(arg: object) -> object:
+    if isinstance(arg, str) and "/console/remote/" in arg:
+        return _CONSOLE_TOKEN.sub(r"\1<token>", arg)
+    return arg
+
+
 class EscapeArgs(logging.Filter):
-    """Escape every argument of a record (numbers and preformatted fields excepted)."""
+    """Escape every argument of a record (numbers and preformatted fields excepted); remove
+    remote console tokens from them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) for a in record.args)
         args = record.args
         if isinstance(args, tuple) and args:
             record.args = tuple(_escape(a) for a in args)

@@ -37,7 +37,9 @@ from ecslite.api.routes import (
     lifecycle,
     nova_catalog,
     nova_servers,
+    password,
     reinstall,
+    remote_console,
     servers,
     tokens,
     volumes,
@@ -141,6 +143,8 @@ def create_app(
     # catalog before servers: /cloudservers/flavors must not be read as a server id.
     for r in (
         reinstall.router,
+        password.router,
+        remote_console.router,
         catalog.router,
         lifecycle.router,
         servers.router,
@@ -151,6 +155,7 @@ def create_app(
     # Nova's routes act in the URL's project too, at the microversion the request names.
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
+    app.include_router(remote_console.nova_router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)
     app.include_router(discovery.router)

@@ -20,10 +20,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     b = isub.add_parser(
         "build",
-        help="build a small cloud-init image from distribution packages (needs root; cached)",
+        help="build a small guest image from distribution packages (needs root; cached)",
     )
-    b.add_argument("distro", choices=["debian-12"])
-    b.add_argument("--name", default="Debian 12 (cloud-init)")
+    b.add_argument(
+        "distro",
+        choices=["debian-12", "debian-12-nocloud"],
+        help="debian-12: with cloud-init; debian-12-nocloud: without (the v1 reinstall API)",
+    )
+    b.add_argument("--name", default=None, help="image name (default: from the distro)")
     b.add_argument("--id", dest="image_id", default=None, help="image id (default: new uuid)")
     b.add_argument("--data-dir", type=Path, default=None)
     b.add_argument("--cache-dir", type=Path, default=None, help="default /var/cache/ecslite/images")
@@ -37,6 +41,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     i.add_argument("--name", required=True)
     i.add_argument("--id", dest="image_id", default=None, help="image id (default: new uuid)")
     i.add_argument("--cloud-init", action=argparse.BooleanOptionalAction, default=True)
+    i.add_argument(
+        "--password-agent",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="the image runs qemu-guest-agent (one-click password reset of a running server)",
+    )
     i.add_argument("--kernel", type=Path, default=None, help="for direct kernel boot")
     i.add_argument("--initrd", type=Path, default=None)
     i.add_argument("--cmdline", default=None, help="kernel command line (with --kernel)")
@@ -59,6 +69,7 @@ def _build(args: argparse.Namespace) -> int:
             mirror=args.mirror or DEFAULT_MIRROR,
             progress=lambda m: print(m, flush=True),
             force=args.force,
+            name=args.distro,
         )
     except BuildError as exc:
         print(f"ecslite image build: {exc}", file=sys.stderr)
@@ -67,17 +78,21 @@ def _build(args: argparse.Namespace) -> int:
         print(built)
         return 0
     manifest = json.loads((built / "manifest.json").read_text())
+    cloud_init = bool(manifest.get("cloud_init", True))
+    name = args.name or ("Debian 12 (cloud-init)" if cloud_init else "Debian 12 (no cloud-init)")
     image_id = register(
         settings,
         image_id=args.image_id,
-        name=args.name,
+        name=name,
         disk=built / "disk.qcow2",
         kernel=built / "vmlinuz",
         initrd=built / "initrd.img",
         cmdline=manifest.get("cmdline"),
-        cloud_init=True,
+        cloud_init=cloud_init,
+        # Built with qemu-guest-agent since recipe 4.
+        password_agent=int(manifest.get("recipe", 0)) >= 4,
     )
-    print(f"image {image_id} ({args.name}) ready in {settings.data_dir / 'images' / image_id}")
+    print(f"image {image_id} ({name}) ready in {settings.data_dir / 'images' / image_id}")
     return 0
 
 
@@ -109,6 +124,7 @@ def _import(args: argparse.Namespace) -> int:
             initrd=args.initrd,
             cmdline=args.cmdline,
             cloud_init=args.cloud_init,
+            password_agent=args.password_agent,
         )
     print(f"image {image_id} ({args.name}) imported")
     return 0
@@ -140,6 +156,7 @@ def register(
     initrd: Path | None,
     cmdline: str | None,
     cloud_init: bool,
+    password_agent: bool = False,
 ) -> str:
     """Add the files to the image store and the image to the catalogue (both idempotent)."""
     from ecslite.bootstrap import build
@@ -162,7 +179,11 @@ def register(
     container = build(settings)
     try:
         container.services.accounts.register_image(
-            image_id, name=name, cloud_init=cloud_init, box=secret_box(data_dir)
+            image_id,
+            name=name,
+            cloud_init=cloud_init,
+            password_agent=password_agent,
+            box=secret_box(data_dir),
         )
     finally:
         container.close()

@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "image": "images",
     "guests": "guests",
     "ssh": "ssh",
+    "reset-password": "access",
+    "console-url": "access",
 }
 
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ecslite.auth.authenticator import Authenticator
-from ecslite.console import api, pages
+from ecslite.console import api, pages, remote
 from ecslite.console.session import PREFIX, scope_project
 
 __all__ = ["CONSOLE", "PREFIX", "install_console", "is_console_path"]
@@ -64,6 +64,7 @@ def install_console(app: FastAPI) -> None:
     """Serve the console under /console and redirect browsers from /."""
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(remote.router)
     app.add_middleware(BrowserRootRedirect)
 
 

@@ -27,6 +27,7 @@ from ecslite.services.create import CreateServers
 from ecslite.services.facade import Services
 from ecslite.services.keypairs import CreateKeypair, DeleteKeypair, KeypairCreated
 from ecslite.services.lifecycle import DeleteServers
+from ecslite.services.password import ResetPasswords
 from ecslite.services.read_model import ServerFilter
 from ecslite.services.reinstall import ReinstallServer
 
@@ -132,6 +133,9 @@ def reinstall(svc: Services, who: Principal, server_id: str, form: ReinstallForm
         system_cmkid=form.cmk_id,
         stop_first=form.stop_first,
         image_id=form.image_id,
+        # Images with or without Cloud-Init, as the v1 API (the dialog offers the fields that
+        # apply to the chosen image).
+        any_image=True,
     )
     return svc.ops.submit(command).job_id
 
@@ -213,9 +217,22 @@ def create_server(svc: Services, who: Principal, form: CreateForm) -> tuple[str,
     return accepted.job_id, accepted.server_ids[0]
 
 
-def cloudinit_images(svc: Services, who: Principal) -> list[Image]:
-    """Active images the project may use that run Cloud-Init: what change OS offers."""
-    return [i for i in svc.catalog.images(who.project_id) if i.active and i.cloud_init]
+def os_images(svc: Services, who: Principal) -> list[Image]:
+    """Active images the project may use, with or without Cloud-Init: what change OS offers
+    (the console reinstalls as the v1 API does, which takes both)."""
+    return [i for i in svc.catalog.images(who.project_id) if i.active]
+
+
+def reset_password(svc: Services, who: Principal, server_id: str, password: str) -> str:
+    """Accept a one-click password reset as ``PUT .../os-reset-password`` does; the job id."""
+    return svc.ops.submit(
+        ResetPasswords(project_id=who.project_id, server_ids=(server_id,), new_password=password)
+    ).job_id
+
+
+def remote_console_token(svc: Services, who: Principal, server_id: str) -> str:
+    """A one-time remote console token for the server, as ``POST .../remote_console`` gives."""
+    return svc.consoles.issue(who.project_id, server_id).token
 
 
 def keypairs(svc: Services, who: Principal) -> list[Keypair]:
@@ -231,7 +248,9 @@ def add_keypair(
 ) -> KeypairCreated:
     """Import ``public_key`` or generate a pair; the private key is returned once, never kept."""
     return svc.ops.submit(
-        CreateKeypair(user_id=who.user_id, domain_id=who.domain_id, name=name, public_key=public_key)
+        CreateKeypair(
+            user_id=who.user_id, domain_id=who.domain_id, name=name, public_key=public_key
+        )
     )
 
 

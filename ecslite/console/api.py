@@ -125,6 +125,29 @@ async def change_os(request: Request, server_id: str) -> dict[str, str]:
     return {"job_id": job_id}
 
 
+class ResetPasswordBody(BaseModel):
+    password: StrictStr = Field(repr=False)
+
+
+@router.post("/servers/{server_id}/reset-password")
+async def reset_password(request: Request, server_id: str) -> dict[str, str]:
+    s = await _session(request, mutation=True)
+    body = await parse_body(request, ResetPasswordBody)
+    c = services(request)
+    job_id = await run_in_threadpool(
+        actions.reset_password, c, s.principal, server_id, body.password
+    )
+    return {"job_id": job_id}
+
+
+@router.post("/servers/{server_id}/remote-console")
+async def remote_console(request: Request, server_id: str) -> dict[str, str]:
+    s = await _session(request, mutation=True)
+    c = services(request)
+    token = await run_in_threadpool(actions.remote_console_token, c, s.principal, server_id)
+    return {"url": f"{PREFIX}/remote/{token}"}
+
+
 class CreateBody(BaseModel):
     name: StrictStr
     image_id: StrictStr

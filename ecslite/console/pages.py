@@ -181,7 +181,7 @@ async def servers_page(request: Request) -> Response:
     servers = await run_in_threadpool(actions.list_servers, c, who)
     keypairs = await run_in_threadpool(actions.keypair_views, c, who)
     cmks = await run_in_threadpool(actions.cmks, c, who)
-    images = await run_in_threadpool(actions.cloudinit_images, c, who)
+    images = await run_in_threadpool(actions.os_images, c, who)
     choices = await run_in_threadpool(actions.create_choices, c, who)
     return _page(
         request,
@@ -191,6 +191,7 @@ async def servers_page(request: Request) -> Response:
         keypairs=keypairs,
         cmks=cmks,
         images=images,
+        images_cloud_init={i.id: i.cloud_init for i in images},
         choices=choices,
         rules=actions.password_rules(),
     )
@@ -211,7 +212,7 @@ async def server_page(request: Request, server_id: str) -> Response:
     jobs = await run_in_threadpool(actions.recent_jobs, c, who, server_id=server_id)
     keypairs = await run_in_threadpool(actions.keypair_views, c, who)
     cmks = await run_in_threadpool(actions.cmks, c, who)
-    images = await run_in_threadpool(actions.cloudinit_images, c, who)
+    images = await run_in_threadpool(actions.os_images, c, who)
     return _page(
         request,
         "server.html",
@@ -223,6 +224,7 @@ async def server_page(request: Request, server_id: str) -> Response:
         keypairs=keypairs,
         cmks=cmks,
         images=images,
+        images_cloud_init={i.id: i.cloud_init for i in images},
         rules=actions.password_rules(),
     )
 

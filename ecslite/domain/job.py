@@ -27,6 +27,7 @@ class JobType(StrEnum):
     DELETE = "deleteServer"
     CHANGE_OS = "changeOS"
     DELETE_VOLUME = "deleteVolume"
+    RESET_PASSWORD = "resetPassword"
 
 
 class Phase(StrEnum):

@@ -144,6 +144,10 @@ class ReinstallParams:
     key_name: Annotated[str | None, Field(default=None)]
     original_vm_state: VmState
     original_fault: Annotated[dict[str, Any] | None, Field(default=None)]
+    # The image has no cloud-init: credentials are written into the new disk before it boots
+    # and the boot is verified by the console's login prompt.
+    # Stored only when set, so the other reinstalls' records are unchanged.
+    offline_credentials: Annotated[bool, Field(exclude_if=lambda v: not v)] = False
 
     # Stored too (after the fields), though decoding derives it again from cmk_id.
     @computed_field  # type: ignore[prop-decorator]

@@ -29,6 +29,8 @@ class Image:
     os_type: str
     min_disk_gb: int
     project_id: str | None = None
+    # The image ships a guest agent that sets passwords (one-click password reset).
+    password_agent: bool = False
 
     @property
     def active(self) -> bool:

@@ -29,6 +29,7 @@ class TaskState(StrEnum):
     DELETING = "deleting"
     REBOOTING = "rebooting"
     REBOOTING_HARD = "rebooting_hard"
+    UPDATING_PASSWORD = "updating_password"
 
 
 REBUILD_TASK_STATES = frozenset(

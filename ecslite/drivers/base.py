@@ -109,6 +109,8 @@ class Capabilities:
     image_files: bool
     # `console_output` returns what the guest printed (otherwise always "").
     console_output: bool
+    # Guests have a screen: `remote_console` names a running guest's VNC socket.
+    remote_console: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,18 @@ class GuestSize:
     @staticmethod
     def of(flavor: Flavor | None) -> GuestSize | None:
         return None if flavor is None else GuestSize(vcpus=flavor.vcpus, memory_mb=flavor.ram_mb)
+
+
+@dataclass(frozen=True)
+class GuestCredentials:
+    """Login credentials written into a guest's disk or set through its agent.
+
+    The password is a crypt(3) hash: a driver never sees the plaintext.
+    """
+
+    user: str
+    password_hash: str | None = None
+    public_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +216,30 @@ class Driver(Protocol):
         one). Raises DriverError with a reason a user can act on when it reports errors, the
         guest stops first, or ``timeout`` seconds (driver default when None) pass.
         """
+
+    def verify_login_prompt(self, server: Server, *, timeout: float | None = None) -> None:
+        """Wait until a guest without cloud-init shows its login prompt on the serial console.
+
+        Post: the boot begun by the last start printed a ``login:`` prompt. Raises
+        DriverError when the guest stops first or ``timeout`` seconds (driver default) pass.
+        """
+
+    def inject_credentials(self, volume: Volume, credentials: GuestCredentials) -> None:
+        """Write ``credentials`` into the filesystem of a system disk no guest is running.
+
+        Post: the disk's ``credentials.user`` has that password hash (when given) and those
+        public keys in its ``authorized_keys`` (when given); idempotent.
+        """
+
+    def set_password(self, server: Server, credentials: GuestCredentials) -> None:
+        """Set a running guest's password through its guest agent.
+
+        Raises ``GuestNotRunning`` when the guest is off, DriverError when the agent does not
+        answer (not installed or not started).
+        """
+
+    def remote_console(self, server_id: str) -> Path | None:
+        """The unix socket of the running guest's VNC server, or None (no guest, no screen)."""
 
     def console_output(self, server: Server, length: int | None) -> str:
         """Return the last ``length`` lines the guest printed (all recent output when None)."""

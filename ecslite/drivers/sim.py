@@ -25,6 +25,7 @@ from ecslite.drivers.base import (
     Capabilities,
     DiskInUse,
     DiskSpec,
+    GuestCredentials,
     GuestNetwork,
     GuestNotRunning,
     GuestRunning,
@@ -143,6 +144,24 @@ class SimDriver:
         with self._lock:
             if not self._running.get(server.id, True):
                 raise GuestNotRunning("The guest is not running: it cannot finish booting.")
+
+    def verify_login_prompt(self, server: Server, *, timeout: float | None = None) -> None:
+        self.verify_boot(server, timeout=timeout)
+
+    def inject_credentials(self, volume: Volume, credentials: GuestCredentials) -> None:
+        self._take_time()
+        with self._lock:
+            holder = self._holder.get(volume.id, volume.server_id)
+            if holder is not None and self._running.get(holder, False):
+                raise GuestRunning("Stop the server before writing into its disk.")
+
+    def set_password(self, server: Server, credentials: GuestCredentials) -> None:
+        self._take_time()
+        if not self._is_running(server):
+            raise GuestNotRunning("The guest is not running: its agent cannot be reached.")
+
+    def remote_console(self, server_id: str) -> Path | None:
+        return None  # no screen
 
     def console_output(self, server: Server, length: int | None) -> str:
         return ""

@@ -1,5 +1,11 @@
 """Build a small Debian 12 cloud image from Debian packages (debootstrap, no loop mounts).
 
+Two variants: ``debian-12`` with cloud-init, and ``debian-12-nocloud`` without it (for the v1
+reinstall API, whose credentials are written into the disk before it boots): that one takes
+its network by DHCP and makes its SSH host key at first boot, which cloud-init does otherwise.
+Both ship the QEMU guest agent (one-click password reset) and a login on the screen's first
+console (the remote console) beside the serial one.
+
 The result is cached per machine (default ``/var/cache/ecslite/images/debian-12``): a base
 qcow2 with an ext4 root filesystem and no partition table, plus the kernel and initrd for
 direct kernel boot. Building needs root (debootstrap chroots) and network access to a Debian
@@ -26,14 +32,16 @@ ROOTFS_SIZE = "1536M"
 # Bump when the recipe changes, so machines with an older cached build rebuild it.
 # 3: root may log in over SSH with a password (set by adminpass); units a cloud guest does not
 #    need at first boot are masked.
-RECIPE = 3
+# 4: qemu-guest-agent; a getty on tty1 (the remote console's screen); the nocloud variant.
+RECIPE = 4
+VARIANTS = ("debian-12", "debian-12-nocloud")
+CLOUD_INIT_PACKAGES = ["cloud-init", "python3-cffi-backend"]
 PACKAGES = [
     "systemd-sysv",
     "udev",
     "dbus",
-    "cloud-init",
-    "python3-cffi-backend",
     "openssh-server",
+    "qemu-guest-agent",
     "linux-image-cloud-amd64",
     "initramfs-tools",
     "zstd",
@@ -80,6 +88,7 @@ def build_debian12(
     mirror: str = DEFAULT_MIRROR,
     progress: Progress = print,
     force: bool = False,
+    name: str = "debian-12",
 ) -> Path:
     """Build (or reuse) the Debian 12 image; return its directory.
 
@@ -87,7 +96,10 @@ def build_debian12(
     exist and are read-only. An interrupted build leaves only a ``.build-*`` directory that the
     next build removes.
     """
-    name = "debian-12"
+    if name not in VARIANTS:
+        raise BuildError(f"Unknown image {name!r}: one of {', '.join(VARIANTS)}.")
+    cloud_init = name == "debian-12"
+    packages = PACKAGES + (CLOUD_INIT_PACKAGES if cloud_init else [])
     done = cached(cache_dir, name)
     if done is not None and not force:
         progress(f"reusing cached image {done}")
@@ -112,7 +124,7 @@ def build_debian12(
         progress(f"[{time.monotonic() - started:6.1f}s] {msg}")
 
     try:
-        step(f"debootstrap bookworm from {mirror} ({len(PACKAGES)} extra packages)")
+        step(f"debootstrap bookworm from {mirror} ({len(packages)} extra packages)")
         debs = cache_dir / "debs"
         debs.mkdir(exist_ok=True)
         _run(
@@ -120,7 +132,7 @@ def build_debian12(
                 "debootstrap",
                 "--variant=minbase",
                 f"--cache-dir={debs}",
-                f"--include={','.join(PACKAGES)}",
+                f"--include={','.join(packages)}",
                 "bookworm",
                 str(root),
                 mirror,
@@ -128,7 +140,7 @@ def build_debian12(
             step,
         )
         step("configuring the root filesystem")
-        _configure(root, step)
+        _configure(root, step, cloud_init=cloud_init)
         step("building the ext4 filesystem (mkfs.ext4 -d)")
         raw = work / "rootfs.raw"
         _run(["mkfs.ext4", "-q", "-L", "rootfs", "-d", str(root), str(raw), ROOTFS_SIZE], step)
@@ -146,7 +158,10 @@ def build_debian12(
             "rootfs_size": ROOTFS_SIZE,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.monotonic() - started, 1),
-            "cmdline": "root=/dev/vda rw console=ttyS0",
+            # The nocloud variant names its NIC eth0 (its ifupdown stanza cannot match a
+            # pattern); cloud-init matches the NIC by its MAC address instead.
+            "cmdline": "root=/dev/vda rw console=ttyS0" + ("" if cloud_init else " net.ifnames=0"),
+            "cloud_init": cloud_init,
         }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         for f in out.iterdir():
@@ -161,7 +176,23 @@ def build_debian12(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _configure(root: Path, step: Progress) -> None:
+NOCLOUD_KEYGEN_UNIT = """\
+[Unit]
+Description=SSH host key at first boot (what cloud-init does in the cloud-init image)
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+Before=ssh.service
+
+[Service]
+Type=oneshot
+# Only ed25519: RSA host-key generation takes tens of seconds under TCG emulation.
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+
+[Install]
+RequiredBy=ssh.service
+"""
+
+
+def _configure(root: Path, step: Progress, *, cloud_init: bool = True) -> None:
     etc = root / "etc"
     (etc / "fstab").write_text("LABEL=rootfs / ext4 defaults,errors=remount-ro 0 1\n")
     (etc / "hostname").write_text("debian\n")
@@ -175,17 +206,28 @@ def _configure(root: Path, step: Progress) -> None:
     (conf / "ecslite").write_text("FSTYPE=ext4\nMODULES=list\n")
     with (etc / "initramfs-tools" / "modules").open("a") as fh:
         fh.write("virtio_pci\nvirtio_blk\next4\nata_piix\nsr_mod\ncdrom\nisofs\n")
-    (etc / "cloud" / "cloud.cfg.d" / "90_ecslite.cfg").write_text(CLOUD_CFG)
-    # Only the loopback here: cloud-init writes the NIC's (static) configuration from the
-    # config drive's network_data.json into interfaces.d at first boot.
-    (etc / "network" / "interfaces").write_text(
-        "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n"
-    )
+    interfaces = "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n"
+    if cloud_init:
+        (etc / "cloud" / "cloud.cfg.d" / "90_ecslite.cfg").write_text(CLOUD_CFG)
+    else:
+        # No cloud-init to configure the NIC: DHCP (the user-mode network's server hands out
+        # the fixed IP the API shows), and an SSH host key made at first boot.
+        interfaces += "auto eth0\niface eth0 inet dhcp\n"
+        units = etc / "systemd" / "system"
+        (units / "ecslite-ssh-keygen.service").write_text(NOCLOUD_KEYGEN_UNIT)
+        wants = units / "ssh.service.requires"
+        wants.mkdir(parents=True, exist_ok=True)
+        (wants / "ecslite-ssh-keygen.service").symlink_to("../ecslite-ssh-keygen.service")
+    # With cloud-init, only the loopback here: cloud-init writes the NIC's (static)
+    # configuration from the config drive's network_data.json into interfaces.d at first boot.
+    (etc / "network" / "interfaces").write_text(interfaces)
     # As on the public cloud's Linux images: root logs in with the password set at reinstall
     # (adminpass) as well as with a key; without it sshd refuses root passwords.
     sshd_conf = etc / "ssh" / "sshd_config.d"
     sshd_conf.mkdir(parents=True, exist_ok=True)
-    (sshd_conf / "50-ecslite.conf").write_text("PermitRootLogin yes\nUseDNS no\n")
+    (sshd_conf / "50-ecslite.conf").write_text(
+        "PermitRootLogin yes\nPasswordAuthentication yes\nUseDNS no\n"
+    )
     # Timers and checks that only cost time in a short-lived emulated guest's first boot.
     for unit in (
         "apt-daily.timer",
@@ -194,7 +236,6 @@ def _configure(root: Path, step: Progress) -> None:
         "e2scrub_reap.service",
         "dpkg-db-backup.timer",
         "fstrim.timer",
-        "getty@tty1.service",  # no screen: the serial getty is the console
     ):
         (etc / "systemd" / "system" / unit).unlink(missing_ok=True)
         (etc / "systemd" / "system" / unit).symlink_to("/dev/null")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ecslite.domain.job import JobType
-from ecslite.jobs import create, delete, power, reboot, reinstall, volume_delete
+from ecslite.jobs import create, delete, password, power, reboot, reinstall, volume_delete
 from ecslite.jobs.steps import JobDefinition
 
 DEFINITIONS: Mapping[JobType, JobDefinition] = {
@@ -20,6 +20,7 @@ DEFINITIONS: Mapping[JobType, JobDefinition] = {
         create.DEFINITION,
         delete.DEFINITION,
         volume_delete.DEFINITION,
+        password.DEFINITION,
     )
 }
 

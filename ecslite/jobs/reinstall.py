@@ -1,8 +1,11 @@
 """The reinstall job: replace a server's system disk with a new one made from its image.
 
 Steps (sub-jobs, in order): [stopServer] → detachSystemDisk → createSystemDisk →
-attachSystemDisk → injectCloudInit → startServer → verifyCloudInit → deleteOldSystemDisk
-[→ stopRebuiltServer]. The last step exists only for a Nova rebuild of a SHUTOFF server, which
+attachSystemDisk → [injectCredentials] → injectCloudInit → startServer → verifyCloudInit |
+verifyLoginPrompt → deleteOldSystemDisk [→ stopRebuiltServer]. An image without cloud-init
+(the v1 API) gets its password hash or key written into the new disk offline
+(``injectCredentials``) and is verified by its console's login prompt instead of cloud-init's
+report. The last step exists only for a Nova rebuild of a SHUTOFF server, which
 (as in Nova) boots and verifies the new system, then leaves the server SHUTOFF as it found it.
 The job's ``image_id`` may differ from the server's (a rebuild or change of OS with another
 image); the server takes it on when the new system is in place.
@@ -28,7 +31,7 @@ from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.reinstall import ReinstallParams
 from ecslite.domain.server import REINSTALL_FAILED_FAULT, TaskState, VmState, Volume
-from ecslite.drivers.base import DiskSpec, DriverError, GuestSize
+from ecslite.drivers.base import DiskSpec, DriverError, GuestCredentials, GuestSize
 from ecslite.jobs.steps import FailurePolicy, JobDefinition, Step, StepContext, StepFailed
 from ecslite.store.uow import UnitOfWork
 
@@ -38,17 +41,20 @@ STOP = "stopServer"
 DETACH = "detachSystemDisk"
 CREATE = "createSystemDisk"
 ATTACH = "attachSystemDisk"
+INJECT_OFFLINE = "injectCredentials"
 INJECT = "injectCloudInit"
 START = "startServer"
 VERIFY = "verifyCloudInit"
+VERIFY_LOGIN = "verifyLoginPrompt"
 DELETE_OLD = "deleteOldSystemDisk"
 STOP_AFTER = "stopRebuiltServer"
 
 Ctx = StepContext[ReinstallParams]
 
 
-def step_names(*, stop_first: bool, stop_after: bool = False) -> list[str]:
+def step_names(*, stop_first: bool, stop_after: bool = False, offline: bool = False) -> list[str]:
     skip = ({STOP} if not stop_first else set()) | ({STOP_AFTER} if not stop_after else set())
+    skip |= {VERIFY} if offline else {INJECT_OFFLINE, VERIFY_LOGIN}
     return [s.name for s in DEFINITION.steps if s.name not in skip]
 
 
@@ -101,6 +107,18 @@ def _attach(ctx: Ctx) -> None:
     ctx.driver.attach_disk(_server(ctx), vol, device=ctx.params.device, boot_index=0)
 
 
+def _inject_offline(ctx: Ctx) -> None:
+    with ctx.uow_factory(write=False) as uow:
+        pending = uow.servers.boot_config(ctx.server_id, pending=True)
+        new = uow.volumes.get(ctx.params.new_volume_id)
+    if pending is None or (pending.password_hash is None and not pending.public_keys):
+        raise StepFailed("Ecs.0005", "No password or key pair to write into the new disk.")
+    creds = GuestCredentials(
+        user="root", password_hash=pending.password_hash, public_keys=pending.public_keys
+    )
+    ctx.driver.inject_credentials(new or _new_volume(ctx), creds)
+
+
 def _inject(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         pending = uow.servers.boot_config(ctx.server_id, pending=True)
@@ -116,6 +134,10 @@ def _start(ctx: Ctx) -> None:
 
 def _verify(ctx: Ctx) -> None:
     ctx.driver.verify_boot(_server(ctx))
+
+
+def _verify_login(ctx: Ctx) -> None:
+    ctx.driver.verify_login_prompt(_server(ctx))
 
 
 def _delete_old(ctx: Ctx) -> None:
@@ -185,7 +207,7 @@ def roll_back(ctx: Ctx, error: StepFailed, done: frozenset[str]) -> None:
         return
     planned = {s.job_type for s in ctx.job.sub_jobs}
     try:
-        if START in done or ctx.sub.job_type in (START, VERIFY):
+        if START in done or ctx.sub.job_type in (START, VERIFY, VERIFY_LOGIN):
             # The guest runs the new disk, which is about to be discarded: no need to wait
             # for an orderly shutdown (a guest still booting ignores the ACPI button).
             ctx.driver.stop_server(_server(ctx), hard=True)
@@ -238,9 +260,11 @@ DEFINITION = JobDefinition(
         Step(DETACH, _detach, TaskState.REBUILDING, record=_detached),
         Step(CREATE, _create, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, record=_created),
         Step(ATTACH, _attach, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, record=_attached),
+        Step(INJECT_OFFLINE, _inject_offline, TaskState.REBUILD_SPAWNING),
         Step(INJECT, _inject, TaskState.REBUILD_SPAWNING),
         Step(START, _start, TaskState.REBUILD_SPAWNING, record=_started),
         Step(VERIFY, _verify, TaskState.REBUILD_SPAWNING),
+        Step(VERIFY_LOGIN, _verify_login, TaskState.REBUILD_SPAWNING),
         Step(DELETE_OLD, _delete_old, TaskState.REBUILD_SPAWNING, record=_old_deleted),
         Step(STOP_AFTER, _stop, TaskState.REBUILD_SPAWNING, record=_stopped_after),
     ),

@@ -50,8 +50,21 @@ class Accounts:
         """Apply each seed (idempotent); what each one added, by kind."""
         return apply_seeds(docs, uow_factory=self._uow_factory, box=box, clock=self._clock)
 
-    def register_image(self, image_id: str, *, name: str, cloud_init: bool, box: SecretBox) -> None:
+    def register_image(
+        self,
+        image_id: str,
+        *,
+        name: str,
+        cloud_init: bool,
+        box: SecretBox,
+        password_agent: bool = False,
+    ) -> None:
         """Add an image to the catalogue (idempotent)."""
         register_image_record(
-            image_id, name=name, cloud_init=cloud_init, uow_factory=self._uow_factory, box=box
+            image_id,
+            name=name,
+            cloud_init=cloud_init,
+            password_agent=password_agent,
+            uow_factory=self._uow_factory,
+            box=box,
         )

@@ -14,6 +14,7 @@ from ecslite.services.event_feed import EventFeed
 from ecslite.services.operations import Operations
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import ServerReads
+from ecslite.services.remote_console import RemoteConsoles
 
 
 @dataclass(frozen=True)
@@ -27,3 +28,4 @@ class Services:
     events: EventFeed
     admin: Admin
     accounts: Accounts
+    consoles: RemoteConsoles

@@ -26,10 +26,16 @@ __all__ = [
 
 
 def build_debian_image(
-    cache: Path, *, mirror: str, progress: Callable[[str], None], force: bool = False
+    cache: Path,
+    *,
+    mirror: str,
+    progress: Callable[[str], None],
+    force: bool = False,
+    name: str = "debian-12",
 ) -> Path:
-    """Build (or reuse from ``cache``) the Debian 12 cloud image; ``BuildError`` says why not."""
-    return build_debian12(cache, mirror=mirror, progress=progress, force=force)
+    """Build (or reuse from ``cache``) a Debian 12 image (``name``: with or without cloud-init);
+    ``BuildError`` says why not."""
+    return build_debian12(cache, mirror=mirror, progress=progress, force=force, name=name)
 
 
 def add_image_files(

@@ -63,6 +63,9 @@ class ReinstallServer(Command[JobAccepted]):
     stop_first: bool = False
     client_token: ClientToken | None = None
     image_id: str | None = None
+    # The v1 API ("images without Cloud-Init"): accepts images with or without cloud-init;
+    # for one without, the credentials are written into the new disk before its first boot.
+    any_image: bool = False
 
 
 def prepare(cmd: ReinstallServer) -> ReinstallCommand:
@@ -91,11 +94,14 @@ def prepare(cmd: ReinstallServer) -> ReinstallCommand:
         client_token=cmd.client_token,
         image_id=cmd.image_id,
         change_os=cmd.image_id is not None,
+        any_image=cmd.any_image,
     )
 
 
 def handle(cmd: ReinstallServer, ports: Ports) -> JobAccepted:
-    return JobAccepted(accept_reinstall(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock))
+    return JobAccepted(
+        accept_reinstall(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock)
+    )
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ class ReinstallCommand:
     keep_power_state: bool = False
     # ECS change OS (``/changeos``): the same job with ``image_id`` set, reported as changeOS.
     change_os: bool = False
+    any_image: bool = False
 
 
 def accept_reinstall(cmd: ReinstallCommand, *, uow_factory: UowFactory, clock: Clock) -> str:
@@ -151,11 +158,22 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
         )
     if not image.active:
         raise errors.EcsError(errors.IMAGE_NOT_ACTIVE)
-    if not image.cloud_init:
+    if not image.cloud_init and not cmd.any_image:
         raise errors.EcsError(
             errors.INVALID_IMAGE,
             "The server's image has no Cloud-Init or Cloudbase-Init installed; "
             "reinstall it with the API for images without Cloud-Init.",
+        )
+    if not image.cloud_init and cmd.user_data is not None:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER, "User data needs an image with Cloud-Init installed."
+        )
+    if not image.cloud_init and cmd.encryption is not None:
+        # The credentials are written into the new disk offline, which cannot open an
+        # encrypted one.
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            "An encrypted system disk needs an image with Cloud-Init installed.",
         )
     (ALLOWED_WITH_STOP if cmd.stop_first else ALLOWED).check(server)
     stop_first = cmd.stop_first and server.vm_state is VmState.ACTIVE
@@ -212,6 +230,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
         key_name=cmd.keyname,
         original_vm_state=server.vm_state,
         original_fault=server.fault,
+        offline_credentials=not image.cloud_init,
     )
     subs = tuple(
         SubJob(
@@ -226,6 +245,7 @@ def _plan(uow: UnitOfWork, job_id: str, cmd: ReinstallCommand, clock: Clock) -> 
             step_names(
                 stop_first=stop_first,
                 stop_after=cmd.keep_power_state and server.vm_state is VmState.STOPPED,
+                offline=params.offline_credentials,
             )
         )
     )

@@ -52,11 +52,18 @@ def apply_seeds(
 
 
 def register_image_record(
-    image_id: str, *, name: str, cloud_init: bool, uow_factory: UowFactory, box: SecretBox
+    image_id: str,
+    *,
+    name: str,
+    cloud_init: bool,
+    uow_factory: UowFactory,
+    box: SecretBox,
+    password_agent: bool = False,
 ) -> None:
     """Add an image to the catalogue (idempotent)."""
+    seed = ImageSeed(id=image_id, name=name, cloud_init=cloud_init, password_agent=password_agent)
     apply_seeds(
-        [SeedDocument(images=[ImageSeed(id=image_id, name=name, cloud_init=cloud_init)])],
+        [SeedDocument(images=[seed])],
         uow_factory=uow_factory,
         box=box,
         clock=Clock(),

@@ -22,6 +22,7 @@ def _image(row: Any) -> Image:
         os_type=row.os_type,
         min_disk_gb=row.min_disk_gb,
         project_id=row.project_id,
+        password_agent=bool(row.password_agent),
     )
 
 
@@ -79,6 +80,7 @@ class CatalogRepo:
                 os_type=image.os_type,
                 min_disk_gb=image.min_disk_gb,
                 project_id=image.project_id,
+                password_agent=image.password_agent,
             )
         )
         return True

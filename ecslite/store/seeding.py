@@ -98,6 +98,7 @@ class ImageSeed(_Strict):
     os_type: str = "Linux"
     min_disk_gb: int = 10
     project_id: str | None = None
+    password_agent: bool = False
 
 
 class KeypairSeed(_Strict):

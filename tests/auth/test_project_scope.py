@@ -20,6 +20,7 @@ import fastapi.routing
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIWebSocketRoute
 from fastapi.testclient import TestClient
 
 from ecslite.api.app import create_app
@@ -97,6 +98,28 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("POST", "/v2/{project_id}/cloudservers/{server_id}/changeos"): lambda r: {
         "os-change": {"adminpass": "Cross-Proj-9x", "imageid": r["own_image_id"]}
     },
+    ("POST", "/v1/{project_id}/cloudservers/{server_id}/reinstallos"): lambda r: {
+        "os-reinstall": {"adminpass": "Cross-Proj-9x"}
+    },
+    ("POST", "/v1/{project_id}/cloudservers/{server_id}/changeos"): lambda r: {
+        "os-change": {"adminpass": "Cross-Proj-9x", "imageid": r["own_image_id"]}
+    },
+    ("PUT", "/v1/{project_id}/cloudservers/{server_id}/os-reset-password"): lambda r: {
+        "reset-password": {"new_password": "Cross-Proj-9x"}
+    },
+    ("PUT", "/v1/{project_id}/cloudservers/os-reset-passwords"): lambda r: {
+        "new_password": "Cross-Proj-9x",
+        "servers": [{"id": r["server_id"]}],
+    },
+    ("GET", "/v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag"): None,
+    ("GET", "/v1/{project_id}/cloudservers/{server_id}/os-server-password"): None,
+    ("DELETE", "/v1/{project_id}/cloudservers/{server_id}/os-server-password"): None,
+    ("POST", "/v1/{project_id}/cloudservers/{server_id}/remote_console"): lambda r: {
+        "remote_console": {"type": "novnc", "protocol": "vnc"}
+    },
+    ("POST", "/v2.1/{project_id}/servers/{server_id}/remote-consoles"): lambda r: {
+        "remote_console": {"type": "novnc", "protocol": "vnc"}
+    },
 }
 # /console authenticates by its session cookie, not the API's credentials: its routes are
 # enumerated and checked the same way in tests/api/test_console_web.py.
@@ -130,7 +153,6 @@ def _create_body(r: dict[str, str]) -> dict[str, Any]:
             "key_name": r["keypair_name"],
         }
     }
-
 
 
 class World:
@@ -248,6 +270,11 @@ def _all_routes(app: FastAPI) -> list[tuple[str, str]]:
     contexts = list(flatten(app.routes)) if flatten else list(app.routes)
     out = []
     for ctx in contexts:
+        if isinstance(getattr(ctx, "route", ctx), APIWebSocketRoute):
+            # The remote console's WebSocket (under /console): its one-time token is its
+            # credential, checked in tests/api/test_remote_console_relay.py.
+            assert str(getattr(ctx, "path", "")).startswith("/console/"), ctx
+            continue
         path, methods = getattr(ctx, "path", None), getattr(ctx, "methods", None)
         assert path is not None and methods, f"route without path or methods: {ctx!r}"
         out += [(m, path) for m in sorted(methods) if m != "HEAD"]

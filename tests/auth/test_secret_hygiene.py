@@ -139,3 +139,97 @@ def test_files_holding_secrets_are_private(own_service: Service) -> None:
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
     for extra in data.glob("ecslite.db-*"):
         assert stat.S_IMODE(extra.stat().st_mode) == 0o600, extra.name
+
+
+def test_reset_and_v1_reinstall_passwords_leave_no_trace(own_service: Service) -> None:
+    """The one-click reset (one server, batch, dry run, Nova changePassword, a refused weak
+    one) and the v1 reinstall: the new passwords reach no database file, log line or response;
+    the reset job keeps only the SHA-512 crypt hash."""
+    svc = own_service
+    demo = svc.demo
+    p = demo["project_id"]
+    running, stopped = demo["servers"]["running"], demo["servers"]["no_cloudinit"]
+    fresh = {k: "Rst-" + secrets.token_hex(6) + "Q9" for k in ("one", "batch", "dry", "nova", "v1")}
+    weak = "weak" + secrets.token_hex(6)
+    responses: list[bytes] = []
+    ecs = sdk_client(svc.endpoint, demo["access_key"], demo["secret_key"], demo["project_id"])
+
+    def idle(sid: str) -> None:
+        poll(
+            lambda: ecs.show_server(ShowServerRequest(server_id=sid)).server,
+            until=lambda s: not s.os_ext_st_stask_state,
+        )
+
+    with svc.http() as api:
+
+        def send(method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+            resp = api.request(method, path, json=body)
+            responses.append(resp.content + json.dumps(dict(resp.headers)).encode())
+            return resp
+
+        one = send(
+            "PUT",
+            f"/v1/{p}/cloudservers/{running}/os-reset-password",
+            {"reset-password": {"new_password": fresh["one"]}},
+        )
+        assert one.status_code == 204, one.text
+        job_id = one.headers["X-Ecslite-Job-Id"]
+        idle(running)
+        assert (
+            send(
+                "PUT",
+                f"/v1/{p}/cloudservers/{running}/os-reset-password",
+                {"reset-password": {"new_password": weak}},
+            ).status_code
+            == 400
+        )
+        servers = [{"id": running}, {"id": stopped}]
+        dry = send(
+            "PUT",
+            f"/v1/{p}/cloudservers/os-reset-passwords",
+            {"new_password": fresh["dry"], "dry_run": True, "servers": servers},
+        )
+        assert dry.status_code == 200, dry.text
+        batch = send(
+            "PUT",
+            f"/v1/{p}/cloudservers/os-reset-passwords",
+            {"new_password": fresh["batch"], "servers": servers},
+        )
+        assert batch.status_code == 200, batch.text
+        idle(running)
+        idle(stopped)
+        nova = send(
+            "POST",
+            f"/v2.1/{p}/servers/{running}/action",
+            {"changePassword": {"adminPass": fresh["nova"]}},
+        )
+        assert nova.status_code == 202, nova.text
+        idle(running)
+        v1 = send(
+            "POST",
+            f"/v1/{p}/cloudservers/{stopped}/reinstallos",
+            {"os-reinstall": {"adminpass": fresh["v1"]}},
+        )
+        assert v1.status_code == 200, v1.text
+        idle(stopped)
+        for path in (f"/v1/{p}/jobs/{job_id}", f"/v1/{p}/cloudservers/{running}"):
+            resp = api.get(path)
+            responses.append(resp.content)
+
+    # Positive control: the reset job holds the password as its SHA-512 crypt hash.
+    db = svc.data_dir / "ecslite.db"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        (params,) = conn.execute("SELECT params FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    stored = json.loads(params)["password_hash"]
+    assert stored.startswith("$6$") and sha512_crypt.verify(fresh["one"], stored)
+
+    svc.stop()
+    stores = {
+        p.name: p.read_bytes() for p in svc.data_dir.iterdir() if p.name.startswith("ecslite.db")
+    }
+    stores["service log"] = svc.log_path.read_bytes()
+    for i, body in enumerate(responses):
+        stores[f"response {i}"] = body
+    for what, value in {**fresh, "weak": weak}.items():
+        for where, content in stores.items():
+            assert value.encode() not in content, f"{what} password found in {where}"

@@ -180,8 +180,13 @@ def test_change_os_from_the_dialog_ticks_to_success_and_shows_the_image(
     options = page.eval_on_selector_all(
         "select[name=image_id] option", "os => os.map(o => o.textContent)"
     )
-    # The project's active images with Cloud-Init only.
-    assert options == ["Debian 12 (cloud-init)", "Ubuntu 24.04 (cloud-init)"]
+    # The project's active images, those without Cloud-Init marked (the console changes OS as
+    # the v1 API does).
+    assert options == [
+        "Debian 12 (cloud-init)",
+        "Legacy Linux (no cloud-init) (no Cloud-Init)",
+        "Ubuntu 24.04 (cloud-init)",
+    ]
     page.select_option("select[name=image_id]", demo["images"]["alt"])
     page.click("#reinstall [data-action=submit]")
     page.wait_for_selector("#reinstall-job li[data-status=RUNNING]")
@@ -456,3 +461,43 @@ def test_browsers_are_sent_to_the_console_and_api_clients_are_not(console_servic
     assert api.status_code != 303 and "location" not in api.headers
     assert httpx.get(f"{base}/console").headers["location"] == "/console/login"
     assert httpx.get(f"{base}/console/api/servers").status_code == 401
+
+
+def test_change_os_to_an_image_without_cloud_init_then_reset_password_and_remote_login(
+    browser: Any, console_service: Service
+) -> None:
+    demo = console_service.demo
+    stopped = demo["servers"]["stopped"]
+    page = login(browser, console_service, demo)
+    page.goto(f"/console/servers/{stopped}")
+    page.click("#server-actions button[data-action=changeos]")
+    # With a Cloud-Init image the user data is offered; without, it is not, and the dialog says
+    # how the password gets in.
+    assert page.is_visible("#reinstall textarea[name=user_data]")
+    page.select_option("select[name=image_id]", demo["images"]["no_cloudinit"])
+    assert not page.is_visible("#reinstall textarea[name=user_data]")
+    assert page.is_visible("#reinstall [data-no-cloudinit]")
+    page.check("#reinstall input[name=login][value=password]")
+    page.fill("#reinstall input[name=adminpass]", "Nocloud-Dialog-1")
+    page.click("#reinstall [data-action=submit]")
+    page.wait_for_selector("#reinstall-job [data-field=job-status] [data-status=SUCCESS]")
+    steps = page.eval_on_selector_all("#reinstall-job li", "ls => ls.map(l => l.dataset.step)")
+    assert "injectCredentials" in steps and "verifyLoginPrompt" in steps
+    page.click("#reinstall [data-action=close]")
+    page.wait_for_selector('#server-status[data-status="ACTIVE"]')
+
+    page.click("#server-actions button[data-action=reset-password]")
+    page.fill("#reset-password input[name=adminpass]", "short")
+    page.click("#reset-password [data-action=submit]")
+    page.wait_for_selector("#reset-password-rules:not([hidden])")
+    page.fill("#reset-password input[name=adminpass]", "Reset-Dialog-2")
+    page.click("#reset-password [data-action=submit]")
+    page.wait_for_selector("#reset-password-job [data-field=job-status] [data-status=SUCCESS]")
+    page.click("#reset-password [data-action=close]")
+
+    with page.context.expect_page() as popup:
+        page.click("#server-actions button[data-action=remote-login]")
+    screen = popup.value
+    screen.wait_for_load_state()
+    assert "sim driver has no screen" in screen.inner_text("body")
+    assert page.js_errors == []

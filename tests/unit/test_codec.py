@@ -17,6 +17,7 @@ from ecslite.domain.reinstall import ReinstallParams
 from ecslite.domain.server import VmState
 from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild
 from ecslite.jobs.delete import DeleteParams
+from ecslite.jobs.password import PasswordParams
 from ecslite.jobs.power import PowerParams
 from ecslite.jobs.reboot import RebootParams
 from ecslite.jobs.registry import DEFINITIONS
@@ -90,6 +91,10 @@ STORED: list[tuple[str, object]] = [
         DeleteVolumeParams(volume_id="vol-9", size_gb=50, volume_type="SAS"),
     ),
     (
+        '{"password_hash": "$6$salt$hash", "user": "root"}',
+        PasswordParams(password_hash="$6$salt$hash"),
+    ),
+    (
         '{"instance_id": "i-1", "key_name": "kp", "public_keys": ["ssh-ed25519 AAAA k"], '
         '"password_hash": "$6$salt$hash", "user_data": "I2Nsb3VkLWNvbmZpZwo=", "byol": true}',
         BootConfig(
@@ -146,6 +151,7 @@ def test_every_job_type_decodes_its_stored_params() -> None:
         JobType.CREATE: CreateParams,
         JobType.DELETE: DeleteParams,
         JobType.DELETE_VOLUME: DeleteVolumeParams,
+        JobType.RESET_PASSWORD: PasswordParams,
     }
     assert set(params) == set(DEFINITIONS)
     for jt, cls in params.items():

@@ -60,3 +60,18 @@ def test_a_record_is_escaped_and_tracebacks_are_indented() -> None:
     lines = fmt.format(rec).splitlines()
     assert lines[0] == 'x user="a\\x0ab" n=3 k="v w"'
     assert all(line.startswith("  | ") for line in lines[1:]) and len(lines) > 2
+
+
+def test_remote_console_tokens_are_never_logged() -> None:
+    rec = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5", "/console/remote/SeCrEt-token_1/ws"),
+        None,
+    )
+    assert EscapeArgs().filter(rec)
+    line = LineFormatter("%(message)s").format(rec)
+    assert "SeCrEt" not in line and "/console/remote/<token>/ws" in line

@@ -25,6 +25,7 @@ from ecslite.api.nova.microversion import Microversion, echo_headers, microversi
 from ecslite.api.nova.query import non_negative, refuse_unknown
 from ecslite.api.nova.views import server_detail, server_summary
 from ecslite.api.routes.console import output_lines
+from ecslite.api.routes.remote_console import change_password
 from ecslite.domain import errors
 from ecslite.domain.reinstall import decode_user_data
 from ecslite.services.lifecycle import RebootServers
@@ -253,6 +254,11 @@ def _rebuild(call: _Call, option: Any) -> Response:
     return JSONResponse(status_code=202, content=body, headers=echo_headers(call.v))
 
 
+def _change_password(call: _Call, option: Any) -> Response:
+    change_password(call.request, call.project_id, call.server_id, option)
+    return Response(status_code=202, headers=echo_headers(call.v))
+
+
 # Nova's server actions by name (the body's one key); each validates its own option.
 _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "os-stop": _power(stop=True),
@@ -260,6 +266,7 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "reboot": _reboot,
     "os-getConsoleOutput": _console_output,
     "rebuild": _rebuild,
+    "changePassword": _change_password,
 }
 _OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput"})
 
@@ -272,7 +279,8 @@ async def server_action(
     if len(body) != 1 or next(iter(body)) not in _ACTIONS:
         raise NovaFault(
             400,
-            "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput or rebuild.",
+            "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild "
+            "or changePassword.",
         )
     name, option = next(iter(body.items()))
     if option is None and name not in _OPTIONAL:

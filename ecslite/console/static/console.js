@@ -244,7 +244,7 @@ export function renderServers(tbody, servers) {
       };
       return el(
         "tr",
-        { dataset: { serverId: s.id, name: s.name, status: s.status } },
+        { dataset: { serverId: s.id, name: s.name, status: s.status, image: s.image?.id || "" } },
         el("td", {}, el("a", { href: `${prefix}/servers/${s.id}` }, s.name)),
         el("td", {}, statusBadge(s.status)),
         el("td", { class: "task" }, s["OS-EXT-STS:task_state"] || "—"),
@@ -379,6 +379,19 @@ function setupDialog() {
   let stopWatch = null;
 
   const { loginMode, syncLogin, checkPw } = bindLogin(form, rules, pwError);
+  // Fields that need Cloud-Init (user data, its login choice, encryption) are offered only
+  // for an image that has it: the server's own (reinstall) or the one chosen (change OS).
+  const cloudInit = jsonData("image-cloud-init-data") || {};
+  let serverImage = null;
+  const syncCloudInit = () => {
+    const image = mode === "changeos" ? form.image_id.value : serverImage;
+    const ci = cloudInit[image] !== false;
+    for (const part of form.querySelectorAll("[data-cloudinit-only]")) part.hidden = !ci;
+    for (const part of form.querySelectorAll("[data-no-cloudinit]")) part.hidden = ci || mode !== "changeos";
+    if (!ci && loginMode() === "none") { form.querySelector('input[name="login"][value="key"]').checked = true; syncLogin(); }
+    return ci;
+  };
+  form.image_id?.addEventListener("change", syncCloudInit);
   form.user_data_file.addEventListener("change", async () => {
     const file = form.user_data_file.files[0];
     if (file) form.user_data.value = await file.text();
@@ -391,11 +404,12 @@ function setupDialog() {
     show(error, ""); show(udError, "");
     if (!checkPw()) return;
     const login = loginMode();
+    const ci = syncCloudInit();
     const body = {
       keyname: login === "key" ? form.keyname.value || null : null,
       adminpass: login === "password" ? form.adminpass.value : null,
-      user_data: form.user_data.value || null,
-      cmk_id: form.encrypt.checked ? form.cmk_id.value : null,
+      user_data: ci ? form.user_data.value || null : null,
+      cmk_id: ci && form.encrypt.checked ? form.cmk_id.value : null,
       stop_first: form.stop_first.checked,
     };
     if (mode === "changeos") body.image_id = form.image_id.value;
@@ -414,8 +428,9 @@ function setupDialog() {
     }
   });
 
-  return function open({ id, name, status }, how = "reinstall") {
+  return function open({ id, name, status, image }, how = "reinstall") {
     serverId = id;
+    serverImage = image || null;
     mode = how;
     form.reset();
     syncLogin();
@@ -428,8 +443,66 @@ function setupDialog() {
     dialog.querySelector('[data-field="title"]').textContent = OS_MODES[mode].title;
     dialog.querySelector('[data-field="server-name"]').textContent = name;
     form.querySelector("[data-running]").hidden = status !== "ACTIVE";
+    syncCloudInit();
     dialog.showModal();
   };
+}
+
+// ---- the Reset password dialog ----
+
+function setupPasswordDialog() {
+  const dialog = document.getElementById("reset-password");
+  if (!dialog) return null;
+  const form = document.getElementById("reset-password-form");
+  const rules = jsonData("password-rules-data");
+  const pwError = document.getElementById("reset-password-rules");
+  const error = document.getElementById("reset-password-error");
+  const jobBox = document.getElementById("reset-password-job");
+  const submit = form.querySelector('[data-action="submit"]');
+  let serverId = null;
+  let stopWatch = null;
+  const checkPw = () => { const msg = checkPassword(form.adminpass.value, rules); show(pwError, msg); return !msg; };
+  form.adminpass.addEventListener("input", checkPw);
+  form.querySelector('[data-action="close"]').addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => { if (stopWatch) stopWatch(); });
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    show(error, "");
+    if (!checkPw()) return;
+    submit.disabled = true;
+    try {
+      const path = `/servers/${encodeURIComponent(serverId)}/reset-password`;
+      const { job_id } = await send("POST", path, { password: form.adminpass.value });
+      form.adminpass.value = "";
+      for (const part of form.querySelectorAll("fieldset, .hint")) part.hidden = true;
+      stopWatch = followJob(jobBox, job_id);
+    } catch (err) {
+      submit.disabled = false;
+      show(error, `${err.code} ${err.message}`.trim());
+    }
+  });
+  return function open({ id, name }) {
+    serverId = id;
+    form.reset();
+    show(pwError, ""); show(error, "");
+    jobBox.hidden = true;
+    for (const part of form.querySelectorAll("fieldset, .hint")) part.hidden = false;
+    submit.disabled = false;
+    dialog.querySelector('[data-field="server-name"]').textContent = name;
+    dialog.showModal();
+  };
+}
+
+// "Remote login": a one-time console URL, opened in a new window (noVNC, or the sim's page).
+async function remoteLogin(id) {
+  const error = document.getElementById("remote-login-error");
+  show(error, "");
+  try {
+    const { url } = await send("POST", `/servers/${encodeURIComponent(id)}/remote-console`, {});
+    window.open(url, "_blank", "noopener");
+  } catch (err) {
+    show(error, `${err.code} ${err.message}`.trim());
+  }
 }
 
 // ---- the Delete dialog ----
@@ -537,7 +610,7 @@ function serversPage() {
     const btn = e.target.closest("button[data-action]");
     if (!btn) return;
     const row = btn.closest("tr").dataset;
-    const server = { id: row.serverId, name: row.name, status: row.status };
+    const server = { id: row.serverId, name: row.name, status: row.status, image: row.image };
     if (btn.dataset.action === "delete") openDelete(server);
     else open(server, btn.dataset.action);
   });
@@ -551,17 +624,22 @@ function serverPage() {
   const buttons = [...document.querySelectorAll("#server-actions button[data-action]")];
   const open = setupDialog();
   const openDelete = setupDeleteDialog(() => { location.href = prefix; });
+  const openPassword = setupPasswordDialog();
   let status = data.server.status;
+  let image = data.server.image.id;
   renderJobs(jobs, data.jobs);
   for (const b of buttons) {
     b.addEventListener("click", () => {
-      const server = { id, name: data.server.name, status };
+      const server = { id, name: data.server.name, status, image };
       if (b.dataset.action === "delete") openDelete(server);
+      else if (b.dataset.action === "reset-password") openPassword(server);
+      else if (b.dataset.action === "remote-login") remoteLogin(id);
       else open(server, b.dataset.action);
     });
   }
   watch({ server: id }, ({ server }) => {
     status = server.status;
+    image = server.image.id;
     document.getElementById("server-status").replaceWith(Object.assign(statusBadge(server.status), { id: "server-status" }));
     document.getElementById("server-task-state").textContent = server["OS-EXT-STS:task_state"] || "—";
     document.getElementById("server-key").textContent = server.key_name || "—";

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Event
+
+from ecslite.drivers.base import BootNotVerified, HostFailure
 
 FINISHED = re.compile(r"Cloud-init v\. \S+ finished at ")
 # What cloud-init prints on the console when a module or the user's script failed.
@@ -14,6 +20,8 @@ ERRORS = (
     re.compile(r"\[WARNING\]: Running module \S+ .* failed"),
 )
 TAIL_BYTES = 1 << 20
+# getty's prompt ("debian login: "), on a line of its own.
+LOGIN_PROMPT = re.compile(r"^\S+ login: ?$", re.MULTILINE)
 
 
 def read_from(path: Path, offset: int) -> str:
@@ -57,3 +65,28 @@ def verdict(text: str) -> CloudInitVerdict:
         if FINISHED.search(line):
             return CloudInitVerdict(finished=True, errors=errors, finished_line=line.strip())
     return CloudInitVerdict(finished=False, errors=errors)
+
+
+def login_prompt(text: str) -> bool:
+    """Did this boot's console text reach a login prompt (a guest without cloud-init is up)?"""
+    return LOGIN_PROMPT.search(text) is not None
+
+
+def wait_login_prompt(
+    workdir: Path, *, running: Callable[[], bool], timeout: float, closing: Event
+) -> None:
+    """Wait until the guest's last boot (its output after ``boot.json``'s offset) shows a login
+    prompt; raise BootNotVerified if it stops first, ``timeout`` passes or the service closes."""
+    try:
+        offset = int(json.loads((workdir / "boot.json").read_text())["serial_offset"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HostFailure("The server was not started by this host.") from exc
+    deadline = time.monotonic() + timeout
+    while not login_prompt(read_from(workdir / "serial.log", offset)):
+        if not running():
+            raise BootNotVerified("The guest stopped before it showed a login prompt.")
+        if time.monotonic() > deadline or closing.is_set():
+            raise BootNotVerified(
+                f"The guest showed no login prompt on its console within {timeout:.0f} s."
+            )
+        time.sleep(0.5)

@@ -45,14 +45,16 @@ from ecslite.drivers.base import (
     Capabilities,
     DiskInUse,
     DiskSpec,
+    GuestCredentials,
     GuestNetwork,
+    GuestNotRunning,
     GuestRunning,
     GuestSize,
     HostFailure,
     ImageUnavailable,
     NoSystemDisk,
 )
-from ecslite.drivers.qemu import accel, console, disks, network, vm
+from ecslite.drivers.qemu import accel, agent, console, disks, guestfs, network, vm
 from ecslite.drivers.qemu.keys import DataKeys, DiskKeys, write_json
 from ecslite.images.store import ImageFiles, ImageStore
 
@@ -69,6 +71,8 @@ class QemuOptions:
     # A guest that prints nothing at all for this long is not running (see verify_boot).
     silent_timeout: float = 60.0
     ssh_host: str = "127.0.0.1"  # where guests' SSH ports are forwarded
+    # How long a password reset waits for the guest agent of a guest that is still booting.
+    agent_timeout: float = 120.0
 
 
 class QemuDriver:
@@ -79,6 +83,7 @@ class QemuDriver:
         guests_outlive_service=True,
         image_files=True,
         console_output=True,
+        remote_console=True,
     )
 
     def __init__(
@@ -237,6 +242,8 @@ class QemuDriver:
             memory_mb=size.memory_mb,
             qmp_socket=vm.qmp_socket_path(self.data_dir, server.id),
             nic=network.nic_argument(net),
+            agent_socket=vm.agent_socket_path(self.data_dir, server.id),
+            vnc_socket=vm.vnc_socket_path(self.data_dir, server.id),
         )
         log = spec.serial_log
         offset = log.stat().st_size if log.exists() else 0
@@ -248,9 +255,7 @@ class QemuDriver:
             if not network.forward_refused(exc.message):
                 raise
             # Another program took the port between the check and QEMU's bind: move once.
-            net = network.for_launch(
-                workdir, server_id=server.id, ssh_host=self.options.ssh_host
-            )
+            net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
             vm.launch(dataclasses.replace(spec, nic=network.nic_argument(net)))
 
     def guest_size(self, size: GuestSize | None) -> GuestSize:
@@ -389,7 +394,9 @@ class QemuDriver:
             time.sleep(0.5)
 
     def _silence_reason(self, silent_for: float) -> str:
-        how = "chosen by probing" if self.options.accel == "auto" else "forced by ECSLITE_QEMU_ACCEL"
+        how = (
+            "chosen by probing" if self.options.accel == "auto" else "forced by ECSLITE_QEMU_ACCEL"
+        )
         return (
             f"The guest wrote nothing to its serial console in {silent_for:.0f} s after it "
             f"started: no accelerator progress (its vCPU does not run) or no kernel output "
@@ -397,6 +404,37 @@ class QemuDriver:
             f"under {self._accel()} ({how}); set ECSLITE_QEMU_ACCEL=tcg if KVM does not run "
             f"guests here, or raise ECSLITE_QEMU_SILENT_TIMEOUT for a very slow host."
         )
+
+    def verify_login_prompt(self, server: Server, *, timeout: float | None = None) -> None:
+        console.wait_login_prompt(
+            self.server_dir(server.id),
+            running=lambda: self.is_running(server.id),
+            timeout=self.options.cloud_init_timeout if timeout is None else timeout,
+            closing=self._closing,
+        )
+
+    def inject_credentials(self, volume: Volume, credentials: GuestCredentials) -> None:
+        holder = self._holder(volume.id)
+        if holder is not None and self.is_running(holder):
+            raise GuestRunning("Stop the server before writing into its disk.")
+        if self.keys.has_key(volume.id):
+            raise HostFailure("Credentials cannot be written into an encrypted disk offline.")
+        disk, tcg = self.disk_path(volume.id), self._accel() == "tcg"
+        guestfs.inject(disk, credentials, work_dir=self.volumes_dir, tcg=tcg)
+
+    def set_password(self, server: Server, credentials: GuestCredentials) -> None:
+        if not self.is_running(server.id) or credentials.password_hash is None:
+            raise GuestNotRunning("The guest is not running: its agent cannot be reached.")
+        agent.set_password(
+            vm.agent_socket_path(self.data_dir, server.id),
+            credentials.user,
+            credentials.password_hash,
+            wait=self.options.agent_timeout,
+        )
+
+    def remote_console(self, server_id: str) -> Path | None:
+        path = vm.vnc_socket_path(self.data_dir, server_id)
+        return path if self.is_running(server_id) and path.exists() else None
 
     def release_server(self, server: Server) -> None:
         workdir = self.servers_dir / server.id
@@ -406,7 +444,8 @@ class QemuDriver:
             raise GuestRunning("Stop the server before removing it.")
         if self._attachments(server.id):
             raise DiskInUse("Detach the server's disks before removing it.")
-        vm.qmp_socket_path(self.data_dir, server.id).unlink(missing_ok=True)
+        for sock in (vm.qmp_socket_path, vm.agent_socket_path, vm.vnc_socket_path):
+            sock(self.data_dir, server.id).unlink(missing_ok=True)
         # Its seed (which may hold a password hash), console log, boot record and network
         # forward go with it; the forward's port is free for the next guest.
         shutil.rmtree(workdir)

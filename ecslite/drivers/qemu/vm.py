@@ -46,6 +46,10 @@ class VmSpec:
     memory_mb: int
     qmp_socket: Path
     nic: str | None = None  # QEMU's -nic value; None: no network
+    # The guest agent's virtio-serial channel and the VNC server, each a unix socket (no TCP
+    # port): None leaves the device out.
+    agent_socket: Path | None = None
+    vnc_socket: Path | None = None
 
     @property
     def pidfile(self) -> Path:
@@ -67,7 +71,6 @@ def command_line(spec: VmSpec) -> list[str]:
         "-smp", str(spec.vcpus),
         "-m", str(spec.memory_mb),
         "-nodefaults",
-        "-display", "none",
         "-nic", spec.nic or "none",
         "-chardev", f"file,id=ser0,path={spec.serial_log},append=on",
         "-serial", "chardev:ser0",
@@ -75,6 +78,18 @@ def command_line(spec: VmSpec) -> list[str]:
         "-pidfile", str(spec.pidfile),
         "-daemonize",
     ]  # fmt: skip
+    if spec.vnc_socket is not None:
+        # A screen for the remote console: VGA, served by QEMU's VNC server on a unix socket
+        # that only this host's ecslite (its WebSocket proxy) opens.
+        argv += ["-vga", "std", "-vnc", f"unix:{spec.vnc_socket}"]
+    else:
+        argv += ["-display", "none"]
+    if spec.agent_socket is not None:
+        argv += [
+            "-chardev", f"socket,id=qga0,path={spec.agent_socket},server=on,wait=off",
+            "-device", "virtio-serial-pci",
+            "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+        ]  # fmt: skip
     if spec.kernel is not None:
         argv += ["-kernel", str(spec.kernel), "-append", spec.cmdline]
         if spec.initrd is not None:
@@ -148,6 +163,14 @@ def runtime_dir(data_dir: Path) -> Path:
 
 def qmp_socket_path(data_dir: Path, server_id: str) -> Path:
     return runtime_dir(data_dir) / f"{server_id}.qmp"
+
+
+def agent_socket_path(data_dir: Path, server_id: str) -> Path:
+    return runtime_dir(data_dir) / f"{server_id}.qga"
+
+
+def vnc_socket_path(data_dir: Path, server_id: str) -> Path:
+    return runtime_dir(data_dir) / f"{server_id}.vnc"
 
 
 def shutdown(workdir: Path, name: str, *, qmp_socket: Path, timeout: float) -> None:
