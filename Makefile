@@ -18,7 +18,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 STORE_AGNOSTIC := test_openstack_clients.py test_readme_quickstart.py test_slow_clients.py \
 	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py
 
-.PHONY: install serve check test test-sqlite test-postgres lint bench bench-check suite
+.PHONY: install serve check test test-sqlite test-postgres lint bench bench-check
 
 $(BIN)/ecslite: pyproject.toml
 	$(PY) -m venv $(VENV)
