@@ -163,14 +163,14 @@ def render(r: dict[str, Any]) -> str:
     moto = r["moto"]["total_wall_s"]
     rows = [
         ["ecslite (huaweicloudsdkecs): create, reinstall, stop, start, delete",
-         r["ecslite_full"]["total_wall_s"], "–"],
+         r["ecslite_full"]["total_wall_s"], "-"],
         ["ecslite (huaweicloudsdkecs): create, stop, start, delete",
          r["ecslite_moto_calls"]["total_wall_s"],
-         f"{moto / r['ecslite_moto_calls']['total_wall_s']:.2f}×"],
-        ["moto_server (boto3): run, stop, start, terminate", moto, "1×"],
+         f"{moto / r['ecslite_moto_calls']['total_wall_s']:.2f}x"],
+        ["moto_server (boto3): run, stop, start, terminate", moto, "1x"],
     ]
     return table(
-        f"Test-suite scenario: {r['procs']} processes × {r['journeys_per_proc']} journeys "
+        f"Test-suite scenario: {r['procs']} processes x {r['journeys_per_proc']} journeys "
         f"(jobs polled every {r['poll_s'] * 1000:.0f} ms), load {r['load_before']} → "
         f"{r['load_after']}",
         ["journey", "total wall s", "speed vs moto"], rows)
