@@ -4,6 +4,7 @@
 #   make check   the inner loop (under 2 minutes): ruff, mypy and every test that starts no
 #                process (unit, in-process API and auth tests); `make test` runs these too
 #   make bench   benchmarks against moto; prints tables, writes bench/results/ (docs/performance.md)
+#   make bench-check   statements and CPU per reinstall against their recorded budget (exit 1 over)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 STORE_AGNOSTIC := test_openstack_clients.py test_readme_quickstart.py test_slow_clients.py \
 	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py
 
-.PHONY: install serve check test test-sqlite test-postgres lint bench
+.PHONY: install serve check test test-sqlite test-postgres lint bench bench-check
 
 $(BIN)/ecslite: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -57,3 +58,6 @@ test: lint test-sqlite test-postgres
 bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+bench-check: install
+	$(BIN)/python -m bench.reinstall_cost --n 300 --check

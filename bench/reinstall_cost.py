@@ -6,7 +6,11 @@ event recorder inside both; each distinct SQL statement with how often a reinsta
 with ``--cprofile`` the functions with the most cumulative time. Meant for before/after
 comparisons of one change: run it on both commits in one session and compare the columns.
 
-    .venv/bin/python -m bench.reinstall_cost [--n 200] [--cprofile] [--statements]
+    .venv/bin/python -m bench.reinstall_cost [--n 200] [--cprofile] [--statements] [--check]
+
+``--check`` compares the figures with ``BUDGET`` and exits 1 on a regression: the statement and
+transaction counts are deterministic, so any excess fails; CPU moves with the machine's load,
+so it warns above its budget and fails only above twice it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,28 @@ from sqlalchemy import event
 
 from bench.common import loadavg, write_result
 from bench.ecslite_proc import make_seed
+
+# Recorded 2026-12-06 (docs/performance.md): 123 statements, 18 transactions, 16-28 ms of CPU
+# at load 6-9 on the 2-core bench machine.
+BUDGET = {
+    "statements_per_reinstall": 123.0,
+    "transactions_per_reinstall": 18.0,
+    "cpu_ms_per_reinstall": 25.0,
+}
+
+
+def check(r: dict[str, Any]) -> list[str]:
+    """Regressions against ``BUDGET``: lines starting with FAIL fail the check."""
+    out = []
+    for key in ("statements_per_reinstall", "transactions_per_reinstall"):
+        if r[key] > BUDGET[key]:
+            out.append(f"FAIL {key}: {r[key]} > budget {BUDGET[key]}")
+    cpu, budget = r["cpu_ms_per_reinstall"], BUDGET["cpu_ms_per_reinstall"]
+    if cpu > 2 * budget:
+        out.append(f"FAIL cpu_ms_per_reinstall: {cpu} > twice the budget {budget} (load {r['loadavg']})")
+    elif cpu > budget:
+        out.append(f"WARN cpu_ms_per_reinstall: {cpu} > budget {budget} (load {r['loadavg']})")
+    return out
 
 
 def _fixed_public_key() -> str:
@@ -136,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fleet", type=int, default=1000)
     ap.add_argument("--cprofile", action="store_true", help="print cProfile's top functions")
     ap.add_argument("--statements", action="store_true", help="list statements by text")
+    ap.add_argument("--check", action="store_true", help="exit 1 when over BUDGET")
     args = ap.parse_args(argv)
     r = run(args.n, args.fleet, profile=args.cprofile)
     for k in ("reinstalls", "loadavg", "statements_per_reinstall", "transactions_per_reinstall",
@@ -147,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.cprofile:
         print(r["cprofile"])
     write_result("reinstall_cost", {k: v for k, v in r.items() if k != "cprofile"})
+    if args.check:
+        findings = check(r)
+        for line in findings:
+            print(line)
+        if any(line.startswith("FAIL") for line in findings):
+            return 1
+        print("within budget")
     return 0
 
 

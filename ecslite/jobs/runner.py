@@ -10,6 +10,10 @@ the first sub-job not yet SUCCESS. A job in its rollback phase resumes its rollb
 One write transaction per step boundary: finishing step N (its record, SUCCESS) and starting
 step N+1 (RUNNING, the server's task_state, taking an injected fault) commit together, before
 step N+1's driver work begins. The job's last step is recorded with the job's end.
+
+The runner keeps the job as its own writes left it (``_Run.current``) and hands it to each
+transaction, so the job's event body is rendered without reading the job back: while it
+holds the lease, nothing else writes the job's state.
 """
 
 from __future__ import annotations
@@ -181,6 +185,7 @@ class JobRunner:
                 self._own(uow, job.id, status=JobStatus.RUNNING, begin_time=self._clock.iso())
             uow.commit()
         run = _Run(job, self._definitions[job.job_type])
+        run.current = uow.jobs.tracked(job.id)
         log.info("job started job_id=%s type=%s phase=%s", job.id, job.job_type, job.phase)
 
         if job.phase is Phase.ROLLBACK:
@@ -251,6 +256,7 @@ class JobRunner:
         server_id = sub.server_id or job.server_id
         fault = None
         with self._uow() as uow:
+            run.track(uow)
             self._own(uow, job.id)
             if succeeded is not None:
                 self._record(uow, run, succeeded)
@@ -274,6 +280,7 @@ class JobRunner:
             if self._inject_faults:
                 fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
             uow.commit()
+        run.current = uow.jobs.tracked(job.id)
         self._after_record(run, succeeded)
         log.info("step started job_id=%s step=%s server_id=%s", job.id, sub.job_type, server_id)
         return self._context(run, sub, server), fault
@@ -316,6 +323,7 @@ class JobRunner:
             failure.reason,
         )
         with self._uow() as uow:
+            run.track(uow)
             self._own(uow, ctx.job.id)
             uow.jobs.update_sub_job(
                 ctx.job.id,
@@ -338,6 +346,7 @@ class JobRunner:
             elif step.compensate is not None:
                 step.compensate(uow, ctx)
             uow.commit()
+        run.current = uow.jobs.tracked(ctx.job.id)
         self._step_ended(run, ctx.sub, JobStatus.FAIL)
 
     def _roll_back(self, run: _Run, failed: SubJob, failure: StepFailed) -> None:
@@ -349,6 +358,8 @@ class JobRunner:
                 s.job_type for s in run.job.sub_jobs if run.status[s.id] is JobStatus.SUCCESS
             )
             roll_back(self._context(run, failed, server), failure, done)
+            # The rollback wrote in its own transactions: the job is read again at the end.
+            run.current = None
         self._finish(run, JobStatus.FAIL, failure, None)
 
     def _finish(
@@ -362,6 +373,7 @@ class JobRunner:
         now = self._clock.iso()
         job_id = run.job.id
         with self._uow() as uow:
+            run.track(uow)
             if succeeded is not None:
                 self._own(uow, job_id)
                 self._record(uow, run, succeeded)
@@ -408,3 +420,9 @@ class _Run:
         self.status = {s.id: s.status for s in job.sub_jobs}
         self.t0 = time.monotonic()
         self.started: dict[str, float] = {}
+        # The job as the runner's last committed write left it; None when unknown.
+        self.current: Job | None = None
+
+    def track(self, uow: UnitOfWork) -> None:
+        if self.current is not None:
+            uow.jobs.track(self.current)

@@ -85,6 +85,29 @@ def records(
     return out
 
 
+def record(
+    uow: UnitOfWork,
+    server_id: str,
+    project_id: str | None = None,
+    network_of: NetworkOf | None = None,
+) -> ServerRecord | None:
+    """One server with its context in three statements (server with image, flavor and user
+    data joined; volumes; ports): what a GET and every server event body read."""
+    found = uow.servers.in_context(server_id, project_id)
+    if found is None:
+        return None
+    ids = [server_id]
+    return ServerRecord(
+        server=found.server,
+        volumes=uow.volumes.attached_to(ids)[server_id],
+        image=found.image,
+        flavor=found.flavor,
+        ports=uow.networks.ports_of(ids)[server_id],
+        network=network_of(server_id) if network_of is not None else None,
+        user_data=found.user_data,
+    )
+
+
 class ServerReads:
     """Queries over a project's servers; every answer is a ``ServerRecord``."""
 
@@ -98,10 +121,10 @@ class ServerReads:
     def show(self, project_id: str, server_id: str) -> ServerRecord:
         """The project's server ``server_id``; Ecs.0114 when there is none."""
         with self._uow_factory(write=False) as uow:
-            server = uow.servers.get(server_id, project_id)
-            if server is None:
-                raise errors.EcsError(errors.SERVER_NOT_FOUND)
-            return records(uow, [server], self._network_of)[0]
+            found = record(uow, server_id, project_id, self._network_of)
+        if found is None:
+            raise errors.EcsError(errors.SERVER_NOT_FOUND)
+        return found
 
     def page(
         self, project_id: str, *, flt: ServerFilter, limit: int, offset: int
@@ -182,11 +205,11 @@ def server_event_renderer(
     """
 
     def render(uow: UnitOfWork, server_id: str) -> Rendered | None:
-        server = uow.servers.get(server_id)
-        if server is None:
+        found = record(uow, server_id, None, network_of())
+        if found is None:
             return None
-        record = records(uow, [server], network_of())[0]
-        return Rendered(server.project_id, server.id, _dumps({"server": view(record)}))
+        server = found.server
+        return Rendered(server.project_id, server.id, _dumps({"server": view(found)}))
 
     return render
 
@@ -195,7 +218,8 @@ def job_event_renderer(view: JobView) -> Callable[[UnitOfWork, str], Rendered | 
     """The event body of a job: what ``GET /v1/{project_id}/jobs/{job_id}`` answers."""
 
     def render(uow: UnitOfWork, job_id: str) -> Rendered | None:
-        job = uow.jobs.get(job_id)
+        # The transaction's own copy when its writes were followed (the runner's, an accept's).
+        job = uow.jobs.current(job_id)
         if job is None:
             return None
         server_id = job.server_id

@@ -6,6 +6,7 @@ runner that lost it (expired, taken over) learns so from the return value and st
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,12 +58,82 @@ def _sub_job(row: Any) -> SubJob:
 
 # Job columns GET /jobs shows: a write to any other (lease, phase) is not an event.
 _JOB_VIEW_COLUMNS = frozenset({"status", "begin_time", "end_time", "error_code", "fail_reason"})
+# Columns a write may set that the repository can apply to the job it knows (below); a write
+# to any other column makes it forget the job, which is then read again when asked for.
+_JOB_FIELDS = {
+    "status": JobStatus,
+    "phase": Phase,
+    "host_id": str,
+    "begin_time": str,
+    "end_time": str,
+    "error_code": str,
+    "fail_reason": str,
+}
+_LEASE_COLUMNS = frozenset({"lease_owner", "lease_expires"})
+_SUB_JOB_FIELDS = frozenset({"begin_time", "end_time", "error_code", "fail_reason"})
+
+
+def _applied(job: Job, values: Mapping[str, Any]) -> Job | None:
+    """``job`` after a write of ``values`` to its row; None when the write is not followed."""
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in _LEASE_COLUMNS:
+            continue
+        kind = _JOB_FIELDS.get(key)
+        if kind is None:
+            return None
+        changes[key] = None if value is None else kind(getattr(value, "value", value))
+    return dataclasses.replace(job, **changes) if changes else job
+
+
+def _sub_applied(job: Job, sub_id: str, values: Mapping[str, Any]) -> Job | None:
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "status":
+            changes[key] = JobStatus(getattr(value, "value", value))
+        elif key in _SUB_JOB_FIELDS:
+            changes[key] = value
+        else:
+            return None
+    subs = list(job.sub_jobs)
+    for i, s in enumerate(subs):
+        if s.id == sub_id:
+            subs[i] = dataclasses.replace(s, **changes)
+            return dataclasses.replace(job, sub_jobs=tuple(subs))
+    return None
 
 
 class JobRepo:
+    """Jobs in one transaction.
+
+    The repository follows the jobs it read, inserted or was handed (``track``) through its
+    own writes, so the event recorder renders a changed job from ``current`` without reading
+    it back. Only the lease holder writes a leased job, so the runner's copy is the row.
+    """
+
     def __init__(self, conn: Connection, changes: Changes | None = None) -> None:
         self._c = conn
         self._changes = changes if changes is not None else Changes()
+        self._known: dict[str, Job] = {}
+
+    def track(self, job: Job) -> None:
+        """Take ``job`` as the row's state now (the caller holds its lease and wrote it last)."""
+        self._known[job.id] = job
+
+    def tracked(self, job_id: str) -> Job | None:
+        """The job as this transaction's writes left it, if they were all followed."""
+        return self._known.get(job_id)
+
+    def current(self, job_id: str) -> Job | None:
+        """The job as it is in this transaction: followed through its writes, or read."""
+        job = self._known.get(job_id)
+        return job if job is not None else self.get(job_id)
+
+    def _follow(self, job_id: str, job: Job | None) -> None:
+        if job is None:
+            self._known.pop(job_id, None)
+        else:
+            self._known[job_id] = job
 
     def add(self, job: Job) -> None:
         self._c.execute(
@@ -79,6 +150,26 @@ class JobRepo:
             )
         )
         self._changes.jobs.add(job.id)
+        # What the row holds now: the columns written above, the others at their defaults.
+        self._known[job.id] = dataclasses.replace(
+            job,
+            begin_time=None,
+            end_time=None,
+            error_code=None,
+            fail_reason=None,
+            params=dict(job.params),
+            sub_jobs=tuple(
+                dataclasses.replace(
+                    s,
+                    job_id=job.id,
+                    begin_time=None,
+                    end_time=None,
+                    error_code=None,
+                    fail_reason=None,
+                )
+                for s in job.sub_jobs
+            ),
+        )
         if job.sub_jobs:
             self._c.execute(
                 insert(t.sub_jobs),
@@ -105,6 +196,7 @@ class JobRepo:
             .where(t.jobs.c.id == job_id, t.jobs.c.host_id.is_(None))
             .values(host_id=host_id)
         )
+        self._known.pop(job_id, None)
 
     def get(self, job_id: str, project_id: str | None = None) -> Job | None:
         if project_id is None:
@@ -114,7 +206,7 @@ class JobRepo:
         if row is None:
             return None
         subs = self._c.execute(_SUB_JOBS, {"job_id": job_id}).all()
-        return Job(
+        job = Job(
             id=row.id,
             project_id=row.project_id,
             job_type=JobType(row.job_type),
@@ -130,6 +222,8 @@ class JobRepo:
             fail_reason=row.fail_reason,
             sub_jobs=tuple(_sub_job(s) for s in subs),
         )
+        self._known[job.id] = job
+        return job
 
     def recent(
         self, project_id: str, *, server_id: str | None = None, limit: int = 20
@@ -206,6 +300,9 @@ class JobRepo:
             )
         if res.rowcount != 1:
             return False
+        known = self._known.get(job_id)
+        if known is not None:
+            self._follow(job_id, _applied(known, values))
         if not _JOB_VIEW_COLUMNS.isdisjoint(vals):
             self._changes.jobs.add(job_id)
         return True
@@ -214,6 +311,9 @@ class JobRepo:
         vals = {k: getattr(v, "value", v) for k, v in values.items()}
         self._c.execute(_SUB_JOB, {**vals, "_id": sub_id})
         self._changes.jobs.add(job_id)
+        known = self._known.get(job_id)
+        if known is not None:
+            self._follow(job_id, _sub_applied(known, sub_id, values))
 
     def expired(self, *, ended_before: str, limit: int) -> list[str]:
         """Ids of up to ``limit`` SUCCESS/FAIL jobs that ended before the ISO time."""
@@ -232,6 +332,8 @@ class JobRepo:
         """Delete these jobs and their sub-jobs (their events: ``EventRepo.delete_of_jobs``)."""
         if not job_ids:
             return 0
+        for job_id in job_ids:
+            self._known.pop(job_id, None)
         self._c.execute(delete(t.sub_jobs).where(t.sub_jobs.c.job_id.in_(job_ids)))
         res = self._c.execute(delete(t.jobs).where(t.jobs.c.id.in_(job_ids)))
         return int(res.rowcount)

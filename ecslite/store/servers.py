@@ -16,8 +16,10 @@ from ecslite.domain.boot import BootConfig
 from ecslite.domain.codec import decode, encode
 from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState
 from ecslite.domain.transitions import KEEP, ServerChange
+from ecslite.store import server_context
 from ecslite.store import tables as t
 from ecslite.store.changes import Changes
+from ecslite.store.server_context import ServerContext
 
 # The reads behind every event and GET, built once: a statement object memoizes its cache key,
 # so executing it again skips construction and cache-key generation (about two thirds of
@@ -87,6 +89,10 @@ class ServerRepo:
                 _SERVER_IN_PROJECT, {"id": server_id, "project_id": project_id}
             ).first()
         return _server(row) if row else None
+
+    def in_context(self, server_id: str, project_id: str | None = None) -> ServerContext | None:
+        """The server with its image, flavor and user data, in one statement."""
+        return server_context.read(self._c, server_id, project_id, _server)
 
     def list(
         self,

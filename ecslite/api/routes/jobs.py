@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from ecslite.api.deps import principal, services
+from ecslite.api.json_body import JsonBody
 from ecslite.api.schemas import JobModel
 from ecslite.api.views import job_view
 
@@ -16,6 +15,6 @@ router = APIRouter()
 @router.get(
     "/v1/{project_id}/jobs/{job_id}", response_model=None, responses={200: {"model": JobModel}}
 )
-def show_job(project_id: str, job_id: str, request: Request) -> dict[str, Any]:
+def show_job(project_id: str, job_id: str, request: Request) -> JsonBody:
     who = principal(request, project_id)
-    return job_view(services(request).jobs.show(who.project_id, job_id))
+    return JsonBody(job_view(services(request).jobs.show(who.project_id, job_id)))

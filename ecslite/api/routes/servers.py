@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import client_token, parse_body
 from ecslite.api.deps import principal, services
+from ecslite.api.json_body import JsonBody
 from ecslite.api.openapi import json_body
 from ecslite.api.schemas import JobAccepted as JobAcceptedBody
 from ecslite.api.schemas import ServerEnvelope, ServerList
@@ -42,7 +43,7 @@ def list_servers_details(
     ip: str | None = None,
     tags: str | None = None,
     not_tags: str | None = Query(default=None, alias="not-tags"),
-) -> dict[str, Any]:
+) -> JsonBody:
     who = principal(request, project_id)
     if tags is not None or not_tags is not None:
         # Servers have no tags here: ignoring the filter would return servers it excludes.
@@ -54,7 +55,7 @@ def list_servers_details(
     records, total = services(request).servers.page(
         who.project_id, flt=flt, limit=limit, offset=(page - 1) * limit
     )
-    return {"count": total, "servers": [server_detail(r) for r in records]}
+    return JsonBody({"count": total, "servers": [server_detail(r) for r in records]})
 
 
 @router.get(
@@ -62,9 +63,10 @@ def list_servers_details(
     response_model=None,
     responses={200: {"model": ServerEnvelope}},
 )
-def show_server(project_id: str, server_id: str, request: Request) -> dict[str, Any]:
+def show_server(project_id: str, server_id: str, request: Request) -> JsonBody:
     who = principal(request, project_id)
-    return {"server": server_detail(services(request).servers.show(who.project_id, server_id))}
+    record = services(request).servers.show(who.project_id, server_id)
+    return JsonBody({"server": server_detail(record)})
 
 
 class ServerRef(BaseModel):
