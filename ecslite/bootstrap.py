@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from ecslite.api.views import job_view, server_detail
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
+from ecslite.domain.host import Capacity
+from ecslite.domain.placement import Weigher
 from ecslite.domain.server import Server
 from ecslite.drivers.base import Capabilities, Driver, GuestNetwork
 from ecslite.drivers.sim import SimDriver
@@ -18,6 +20,7 @@ from ecslite.services.command import Ports
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.facade import Services
 from ecslite.services.operations import Operations
+from ecslite.services.placement import PlacementPolicy
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import (
     NetworkOf,
@@ -41,7 +44,12 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def _sim(settings: Settings, uow_factory: UowFactory | None) -> Driver:
-    return SimDriver(delay=settings.sim_delay)
+    # The host's state file: every process of this host (and a restarted one) shares it.
+    return SimDriver(
+        delay=settings.sim_delay,
+        state_path=settings.data_dir / "sim" / f"{settings.host_id}.sqlite",
+        capacity=Capacity(settings.sim_vcpus, settings.sim_ram_mb, settings.sim_disk_gb),
+    )
 
 
 def _qemu_class() -> type[Driver]:
@@ -158,6 +166,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
         inject_faults=driver.capabilities.testing or settings.enable_admin,
         host_id=settings.host_id,
+        owner_prefix=f"{settings.host_id}/{settings.worker_name}/",
     )
 
     def guest_network(server_id: str) -> GuestNetwork | None:
@@ -167,7 +176,16 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         return driver.console_output(server, lines)
 
     services = Services(
-        ops=Operations(Ports(uow_factory=factory, clock=clock), wake=runner.wake),
+        ops=Operations(
+            Ports(
+                uow_factory=factory,
+                clock=clock,
+                placement=PlacementPolicy(
+                    driver=settings.driver, weigher=Weigher(settings.placement_weigher)
+                ),
+            ),
+            wake=runner.wake,
+        ),
         servers=ServerReads(factory, network_of=guest_network, console_of=console_output),
         jobs=JobReads(factory),
         catalog=CatalogReads(factory),

@@ -20,8 +20,27 @@ class Settings(BaseSettings):
     enable_admin: bool = False
     region: str = "eu-de"
     runner_threads: int = 4
-    # Bind this process's job runner to one hypervisor host (scale-out with several hosts).
-    host_id: str | None = None
+    # The hypervisor host this process's runner belongs to (docs/scale-out.md, "Hosts"):
+    # it registers and heartbeats the host record and runs only that host's jobs.
+    host_id: str = Field(default="local", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+    # A host is down once its heartbeat is older than this; runners beat every third of it.
+    host_down_after: float = Field(default=30.0, gt=0)
+    # The host's availability zone (default: the region's first, e.g. eu-de-01).
+    availability_zone: str | None = None
+    # Where this host's guests' forwarded ports are reached (default: qemu_ssh_host).
+    host_address: str | None = None
+    # What the sim driver's host offers (the qemu driver reads the machine).
+    sim_vcpus: int = Field(default=64, ge=0)
+    sim_ram_mb: int = Field(default=256 * 1024, ge=0)
+    sim_disk_gb: int = Field(default=10_000, ge=0)
+    cpu_allocation_ratio: float = Field(default=4.0, gt=0)
+    ram_allocation_ratio: float = Field(default=1.0, gt=0)
+    disk_allocation_ratio: float = Field(default=1.0, gt=0)
+    # Placement's weigher: spread (most free RAM first) or pack (least free RAM first).
+    placement_weigher: str = Field(default="spread", pattern="^(spread|pack)$")
+    # Names this runner's job leases, so a restarted worker frees its own (give each worker
+    # of one host its own name).
+    worker_name: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
@@ -83,6 +102,9 @@ class Settings(BaseSettings):
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"
+
+    def zone(self) -> str:
+        return self.availability_zone or f"{self.region}-01"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

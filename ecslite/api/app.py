@@ -61,6 +61,7 @@ class Mount(Protocol):
     async def session_project(self, scope: Scope, authenticator: Authenticator) -> str | None:
         """The project of this door's authenticated caller, or None (for stream budgets)."""
 
+
 ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
     {"/v3/auth/tokens", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}

@@ -11,7 +11,8 @@ from pathlib import Path
 from types import FrameType
 
 from ecslite.bootstrap import DRIVERS
-from ecslite.cli.serve import build_from, settings_from
+from ecslite.cli.serve import add_host_arguments, build_from, settings_from
+from ecslite.services.runtime import HostRefused
 
 log = logging.getLogger("ecslite")
 
@@ -26,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--driver", choices=sorted(DRIVERS), default=None)
     p.add_argument("--sim-delay", type=float, default=None)
     p.add_argument("--threads", type=int, default=None, help="jobs run at once (default 4)")
-    p.add_argument("--host-id", default=None, help="run only jobs for servers placed on this host")
+    add_host_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -53,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    container.start_runner()
+    try:
+        container.start_runner()
+    except HostRefused as exc:
+        container.close()
+        print(f"ecslite worker: {exc}", file=sys.stderr, flush=True)
+        return 2
     log.info(
         "worker started owner=%s threads=%d host_id=%s store=%s",
         container.runner.owner,

@@ -76,6 +76,7 @@ class Volume:
     encrypted: bool = False
     cmk_id: str | None = None
     created: str = ""
+    host_id: str = "local"  # the host holding the disk (its jobs run there)
 
     @property
     def is_system_disk(self) -> bool:

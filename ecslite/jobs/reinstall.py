@@ -25,6 +25,7 @@ from typing import Any
 
 from ecslite.domain import transitions
 from ecslite.domain.codec import decoder
+from ecslite.domain.host import DEFAULT_HOST
 from ecslite.domain.job import JobType
 from ecslite.domain.reinstall import ReinstallParams
 from ecslite.domain.server import REINSTALL_FAILED_FAULT, TaskState, VmState, Volume
@@ -64,6 +65,7 @@ def _new_volume(ctx: Ctx) -> Volume:
         encrypted=p.encrypted,
         cmk_id=p.cmk_id,
         created=ctx.clock.iso(millis=False),
+        host_id=ctx.server.host_id if ctx.server is not None else DEFAULT_HOST,
     )
 
 

@@ -53,6 +53,7 @@ class JobRunner:
         poll_interval: float = 0.5,
         inject_faults: bool = False,
         host_id: str | None = None,
+        owner_prefix: str = "runner-",
     ) -> None:
         self._uow = uow_factory
         self._driver = driver
@@ -64,7 +65,9 @@ class JobRunner:
         # Failure injection (admin faults) is a testing tool: taken at each step's start.
         self._inject_faults = inject_faults
         self._host_id = host_id
-        self.owner = f"runner-{uuid.uuid4().hex[:12]}"
+        # The prefix names this worker across restarts: a restarted one frees its own leases.
+        self.owner_prefix = owner_prefix
+        self.owner = f"{owner_prefix}{uuid.uuid4().hex[:12]}"
         self._wake = threading.Condition()
         self._pending_wakes = 0
         self._stopping = threading.Event()
@@ -159,6 +162,8 @@ class JobRunner:
                 return
             if job.status is JobStatus.INIT:
                 self._own(uow, job.id, status=JobStatus.RUNNING, begin_time=self._clock.iso())
+                if job.parent_id is not None:
+                    uow.jobs.roll_up(job.parent_id, now=self._clock.iso())
             uow.commit()
         run = _Run(job, self._definitions[job.job_type])
         log.info("job started job_id=%s type=%s phase=%s", job.id, job.job_type, job.phase)
@@ -362,6 +367,8 @@ class JobRunner:
                 values.update(error_code=failure.code, fail_reason=failure.reason)
             if not uow.jobs.cas(job_id, owner=self.owner, expected={}, values=values):
                 raise LostOwnership(job_id)
+            if run.job.parent_id is not None:
+                uow.jobs.roll_up(run.job.parent_id, now=now)
             uow.commit()
         self._after_record(succeeded)
         log.info("job finished job_id=%s status=%s", job_id, status)

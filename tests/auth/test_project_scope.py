@@ -132,7 +132,6 @@ def _create_body(r: dict[str, str]) -> dict[str, Any]:
     }
 
 
-
 class World:
     def __init__(self, app: FastAPI, client: TestClient, demo: dict[str, Any]) -> None:
         self.app = app

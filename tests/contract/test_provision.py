@@ -56,8 +56,8 @@ def test_provision_creates_disks_and_attachments_and_reports_strays(tmp_path: Pa
         )
         (c.driver.volumes_dir / "leftover.qcow2").write_bytes(b"x")
 
-        report = provision(c.uow_factory, c.driver)
-        again = provision(c.uow_factory, c.driver)
+        report = provision(c.uow_factory, c.driver, host_id="local")
+        again = provision(c.uow_factory, c.driver, host_id="local")
 
         assert report.disks == again.disks == 2 and report.started == 0
         assert c.driver.disk_path("sys").exists() and c.driver.disk_path("data").exists()

@@ -84,7 +84,9 @@ def _create(request: Request, project_id: str, opt: KeypairOption) -> dict[str, 
     return {"keypair": out}
 
 
-@router.get("/v2/{project_id}/os-keypairs/{keypair_name}", include_in_schema=False, response_model=None)
+@router.get(
+    "/v2/{project_id}/os-keypairs/{keypair_name}", include_in_schema=False, response_model=None
+)
 @router.get(
     "/v2.1/{project_id}/os-keypairs/{keypair_name}",
     response_model=None,

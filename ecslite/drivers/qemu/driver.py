@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import threading
 import time
@@ -38,6 +39,7 @@ from typing import Any, ClassVar
 from ecslite.cloudinit.configdrive import LABEL, render_config_drive
 from ecslite.cloudinit.iso import write_iso
 from ecslite.domain.boot import BootConfig
+from ecslite.domain.host import Capacity
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
 from ecslite.drivers.base import (
@@ -105,6 +107,22 @@ class QemuDriver:
             how = "apt-get install qemu-system-x86 qemu-utils"
             return f"{', '.join(missing)} not installed ({how})"
         return None
+
+    def capacity(self) -> Capacity:
+        """The machine's: its CPUs, its RAM (/proc/meminfo) and the data dir's free disk."""
+        ram_mb = 0
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    ram_mb = int(line.split()[1]) // 1024
+                    break
+        except OSError:
+            pass
+        return Capacity(
+            vcpus=os.cpu_count() or 1,
+            ram_mb=ram_mb,
+            disk_gb=shutil.disk_usage(self.data_dir).free // 1024**3,
+        )
 
     def close(self) -> None:
         """Stop waiting on guests; the guests themselves keep running (like libvirt's)."""
@@ -248,9 +266,7 @@ class QemuDriver:
             if not network.forward_refused(exc.message):
                 raise
             # Another program took the port between the check and QEMU's bind: move once.
-            net = network.for_launch(
-                workdir, server_id=server.id, ssh_host=self.options.ssh_host
-            )
+            net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
             vm.launch(dataclasses.replace(spec, nic=network.nic_argument(net)))
 
     def guest_size(self, size: GuestSize | None) -> GuestSize:
@@ -389,7 +405,9 @@ class QemuDriver:
             time.sleep(0.5)
 
     def _silence_reason(self, silent_for: float) -> str:
-        how = "chosen by probing" if self.options.accel == "auto" else "forced by ECSLITE_QEMU_ACCEL"
+        how = (
+            "chosen by probing" if self.options.accel == "auto" else "forced by ECSLITE_QEMU_ACCEL"
+        )
         return (
             f"The guest wrote nothing to its serial console in {silent_for:.0f} s after it "
             f"started: no accelerator progress (its vCPU does not run) or no kernel output "
