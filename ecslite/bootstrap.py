@@ -19,6 +19,7 @@ from ecslite.services.admin import Admin
 from ecslite.services.command import Ports
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.facade import Services
+from ecslite.services.hosts import HostAdmin
 from ecslite.services.operations import Operations
 from ecslite.services.placement import PlacementPolicy
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
@@ -193,6 +194,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         volumes=VolumeReads(factory),
         events=EventFeed(factory, bus, render_server=render_server, render_job=render_job),
         admin=Admin(factory, clock),
+        hosts=HostAdmin(factory, clock),
     )
     return Container(
         settings=settings,

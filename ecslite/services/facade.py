@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ecslite.services.admin import Admin
 from ecslite.services.event_feed import EventFeed
+from ecslite.services.hosts import HostAdmin
 from ecslite.services.operations import Operations
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import ServerReads
@@ -25,3 +26,4 @@ class Services:
     volumes: VolumeReads
     events: EventFeed
     admin: Admin
+    hosts: HostAdmin

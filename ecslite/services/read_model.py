@@ -3,18 +3,20 @@
 ShowServer, ListServersDetails, Nova show/detail, the console and the event stream's server
 bodies all render from ``ServerRecord``, so they cannot disagree about a server's flavor,
 image, disks or addresses. Reading a page of servers costs a fixed number of statements (the
-servers, their volumes, ports and user data) plus one per distinct image and flavor.
+servers, their volumes, ports and user data, the hosts) plus one per distinct image and flavor.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecslite.domain import errors
 from ecslite.domain.flavor import Flavor
+from ecslite.domain.host import HostStatus
 from ecslite.domain.job import Job
 from ecslite.domain.network import Port
 from ecslite.domain.resources import Image
@@ -40,6 +42,8 @@ class ServerRecord:
     # How the driver's guest is reached (qemu: the user-mode NIC and its SSH forward).
     network: GuestNetwork | None = None
     user_data: str | None = None
+    # Whether the server's host is up (Nova's host_status): UNKNOWN when it has no record.
+    host_status: HostStatus = HostStatus.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ def records(
     volumes = uow.volumes.attached_to(ids)
     ports = uow.networks.ports_of(ids)
     user_data = uow.networks.user_data_of(ids)
+    now = time.time()
+    hosts = {h.id: h.status(now) for h in uow.hosts.all()}
     images: dict[str, Image | None] = {}
     flavors: dict[str, Flavor | None] = {}
     out = []
@@ -80,6 +86,7 @@ def records(
                 ports=ports[s.id],
                 network=network_of(s.id) if network_of is not None else None,
                 user_data=user_data.get(s.id),
+                host_status=hosts.get(s.host_id, HostStatus.UNKNOWN),
             )
         )
     return out

@@ -203,6 +203,13 @@ class JobRepo:
         )
         return int(res.rowcount)
 
+    def parts_of(self, parent_id: str) -> list[str]:
+        return list(
+            self._c.execute(
+                select(t.jobs.c.id).where(t.jobs.c.parent_id == parent_id).order_by(t.jobs.c.id)
+            ).scalars()
+        )
+
     def roll_up(self, parent_id: str, *, now: str) -> None:
         """Bring a job spanning hosts up to date with its parts: RUNNING once one began, SUCCESS
         when all succeeded, FAIL (with the first failed part's error) when all ended."""

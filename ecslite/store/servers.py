@@ -228,6 +228,13 @@ class ServerRepo:
         self._changes.servers.add(server_id)
         return True
 
+    def owned_by(self, job_id: str) -> Sequence[str]:
+        """The servers job ``job_id`` is working on."""
+        c = t.servers.c
+        return list(
+            self._c.execute(select(c.id).where(c.current_job_id == job_id).order_by(c.id)).scalars()
+        )
+
     def reassign(self, server_ids: Sequence[str], *, from_job: str, to_job: str) -> None:
         """Hand servers owned by ``from_job`` to ``to_job`` (a job's part on their host)."""
         if server_ids:

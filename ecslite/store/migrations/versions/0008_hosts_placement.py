@@ -50,6 +50,8 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch_op:
         batch_op.add_column(sa.Column("parent_id", sa.String(length=64), nullable=True))
         batch_op.create_index("ix_jobs_parent_id", ["parent_id"])
+    # The region's zone names replace the one zone "az1" (the demo region eu-de's first).
+    op.execute("UPDATE servers SET availability_zone = 'eu-de-01' WHERE availability_zone = 'az1'")
     # A volume lives where its server does; detached ones stay on the default host.
     op.execute(
         "UPDATE volumes SET host_id = (SELECT servers.host_id FROM servers "
