@@ -84,6 +84,10 @@ def _stop(ctx: Ctx) -> None:
 def _detach(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         old = uow.volumes.get(ctx.params.old_volume_id)
+    if _server(ctx).vm_state is VmState.ERROR:
+        # A server in ERROR (a failed job, a host that came back) may still have a guest
+        # running on its host: the reinstall replacing its disk powers it off first.
+        ctx.driver.stop_server(_server(ctx), hard=True)
     if old is not None and old.server_id == ctx.server_id:
         ctx.driver.detach_disk(_server(ctx), old)
 
