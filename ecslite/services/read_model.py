@@ -203,6 +203,9 @@ def job_event_renderer(view: JobView) -> Callable[[UnitOfWork, str], Rendered | 
 
     def render(uow: UnitOfWork, job_id: str) -> Rendered | None:
         job = uow.jobs.get(job_id)
+        if job is not None and job.parent_id is not None:
+            # A part of a job spanning hosts: its caller follows the whole job.
+            job = uow.jobs.get(job.parent_id)
         if job is None:
             return None
         server_id = job.server_id
@@ -210,6 +213,6 @@ def job_event_renderer(view: JobView) -> Callable[[UnitOfWork, str], Rendered | 
             # A batch on one server is that server's job; a batch on several names none.
             ids = {s.server_id for s in job.sub_jobs}
             server_id = ids.pop() if len(ids) == 1 else None
-        return Rendered(job.project_id, server_id, _dumps(view(job)))
+        return Rendered(job.project_id, server_id, _dumps(view(job)), job_id=job.id)
 
     return render

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from tests.api.test_create_rules import body, counts, create
 from tests.conftest import Api, SeededTemplate, _make_api
+from tests.support import poll
 
 
 @pytest.fixture
@@ -157,3 +158,38 @@ def test_unknown_hosts_and_jobs_are_404_and_400(api: Api) -> None:
     resp = api.client.post("/_ecslite/admin/jobs/nope/fail", json={"reason": "x"})
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "Common.0011"
     assert api.client.post("/_ecslite/admin/jobs/nope/fail", json={}).status_code == 400
+
+
+def test_a_batch_across_hosts_is_one_job_with_a_part_per_host(api: Api) -> None:
+    here, there = api.demo["servers"]["running"], api.demo["servers"]["stopped"]
+    add_host(api, "h2")
+    sql(api, "UPDATE servers SET host_id = 'h2' WHERE id = :s", s=there)
+    sql(api, "UPDATE servers SET vm_state = 'active' WHERE id = :s", s=there)
+    resp = api.client.post(
+        f"/v1/{api.project}/cloudservers/action",
+        json={"os-stop": {"type": "SOFT", "servers": [{"id": here}, {"id": there}]}},
+    )
+    assert resp.status_code == 200, resp.text
+    job_id = resp.json()["job_id"]
+    parts = dict(sql(api, "SELECT host_id, id FROM jobs WHERE parent_id = :j", j=job_id))
+    assert set(parts) == {"local", "h2"}
+    # The local part runs here; h2's waits for a runner of h2. The caller sees one job.
+    poll(
+        lambda: sql(api, "SELECT status FROM jobs WHERE id = :p", p=parts["local"])[0][0],
+        until=lambda status: status == "SUCCESS",
+    )
+    poll_job = api.job(job_id)
+    assert poll_job["status"] == "RUNNING"
+    by_server = {s["entities"]["server_id"]: s["status"] for s in poll_job["entities"]["sub_jobs"]}
+    assert by_server == {here: "SUCCESS", there: "INIT"}
+    assert api.server(here)["status"] == "SHUTOFF"
+    # The stream names the whole job only, never a part.
+    streamed = {r[0] for r in sql(api, "SELECT DISTINCT job_id FROM events WHERE kind = 'job'")}
+    assert job_id in streamed and not streamed & set(parts.values())
+    sql(api, "UPDATE hosts SET heartbeat = 0 WHERE id = 'h2'")
+    resp = api.client.post(f"/_ecslite/admin/jobs/{job_id}/fail", json={"reason": "h2 gone"})
+    assert resp.status_code == 202, resp.text
+    job = api.job(job_id)
+    assert (job["status"], job["fail_reason"]) == ("FAIL", "h2 gone")
+    assert api.server(there)["status"] == "ERROR"
+    assert api.server(here)["status"] == "SHUTOFF"
