@@ -308,6 +308,18 @@ def test_three_hosts_placement_failure_and_recovery(tmp_path: Path, database: st
         bound = {r[0] for r in rows("SELECT id FROM jobs WHERE host_id <> 'local'")}
         assert not bound & workers["local"].ran()
         assert not workers["tiny"].ran()
+
+        # -- drain h2: disabled, no jobs; new servers go elsewhere; enabled again ---------------
+        drained = cli(
+            "hosts", "drain", "h2", "--reason", "kernel update", "--endpoint", api.endpoint
+        )
+        assert "h2: drained" in drained
+        assert hosts()["h2"]["status"] == "MAINTENANCE"
+        resp = create("after-drain", 1, "after-drain")
+        assert resp.status_code == 200, resp.text
+        assert host_of(resp.json()["serverIds"][0]) in ("h1", "h3")
+        cli("hosts", "enable", "h2", "--endpoint", api.endpoint)
+        assert hosts()["h2"]["status"] == "UP"
     finally:
         engine.dispose()
         for w in workers.values():
