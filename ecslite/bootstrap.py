@@ -182,7 +182,8 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
                 uow_factory=factory,
                 clock=clock,
                 placement=PlacementPolicy(
-                    driver=settings.driver, weigher=Weigher(settings.placement_weigher)
+                    driver=settings.placement_driver or settings.driver,
+                    weigher=Weigher(settings.placement_weigher),
                 ),
             ),
             wake=runner.wake,

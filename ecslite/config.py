@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     disk_allocation_ratio: float = Field(default=1.0, gt=0)
     # Placement's weigher: spread (most free RAM first) or pack (least free RAM first).
     placement_weigher: str = Field(default="spread", pattern="^(spread|pack)$")
+    # The driver new servers need (placement's driver filter); default: this process's driver.
+    # An API process (--no-runner) in a qemu cluster sets it to qemu.
+    placement_driver: str | None = None
     # Names this runner's job leases, so a restarted worker frees its own (give each worker
     # of one host its own name).
     worker_name: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
