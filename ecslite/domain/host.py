@@ -43,9 +43,9 @@ class Capacity:
 class Ratios:
     """Allocation ratios, as a scheduler applies them: usable = capacity * ratio."""
 
-    cpu: float = 4.0
-    ram: float = 1.0
-    disk: float = 1.0
+    cpu: float = 16.0
+    ram: float = 1.5
+    disk: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ class HostWorker:
             **os.environ,
             "ECSLITE_LEASE_SECONDS": "300",
             "ECSLITE_HOST_DOWN_AFTER": DOWN_AFTER,
+            # RAM as the host has it: four 1 GiB servers fill a 4 GiB host.
+            "ECSLITE_RAM_ALLOCATION_RATIO": "1.0",
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
