@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     sim_vcpus: int = Field(default=64, ge=0)
     sim_ram_mb: int = Field(default=256 * 1024, ge=0)
     sim_disk_gb: int = Field(default=10_000, ge=0)
-    # A scheduler's classic overcommit (16 vCPUs per core, 1.5 × RAM); disks 10 × the free
+    # A scheduler's classic overcommit (16 vCPUs per core, 1.5 x RAM); disks 10 x the free
     # space, as every disk here is thin (qcow2, or none at all for the sim).
     cpu_allocation_ratio: float = Field(default=16.0, gt=0)
     ram_allocation_ratio: float = Field(default=1.5, gt=0)
