@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from ecslite.api.views import job_view, server_detail
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
+from ecslite.domain.host import Capacity
+from ecslite.domain.placement import Weigher
 from ecslite.domain.server import Server
 from ecslite.drivers.base import Capabilities, Driver, GuestNetwork
 from ecslite.drivers.sim import SimDriver
@@ -18,8 +20,10 @@ from ecslite.services.admin import Admin
 from ecslite.services.command import Ports
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.facade import Services
+from ecslite.services.hosts import HostAdmin
 from ecslite.services.monitoring import Monitoring
 from ecslite.services.operations import Operations
+from ecslite.services.placement import PlacementPolicy
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import (
     NetworkOf,
@@ -44,7 +48,12 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def _sim(settings: Settings, uow_factory: UowFactory | None) -> Driver:
-    return SimDriver(delay=settings.sim_delay)
+    # The host's state file: every process of this host (and a restarted one) shares it.
+    return SimDriver(
+        delay=settings.sim_delay,
+        state_path=settings.data_dir / "sim" / f"{settings.host_id}.sqlite",
+        capacity=Capacity(settings.sim_vcpus, settings.sim_ram_mb, settings.sim_disk_gb),
+    )
 
 
 def _qemu_class() -> type[Driver]:
@@ -161,6 +170,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         # Injected faults are a testing tool: always on for sim, opt-in (admin) for real drivers.
         inject_faults=driver.capabilities.testing or settings.enable_admin,
         host_id=settings.host_id,
+        owner_prefix=f"{settings.host_id}/{settings.worker_name}/",
     )
 
     monitoring = Monitoring(
@@ -181,7 +191,17 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
 
     server_reads = ServerReads(factory, network_of=guest_network, console_of=console_output)
     services = Services(
-        ops=Operations(Ports(uow_factory=factory, clock=clock), wake=runner.wake),
+        ops=Operations(
+            Ports(
+                uow_factory=factory,
+                clock=clock,
+                placement=PlacementPolicy(
+                    driver=settings.placement_driver or settings.driver,
+                    weigher=Weigher(settings.placement_weigher),
+                ),
+            ),
+            wake=runner.wake,
+        ),
         servers=server_reads,
         jobs=JobReads(factory),
         catalog=CatalogReads(factory),
@@ -196,6 +216,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
             has_screen=driver.capabilities.remote_console,
             ttl=settings.console_token_ttl,
         ),
+        hosts=HostAdmin(factory, clock),
     )
     return Container(
         settings=settings,

@@ -20,8 +20,32 @@ class Settings(BaseSettings):
     enable_admin: bool = False
     region: str = "eu-de"
     runner_threads: int = 4
-    # Bind this process's job runner to one hypervisor host (scale-out with several hosts).
-    host_id: str | None = None
+    # The hypervisor host this process's runner belongs to (docs/scale-out.md, "Hosts"):
+    # it registers and heartbeats the host record and runs only that host's jobs.
+    host_id: str = Field(default="local", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+    # A host is down once its heartbeat is older than this; runners beat every third of it.
+    host_down_after: float = Field(default=30.0, gt=0)
+    # The host's availability zone (default: the region's first, e.g. eu-de-01).
+    availability_zone: str | None = None
+    # Where this host's guests' forwarded ports are reached (default: qemu_ssh_host).
+    host_address: str | None = None
+    # What the sim driver's host offers (the qemu driver reads the machine).
+    sim_vcpus: int = Field(default=64, ge=0)
+    sim_ram_mb: int = Field(default=256 * 1024, ge=0)
+    sim_disk_gb: int = Field(default=10_000, ge=0)
+    # A scheduler's classic overcommit (16 vCPUs per core, 1.5 x RAM); disks 10 x the free
+    # space, as every disk here is thin (qcow2, or none at all for the sim).
+    cpu_allocation_ratio: float = Field(default=16.0, gt=0)
+    ram_allocation_ratio: float = Field(default=1.5, gt=0)
+    disk_allocation_ratio: float = Field(default=10.0, gt=0)
+    # Placement's weigher: spread (most free RAM first) or pack (least free RAM first).
+    placement_weigher: str = Field(default="spread", pattern="^(spread|pack)$")
+    # The driver new servers need (placement's driver filter); default: this process's driver.
+    # An API process (--no-runner) in a qemu cluster sets it to qemu.
+    placement_driver: str | None = None
+    # Names this runner's job leases, so a restarted worker frees its own (give each worker
+    # of one host its own name).
+    worker_name: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
@@ -100,6 +124,9 @@ class Settings(BaseSettings):
     # logged at start-up). `serve` answers them on its API port.
     monitor_host: str = "127.0.0.1"
     monitor_port: int = Field(default=0, ge=0, le=65535)
+
+    def zone(self) -> str:
+        return self.availability_zone or f"{self.region}-01"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

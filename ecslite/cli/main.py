@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "reinstall": "client",
     "jobs": "client",
     "servers": "servers",
+    "hosts": "hosts",
     "credentials": "credentials",
     "image": "images",
     "guests": "guests",

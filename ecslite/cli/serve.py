@@ -24,6 +24,7 @@ from ecslite.cli import logs
 from ecslite.config import Settings
 from ecslite.demo import ensure_demo
 from ecslite.logfmt import fields
+from ecslite.services.runtime import HostRefused
 from ecslite.services.setup import (
     SecretBox,
     SeedDocument,
@@ -62,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--seed", type=Path, action="append", default=[], help="seed file to load (repeatable)"
     )
     p.add_argument("--no-runner", action="store_true", help="serve the API only; workers run jobs")
-    p.add_argument("--host-id", default=None, help="bind this process's job runner to one host")
+    add_host_arguments(p)
     p.add_argument(
         "--stop-guests-on-exit",
         action="store_true",
@@ -71,6 +72,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "(by default guests keep running, as a cloud's servers do)",
     )
     p.set_defaults(func=run)
+
+
+def add_host_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags naming the host a runner belongs to (docs/scale-out.md, "Hosts")."""
+    p.add_argument(
+        "--host-id", default=None, help="the host this runner belongs to (default: local)"
+    )
+    p.add_argument("--availability-zone", default=None, help="the host's zone (default REGION-01)")
+    p.add_argument(
+        "--worker-name",
+        default=None,
+        help="this worker's name on its host (default main): a restart frees its own leases",
+    )
+    p.add_argument("--sim-vcpus", type=int, default=None, help="sim host capacity: vCPUs")
+    p.add_argument("--sim-ram-mb", type=int, default=None, help="sim host capacity: RAM (MB)")
+    p.add_argument("--sim-disk-gb", type=int, default=None, help="sim host capacity: disk (GB)")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -87,6 +104,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "host_id": getattr(args, "host_id", None),
             "monitor_host": getattr(args, "monitor_host", None),
             "monitor_port": getattr(args, "monitor_port", None),
+            "availability_zone": getattr(args, "availability_zone", None),
+            "worker_name": getattr(args, "worker_name", None),
+            "sim_vcpus": getattr(args, "sim_vcpus", None),
+            "sim_ram_mb": getattr(args, "sim_ram_mb", None),
+            "sim_disk_gb": getattr(args, "sim_disk_gb", None),
         }.items()
         if v is not None
     }
@@ -161,7 +183,12 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, _exit_on_signal)
     container.start_event_listener()
     if not args.no_runner:
-        container.start_runner()
+        try:
+            container.start_runner()
+        except HostRefused as exc:
+            container.close()
+            print(f"ecslite serve: {exc}", file=sys.stderr, flush=True)
+            return 2
     _banner(endpoint, settings, info, guests_outlive_service=capabilities.guests_outlive_service)
     fd_limit = raise_fd_limit()
     max_connections = settings.max_connections or auto_max_connections(fd_limit)

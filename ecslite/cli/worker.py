@@ -20,7 +20,8 @@ import uvicorn
 
 from ecslite.api.monitor import monitor_app
 from ecslite.bootstrap import DRIVERS
-from ecslite.cli.serve import build_from, settings_from
+from ecslite.cli.serve import add_host_arguments, build_from, settings_from
+from ecslite.services.runtime import HostRefused
 
 log = logging.getLogger("ecslite")
 
@@ -35,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--driver", choices=sorted(DRIVERS), default=None)
     p.add_argument("--sim-delay", type=float, default=None)
     p.add_argument("--threads", type=int, default=None, help="jobs run at once (default 4)")
-    p.add_argument("--host-id", default=None, help="run only jobs for servers placed on this host")
+    add_host_arguments(p)
     p.add_argument(
         "--monitor-host", default=None, help="address of /healthz, /readyz, /metrics (127.0.0.1)"
     )
@@ -79,7 +80,13 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         return 2
-    container.start_runner()
+    try:
+        container.start_runner()
+    except HostRefused as exc:
+        sock.close()
+        container.close()
+        print(f"ecslite worker: {exc}", file=sys.stderr, flush=True)
+        return 2
     monitor = uvicorn.Server(
         uvicorn.Config(
             monitor_app(container.monitoring, metrics_token=settings.metrics_token),

@@ -75,6 +75,7 @@ BAD_SERVER_STATE = _e(
 NO_SYSTEM_DISK = _e(
     "Ecs.0105", 400, "No system disk found. Attach the system disk to the ECS and try again."
 )
+NO_VALID_HOST = _e("Ecs.0319", 400, "Insufficient resources for this flavor. Try another flavor.")
 SERVER_NOT_FOUND = _e("Ecs.0114", 404, "The ECS does not exist.")
 KEYPAIR_NOT_FOUND = _e(
     "Ecs.0314",

@@ -65,3 +65,10 @@ class Job:
     error_code: str | None = None
     fail_reason: str | None = None
     sub_jobs: tuple[SubJob, ...] = field(default_factory=tuple)
+    # A part of a job that spans hosts: the job its caller sees (docs/scale-out.md).
+    parent_id: str | None = None
+
+
+# The host_id of a job that spans hosts: no runner is bound to it (host ids are names, never
+# this), so only its parts, one per host, are run; the job itself ends when they all have.
+PARTS_HOST = "(parts)"

@@ -36,8 +36,9 @@ REBUILD_TASK_STATES = frozenset(
     {TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING}
 )
 
-# The one availability zone of an ecslite region (every server's OS-EXT-AZ:availability_zone).
-AVAILABILITY_ZONE = "az1"
+# The demo region's (eu-de) first availability zone: the default host's zone, where seeded
+# servers live. Hosts name their zones the region's way (domain/host.py zone_name).
+AVAILABILITY_ZONE = "eu-de-01"
 
 # The fault code a server carries after a reinstall that could not be rolled back; a new
 # reinstall is accepted from exactly this state.
@@ -77,6 +78,7 @@ class Volume:
     encrypted: bool = False
     cmk_id: str | None = None
     created: str = ""
+    host_id: str = "local"  # the host holding the disk (its jobs run there)
 
     @property
     def is_system_disk(self) -> bool:

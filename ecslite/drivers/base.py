@@ -24,6 +24,7 @@ from ecslite.domain import errors
 from ecslite.domain.boot import BootConfig
 from ecslite.domain.errors import ErrorSpec
 from ecslite.domain.flavor import Flavor
+from ecslite.domain.host import Capacity
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
 
@@ -171,6 +172,9 @@ class Driver(Protocol):
     @staticmethod
     def host_problem() -> str | None:
         """Say what this host lacks for the driver (a tool not installed), or None if nothing."""
+
+    def capacity(self) -> Capacity:
+        """What this host offers guests (vCPUs, RAM, disk), recorded on its host record."""
 
     def stop_server(self, server: Server, *, hard: bool = False) -> None:
         """Power the guest off. Post: the guest is not running (succeeds if already off).

@@ -4,7 +4,8 @@ Like Nova's fake driver it keeps state (which guests run, which disks exist and 
 attached) and refuses what a hypervisor would: changing the disks of a running guest (Ecs.0100),
 starting a guest without a system disk (Ecs.0105), deleting a disk that is still attached, or
 attaching one that another server holds. So a job step that would be illegal on a real host
-fails here too. What the sim has not seen itself (after a restart, or records seeded before it
+fails here too. That state is the host's, not the process's (drivers/sim_state.py): every
+process of a host and a restarted one see the same. What the sim has not seen itself (after a restart, or records seeded before it
 ran) it takes from the records it is given, the same way a host's state survives a restart.
 
 Each operation takes ``delay`` seconds so that a job can be watched RUNNING (or a process killed
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ecslite.domain.boot import BootConfig
+from ecslite.domain.host import Capacity
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, VmState, Volume
 from ecslite.drivers.base import (
@@ -32,6 +34,7 @@ from ecslite.drivers.base import (
     GuestSize,
     NoSystemDisk,
 )
+from ecslite.drivers.sim_state import HostState, Txn
 
 
 class SimDriver:
@@ -44,17 +47,26 @@ class SimDriver:
         console_output=False,
     )
 
-    def __init__(self, *, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        delay: float = 0.0,
+        state_path: Path | None = None,
+        capacity: Capacity | None = None,
+    ) -> None:
         self.delay = delay
         self._closing = threading.Event()
-        self._lock = threading.Lock()
-        self._running: dict[str, bool] = {}  # server id -> guest running
-        self._holder: dict[str, str | None] = {}  # volume id -> server it is attached to
-        self._system: dict[str, str | None] = {}  # server id -> its attached system disk
+        # running: server id -> "1"/"0"; holder: volume id -> server or None (detached);
+        # system: server id -> its attached system disk or None. Absent: not seen yet.
+        self._state = HostState(state_path)
+        self._capacity = capacity or Capacity(vcpus=64, ram_mb=256 * 1024, disk_gb=10_000)
 
     @staticmethod
     def host_problem() -> str | None:
         return None  # needs nothing from the host
+
+    def capacity(self) -> Capacity:
+        return self._capacity
 
     def close(self) -> None:
         """Cut any in-progress delay short so the service can shut down promptly."""
@@ -66,83 +78,87 @@ class SimDriver:
 
     def stop_all_guests(self, *, timeout: float) -> list[str]:
         """Power off every guest the sim knows to be running; return their ids."""
-        with self._lock:
-            ids = sorted(sid for sid, running in self._running.items() if running)
+        with self._state.transaction() as st:
+            ids = sorted(st.keys_with("running", "1"))
             for sid in ids:
-                self._running[sid] = False
+                st.set("running", sid, "0")
         return ids
 
     def _take_time(self) -> None:
         if self.delay > 0:
             self._closing.wait(self.delay)
 
-    def _is_running(self, server: Server) -> bool:
-        return self._running.get(server.id, server.vm_state is VmState.ACTIVE)
+    @staticmethod
+    def _is_running(st: Txn, server: Server) -> bool:
+        value = st.get("running", server.id, None)
+        return server.vm_state is VmState.ACTIVE if value is None else value == "1"
 
-    def _holder_of(self, volume: Volume) -> str | None:
-        return self._holder.get(volume.id, volume.server_id)
+    @staticmethod
+    def _holder_of(st: Txn, volume: Volume) -> str | None:
+        value = st.get("holder", volume.id, _UNSEEN)
+        return volume.server_id if value is _UNSEEN else value  # type: ignore[return-value]
 
     def stop_server(self, server: Server, *, hard: bool = False) -> None:
         self._take_time()
-        with self._lock:
-            self._running[server.id] = False
+        with self._state.transaction() as st:
+            st.set("running", server.id, "0")
 
     def start_server(
         self, server: Server, boot_config: BootConfig | None, *, size: GuestSize | None
     ) -> None:
         self._take_time()
-        with self._lock:
-            if self._system.get(server.id, "unknown") is None:
+        with self._state.transaction() as st:
+            if st.get("system", server.id, "unknown") is None:
                 raise NoSystemDisk("The server has no system disk attached.")
-            self._running[server.id] = True
+            st.set("running", server.id, "1")
 
     def create_disk_from_image(self, spec: DiskSpec) -> None:
         self._take_time()
 
     def delete_disk(self, volume: Volume) -> None:
         self._take_time()
-        with self._lock:
-            if self._holder.get(volume.id) is not None:
+        with self._state.transaction() as st:
+            if st.get("holder", volume.id, None) is not None:
                 raise DiskInUse(f"Disk {volume.id} is attached; detach it before deleting it.")
-            self._holder.pop(volume.id, None)
+            st.pop("holder", volume.id)
 
     def attach_disk(
         self, server: Server, volume: Volume, *, device: str, boot_index: int | None
     ) -> None:
         self._take_time()
-        with self._lock:
-            holder = self._holder_of(volume)
+        with self._state.transaction() as st:
+            holder = self._holder_of(st, volume)
             if holder == server.id:  # already attached here
-                self._holder[volume.id] = server.id
+                st.set("holder", volume.id, server.id)
                 if boot_index == 0:
-                    self._system[server.id] = volume.id
+                    st.set("system", server.id, volume.id)
                 return
             if holder is not None:
                 raise DiskInUse(f"Disk {volume.id} is attached to {holder}.")
-            if self._is_running(server):
+            if self._is_running(st, server):
                 raise GuestRunning("Stop the server before changing its disks.")
-            self._holder[volume.id] = server.id
+            st.set("holder", volume.id, server.id)
             if boot_index == 0:
-                self._system[server.id] = volume.id
+                st.set("system", server.id, volume.id)
 
     def detach_disk(self, server: Server, volume: Volume) -> None:
         self._take_time()
-        with self._lock:
-            if self._holder_of(volume) != server.id:
+        with self._state.transaction() as st:
+            if self._holder_of(st, volume) != server.id:
                 return  # not attached here: nothing to do
-            if self._is_running(server):
+            if self._is_running(st, server):
                 raise GuestRunning("Stop the server before changing its disks.")
-            self._holder[volume.id] = None
-            if volume.boot_index == 0 or self._system.get(server.id) == volume.id:
-                self._system[server.id] = None
+            st.set("holder", volume.id, None)
+            if volume.boot_index == 0 or st.get("system", server.id, None) == volume.id:
+                st.set("system", server.id, None)
 
     def write_seed(self, server: Server, boot_config: BootConfig | None) -> None:
         self._take_time()
 
     def verify_boot(self, server: Server, *, timeout: float | None = None) -> None:
         self._take_time()
-        with self._lock:
-            if not self._running.get(server.id, True):
+        with self._state.transaction() as st:
+            if st.get("running", server.id, "1") == "0":
                 raise GuestNotRunning("The guest is not running: it cannot finish booting.")
 
     def verify_login_prompt(self, server: Server, *, timeout: float | None = None) -> None:
@@ -150,14 +166,16 @@ class SimDriver:
 
     def inject_credentials(self, volume: Volume, credentials: GuestCredentials) -> None:
         self._take_time()
-        with self._lock:
-            holder = self._holder.get(volume.id, volume.server_id)
-            if holder is not None and self._running.get(holder, False):
+        with self._state.transaction() as st:
+            holder = self._holder_of(st, volume)
+            if holder is not None and st.get("running", holder, None) == "1":
                 raise GuestRunning("Stop the server before writing into its disk.")
 
     def set_password(self, server: Server, credentials: GuestCredentials) -> None:
         self._take_time()
-        if not self._is_running(server):
+        with self._state.transaction() as st:
+            running = self._is_running(st, server)
+        if not running:
             raise GuestNotRunning("The guest is not running: its agent cannot be reached.")
 
     def remote_console(self, server_id: str) -> Path | None:
@@ -173,10 +191,13 @@ class SimDriver:
         return None
 
     def release_server(self, server: Server) -> None:
-        with self._lock:
-            if self._is_running(server):
+        with self._state.transaction() as st:
+            if self._is_running(st, server):
                 raise GuestRunning("Stop the server before removing it.")
-            if any(holder == server.id for holder in self._holder.values()):
+            if st.keys_with("holder", server.id):
                 raise DiskInUse("Detach the server's disks before removing it.")
-            self._running.pop(server.id, None)
-            self._system.pop(server.id, None)
+            st.pop("running", server.id)
+            st.pop("system", server.id)
+
+
+_UNSEEN = object()

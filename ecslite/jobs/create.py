@@ -5,9 +5,11 @@ injectCloudInit → startServer → verifyCloudInit. The server records and thei
 written when the request was accepted (status BUILD); each step records what it made, so a
 resumed job skips finished steps and the idempotent driver calls make a repeated step harmless.
 
-A failure rolls back (policy ROLL_BACK) every server of the request whose build had not
-finished (servers are built one after the other; one that reached ACTIVE stays): it is powered
-off, its disks detached and deleted, its ports and record removed, so nothing is orphaned. The
+The servers were placed when the request was accepted; servers on several hosts make one
+part per host (services/placement.py), each run on its host, in parallel. A failure rolls
+back (policy ROLL_BACK) every server of the part whose build had not finished (a part's
+servers are built one after the other; one that reached ACTIVE stays): it is powered off, its
+disks detached and deleted, its ports and record removed, so nothing is orphaned. The
 job is FAIL with the failing step's reason; a crash during the rollback resumes it.
 """
 
@@ -22,13 +24,13 @@ from pydantic import BeforeValidator, WrapSerializer
 
 from ecslite.domain import transitions
 from ecslite.domain.codec import decoder
+from ecslite.domain.host import DEFAULT_HOST
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState, Volume
 from ecslite.drivers.base import DiskSpec, GuestSize
 from ecslite.jobs.steps import (
     FailurePolicy,
     JobDefinition,
-    LostOwnership,
     Step,
     StepContext,
     StepFailed,
@@ -92,6 +94,8 @@ def _volumes(ctx: Ctx, server_id: str) -> tuple[Volume, list[tuple[Volume, str]]
     """The system disk and (data disk, device) pairs the job makes for ``server_id``."""
     build = ctx.params.build(server_id)
     now = ctx.clock.iso(millis=False)
+    # Placed when the create was accepted: the part of the job this runner runs is that host's.
+    host = ctx.job.host_id or DEFAULT_HOST
 
     def volume(d: DiskPlan, image_id: str | None) -> Volume:
         return Volume(
@@ -102,6 +106,7 @@ def _volumes(ctx: Ctx, server_id: str) -> tuple[Volume, list[tuple[Volume, str]]
             status="available",
             image_id=image_id,
             created=now,
+            host_id=host,
         )
 
     system = volume(build.system, ctx.params.image_id)
@@ -159,13 +164,6 @@ def _verify(ctx: Ctx) -> None:
 
 def _system_created(uow: UnitOfWork, ctx: Ctx) -> None:
     uow.volumes.add(_volumes(ctx, ctx.server_id)[0])
-    if ctx.host_id is not None:
-        # A create is accepted unbound: the first runner to take it builds its servers, so
-        # they live on that runner's host, and so does the rest of the job (a resumed job must
-        # find the disks it made). Later jobs of the server follow its host.
-        uow.jobs.bind_host(ctx.job.id, ctx.host_id)
-        if not uow.servers.place(ctx.server_id, ctx.host_id, job_id=ctx.job.id):
-            raise LostOwnership(ctx.job.id)
 
 
 def _data_created(uow: UnitOfWork, ctx: Ctx) -> None:
@@ -236,4 +234,8 @@ DEFINITION = JobDefinition(
     roll_back=roll_back,
     # Its disks are recorded (available) before they are attached, and a rollback deletes them.
     held_volumes=lambda p: frozenset(d.id for _, b in p.servers for d in (b.system, *b.data)),
+    part_params=lambda params, ids: {
+        **params,
+        "servers": {k: v for k, v in params["servers"].items() if k in ids},
+    },
 )

@@ -28,6 +28,7 @@ from typing import Any
 
 from ecslite.domain import transitions
 from ecslite.domain.codec import decoder
+from ecslite.domain.host import DEFAULT_HOST
 from ecslite.domain.job import JobType
 from ecslite.domain.reinstall import ReinstallParams
 from ecslite.domain.server import REINSTALL_FAILED_FAULT, TaskState, VmState, Volume
@@ -70,6 +71,7 @@ def _new_volume(ctx: Ctx) -> Volume:
         encrypted=p.encrypted,
         cmk_id=p.cmk_id,
         created=ctx.clock.iso(millis=False),
+        host_id=ctx.server.host_id if ctx.server is not None else DEFAULT_HOST,
     )
 
 
@@ -88,6 +90,10 @@ def _stop(ctx: Ctx) -> None:
 def _detach(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         old = uow.volumes.get(ctx.params.old_volume_id)
+    if _server(ctx).vm_state is VmState.ERROR:
+        # A server in ERROR (a failed job, a host that came back) may still have a guest
+        # running on its host: the reinstall replacing its disk powers it off first.
+        ctx.driver.stop_server(_server(ctx), hard=True)
     if old is not None and old.server_id == ctx.server_id:
         ctx.driver.detach_disk(_server(ctx), old)
 

@@ -60,6 +60,7 @@ class JobRunner:
         inject_faults: bool = False,
         host_id: str | None = None,
         observer: JobObserver | None = None,
+        owner_prefix: str = "runner-",
     ) -> None:
         self._uow = uow_factory
         self._driver = driver
@@ -75,7 +76,9 @@ class JobRunner:
         self.observer: JobObserver = observer or NoObserver()
         # Monotonic time of the heartbeat loop's last turn (None: not started): readiness.
         self.last_beat: float | None = None
-        self.owner = f"runner-{uuid.uuid4().hex[:12]}"
+        # The prefix names this worker across restarts: a restarted one frees its own leases.
+        self.owner_prefix = owner_prefix
+        self.owner = f"{owner_prefix}{uuid.uuid4().hex[:12]}"
         self._wake = threading.Condition()
         self._pending_wakes = 0
         self._stopping = threading.Event()
@@ -183,6 +186,8 @@ class JobRunner:
                 return
             if job.status is JobStatus.INIT:
                 self._own(uow, job.id, status=JobStatus.RUNNING, begin_time=self._clock.iso())
+                if job.parent_id is not None:
+                    uow.jobs.roll_up(job.parent_id, now=self._clock.iso())
             uow.commit()
         run = _Run(job, self._definitions[job.job_type])
         run.current = uow.jobs.tracked(job.id)
@@ -397,6 +402,8 @@ class JobRunner:
                 values.update(error_code=failure.code, fail_reason=failure.reason)
             if not uow.jobs.cas(job_id, owner=self.owner, expected={}, values=values):
                 raise LostOwnership(job_id)
+            if run.job.parent_id is not None:
+                uow.jobs.roll_up(run.job.parent_id, now=now)
             uow.commit()
         self._after_record(run, succeeded)
         self.observer.job_ended(run.job.job_type.value, status.value, time.monotonic() - run.t0)

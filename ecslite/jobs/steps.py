@@ -101,6 +101,9 @@ class JobDefinition:
     # The volumes an unfinished job of this type may still attach, detach or delete (from its
     # typed params): no other job may claim them meanwhile (a volume delete checks this).
     held_volumes: Callable[[Any], frozenset[str]] = field(default=lambda p: frozenset())
+    # The params of one host's part of a job spanning hosts (stored params, its server ids);
+    # None: every part gets the whole job's params.
+    part_params: Callable[[Mapping[str, Any], frozenset[str]], Mapping[str, Any]] | None = None
 
     def step(self, name: str) -> Step:
         for s in self.steps:

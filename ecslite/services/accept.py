@@ -17,7 +17,9 @@ from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.job import Job
 from ecslite.domain.server import Server
 from ecslite.domain.transitions import ServerChange
+from ecslite.jobs.registry import DEFINITIONS
 from ecslite.services.idempotency import ClientToken, accept_once, remember, replay
+from ecslite.services.placement import check_hosts_up, split_by_host
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 
@@ -91,7 +93,14 @@ def accept_job(
                         vc.refusal,
                         f"Another operation started on volume {vc.volume_id} at the same time.",
                     )
-            uow.jobs.add(p.job)
+            # Every job runs on the host that holds what it touches (a down host takes none).
+            check_hosts_up(
+                uow,
+                now=clock.now(),
+                host_ids=set(uow.servers.hosts_of([c.server.id for c in p.claims]).values()),
+            )
+            for job in split_by_host(uow, p.job, DEFINITIONS[p.job.job_type].part_params):
+                uow.jobs.add(job)
             remember(uow, project_id, client_token, job_id, clock.now())
             uow.commit()
         return job_id

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from ecslite.domain.clock import Clock
+from ecslite.services.placement import PlacementPolicy
 from ecslite.store.uow import UowFactory
 
 R = TypeVar("R", covariant=True)
@@ -33,10 +34,11 @@ class JobAccepted:
 
 @dataclass(frozen=True)
 class Ports:
-    """What a handler may use: the store and the clock."""
+    """What a handler may use: the store, the clock and the cloud's placement settings."""
 
     uow_factory: UowFactory
     clock: Clock
+    placement: PlacementPolicy = field(default_factory=PlacementPolicy)
 
 
 Handler = Callable[[Command[R], Ports], R]

@@ -18,16 +18,18 @@ from ecslite.domain import create as rules
 from ecslite.domain import errors, limits
 from ecslite.domain.clock import Clock, new_job_id, new_uuid
 from ecslite.domain.codec import decode, encode
+from ecslite.domain.host import Capacity
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.network import Port, free_addresses
 from ecslite.domain.quota import Usage, check_quota
 from ecslite.domain.reinstall import check_password, check_user_data_size
-from ecslite.domain.server import AVAILABILITY_ZONE, Server, TaskState, VmState
+from ecslite.domain.server import Server, TaskState, VmState
 from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild, server_steps
 from ecslite.services.accept import JobPlan, accept_job
 from ecslite.services.catalog import usage
 from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.idempotency import ClientToken
+from ecslite.services.placement import PlacementPolicy, allocate, place_servers
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 ADDRESS_ATTEMPTS = 3
@@ -38,7 +40,7 @@ class CreateServers(Command[JobAccepted]):
     """Create ``count`` servers (ECS ``POST /v1[.1]/{p}/cloudservers``, the console, the CLI).
 
     ``admin_pass`` is plaintext only until ``prepare`` hashes it; ``user_data`` is raw bytes.
-    ``availability_zone`` None: the region's one zone.
+    ``availability_zone`` None (or the legacy ``az1``): any zone placement finds room in.
     """
 
     project_id: str
@@ -75,18 +77,16 @@ def prepare(cmd: CreateServers) -> PreparedCreate:
         check_user_data(cmd.user_data)
     if cmd.admin_pass is not None:
         check_password(cmd.admin_pass)
-    if cmd.availability_zone not in (None, AVAILABILITY_ZONE):
-        raise errors.EcsError(
-            errors.INVALID_PARAMETER, f"availability_zone must be {AVAILABILITY_ZONE}."
-        )
     return PreparedCreate(
-        request=replace(cmd, admin_pass=None, availability_zone=AVAILABILITY_ZONE),
+        request=replace(cmd, admin_pass=None),
         password_hash=hash_password(cmd.admin_pass) if cmd.admin_pass is not None else None,
     )
 
 
 def handle(cmd: CreateServers, ports: Ports) -> JobAccepted:
-    accepted = accept_create(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock)
+    accepted = accept_create(
+        prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock, policy=ports.placement
+    )
     return JobAccepted(accepted.job_id, tuple(accepted.server_ids))
 
 
@@ -97,7 +97,11 @@ class CreateAccepted:
 
 
 def accept_create(
-    prepared: PreparedCreate, *, uow_factory: UowFactory, clock: Clock
+    prepared: PreparedCreate,
+    *,
+    uow_factory: UowFactory,
+    clock: Clock,
+    policy: PlacementPolicy | None = None,
 ) -> CreateAccepted:
     """Return the job and the ids of the servers it creates."""
     cmd, password_hash = prepared.request, prepared.password_hash
@@ -107,7 +111,9 @@ def accept_create(
     rules.check_login(adminpass_given=password_hash is not None, key_name=cmd.key_name)
     if not cmd.subnet_ids:
         raise errors.EcsError(errors.INVALID_PARAMETER, "nics must name at least one subnet.")
-    job_id = _accept_retrying(cmd, password_hash, names, data, uow_factory, clock)
+    job_id = _accept_retrying(
+        cmd, password_hash, names, data, uow_factory, clock, policy or PlacementPolicy()
+    )
     with uow_factory(write=False) as uow:
         job = uow.jobs.get(job_id)
     assert job is not None
@@ -122,6 +128,7 @@ def _accept_retrying(
     data: list[rules.Disk],
     uow_factory: UowFactory,
     clock: Clock,
+    policy: PlacementPolicy,
 ) -> str:
     # Allocation locks the subnet (PostgreSQL), so two creates cannot pick the same address;
     # should one still collide (the unique subnet+address index), it picks again.
@@ -131,7 +138,9 @@ def _accept_retrying(
             client_token=cmd.client_token,
             uow_factory=uow_factory,
             clock=clock,
-            plan=lambda uow, job_id: _plan(uow, job_id, cmd, password_hash, names, data, clock),
+            plan=lambda uow, job_id: _plan(
+                uow, job_id, cmd, password_hash, names, data, clock, policy
+            ),
         )
 
     for _ in range(ADDRESS_ATTEMPTS - 1):
@@ -159,6 +168,7 @@ def _plan(
     names: list[str],
     data: list[rules.Disk],
     clock: Clock,
+    policy: PlacementPolicy,
 ) -> JobPlan:
     """Check every rule, insert the servers (BUILD, owned by the job) and their ports.
 
@@ -208,12 +218,24 @@ def _plan(
         if len(free) < n:
             raise errors.EcsError(errors.SUBNET_EXHAUSTED, f"subnet_id {subnet.id}.")
         addresses[subnet.id] = free
+    # Placed now, in this transaction: the hosts' rows stay locked until the allocations below
+    # commit, so a concurrent create places against them (services/placement.py).
+    need = Capacity(
+        vcpus=flavor.vcpus,
+        ram_mb=flavor.ram_mb,
+        disk_gb=system.size_gb + sum(d.size_gb for d in data),
+    )
+    placed = place_servers(
+        uow, policy, now=clock.now(), need=need, count=n, zone=cmd.availability_zone
+    )
 
     now = clock.iso(millis=False)
     servers: list[tuple[str, ServerBuild]] = []
     subs: list[SubJob] = []
     for i, name in enumerate(names):
         sid = new_uuid()
+        host_id, zone = placed[i]
+        allocate(uow, [(sid, host_id)], need)
         uow.servers.add(
             Server(
                 id=sid,
@@ -222,7 +244,8 @@ def _plan(
                 name=name,
                 image_id=image.id,
                 flavor_id=flavor.id,
-                availability_zone=cmd.availability_zone or AVAILABILITY_ZONE,
+                availability_zone=zone,
+                host_id=host_id,
                 vm_state=VmState.BUILDING,
                 task_state=TaskState.SPAWNING,
                 key_name=cmd.key_name,
@@ -278,7 +301,7 @@ def _plan(
         job_type=JobType.CREATE,
         status=JobStatus.INIT,
         server_id=servers[0][0] if n == 1 else None,
-        # Unbound: the runner that takes it places the servers on its host (jobs/create.py).
+        # Bound at acceptance to its servers' host, or split into one part per host.
         host_id=None,
         params=encode(CreateParams(image_id=image.id, servers=tuple(servers))),
         created=clock.iso(),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ecslite.services.accounts import Accounts
 from ecslite.services.admin import Admin
 from ecslite.services.event_feed import EventFeed
+from ecslite.services.hosts import HostAdmin
 from ecslite.services.operations import Operations
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import ServerReads
@@ -29,3 +30,4 @@ class Services:
     admin: Admin
     accounts: Accounts
     consoles: RemoteConsoles
+    hosts: HostAdmin

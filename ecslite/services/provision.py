@@ -24,12 +24,13 @@ class ProvisionReport:
     problems: list[str] = field(default_factory=list)
 
 
-def provision(uow_factory: UowFactory, driver: Driver) -> ProvisionReport:
-    """Ensure every volume has a disk, attachments match the records, ACTIVE guests run."""
+def provision(uow_factory: UowFactory, driver: Driver, *, host_id: str) -> ProvisionReport:
+    """Ensure every volume of ``host_id`` has a disk, attachments match the records, ACTIVE
+    guests run. Another host's servers and volumes are never touched: they are its own."""
     report = ProvisionReport()
     with uow_factory(write=False) as uow:
-        volumes = uow.volumes.list_all()
-        servers = {s.id: s for s in uow.servers.list_all()}
+        volumes = [v for v in uow.volumes.list_all() if v.host_id == host_id]
+        servers = {s.id: s for s in uow.servers.list_all() if s.host_id == host_id}
         images = {v.image_id: uow.catalog.image(v.image_id) for v in volumes if v.image_id}
         boot = {sid: uow.servers.boot_config(sid) for sid in servers}
         flavors = {f.id: f for f in uow.flavors.all()}
@@ -54,7 +55,10 @@ def provision(uow_factory: UowFactory, driver: Driver) -> ProvisionReport:
                 report.started += 1
             except DriverError as exc:
                 report.problems.append(f"server {s.id}: {exc.message}")
-    for path in driver.stray_disks({v.id for v in volumes}):
+    with uow_factory(write=False) as uow:
+        # A disk file of another host's volume (data dirs shared by mistake) is not stray.
+        every_volume = {v.id for v in uow.volumes.list_all()}
+    for path in driver.stray_disks(every_volume):
         # Never deleted automatically: it may be the only copy of someone's data.
         report.problems.append(f"disk file {path} belongs to no volume record")
     for problem in report.problems:

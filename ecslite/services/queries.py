@@ -3,6 +3,7 @@ networks), key pairs and volumes. Doors ask these; none of them opens the store 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from ecslite.domain import errors
@@ -45,6 +46,19 @@ class CatalogReads:
 
     def __init__(self, uow_factory: UowFactory) -> None:
         self._uow_factory = uow_factory
+
+    def zones(self) -> list[tuple[str, bool]]:
+        """The hosts' availability zones, each available while one of its hosts is up and
+        enabled."""
+        now = time.time()
+        with self._uow_factory(write=False) as uow:
+            hosts = uow.hosts.all()
+        zones: dict[str, bool] = {}
+        for h in hosts:
+            zones[h.availability_zone] = zones.get(h.availability_zone, False) or (
+                h.enabled and h.up(now)
+            )
+        return sorted(zones.items())
 
     def flavors(self) -> list[Flavor]:
         return catalog.list_flavors(self._uow_factory)

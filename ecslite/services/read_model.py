@@ -3,18 +3,20 @@
 ShowServer, ListServersDetails, Nova show/detail, the console and the event stream's server
 bodies all render from ``ServerRecord``, so they cannot disagree about a server's flavor,
 image, disks or addresses. Reading a page of servers costs a fixed number of statements (the
-servers, their volumes, ports and user data) plus one per distinct image and flavor.
+servers, their volumes, ports and user data, the hosts) plus one per distinct image and flavor.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecslite.domain import errors
 from ecslite.domain.flavor import Flavor
+from ecslite.domain.host import HostStatus
 from ecslite.domain.job import Job
 from ecslite.domain.network import Port
 from ecslite.domain.resources import Image
@@ -40,6 +42,8 @@ class ServerRecord:
     # How the driver's guest is reached (qemu: the user-mode NIC and its SSH forward).
     network: GuestNetwork | None = None
     user_data: str | None = None
+    # Whether the server's host is up (Nova's host_status): UNKNOWN when it has no record.
+    host_status: HostStatus = HostStatus.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ def records(
     volumes = uow.volumes.attached_to(ids)
     ports = uow.networks.ports_of(ids)
     user_data = uow.networks.user_data_of(ids)
+    now = time.time()
+    hosts = {h.id: h.status(now) for h in uow.hosts.all()}
     images: dict[str, Image | None] = {}
     flavors: dict[str, Flavor | None] = {}
     out = []
@@ -80,6 +86,7 @@ def records(
                 ports=ports[s.id],
                 network=network_of(s.id) if network_of is not None else None,
                 user_data=user_data.get(s.id),
+                host_status=hosts.get(s.host_id, HostStatus.UNKNOWN),
             )
         )
     return out
@@ -91,12 +98,13 @@ def record(
     project_id: str | None = None,
     network_of: NetworkOf | None = None,
 ) -> ServerRecord | None:
-    """One server with its context in three statements (server with image, flavor and user
-    data joined; volumes; ports): what a GET and every server event body read."""
+    """One server with its context in four statements (server with image, flavor and user
+    data joined; volumes; ports; its host): what a GET and every server event body read."""
     found = uow.servers.in_context(server_id, project_id)
     if found is None:
         return None
     ids = [server_id]
+    host = uow.hosts.get(found.server.host_id) if found.server.host_id else None
     return ServerRecord(
         server=found.server,
         volumes=uow.volumes.attached_to(ids)[server_id],
@@ -105,6 +113,7 @@ def record(
         ports=uow.networks.ports_of(ids)[server_id],
         network=network_of(server_id) if network_of is not None else None,
         user_data=found.user_data,
+        host_status=host.status(time.time()) if host is not None else HostStatus.UNKNOWN,
     )
 
 
@@ -220,6 +229,10 @@ def job_event_renderer(view: JobView) -> Callable[[UnitOfWork, str], Rendered | 
     def render(uow: UnitOfWork, job_id: str) -> Rendered | None:
         # The transaction's own copy when its writes were followed (the runner's, an accept's).
         job = uow.jobs.current(job_id)
+        if job is not None and job.parent_id is not None:
+            # A part of a job spanning hosts: its caller follows the whole job, read afresh
+            # (its sub-jobs are its parts', which no copy of this transaction follows).
+            job = uow.jobs.get(job.parent_id)
         if job is None:
             return None
         server_id = job.server_id
@@ -227,6 +240,6 @@ def job_event_renderer(view: JobView) -> Callable[[UnitOfWork, str], Rendered | 
             # A batch on one server is that server's job; a batch on several names none.
             ids = {s.server_id for s in job.sub_jobs}
             server_id = ids.pop() if len(ids) == 1 else None
-        return Rendered(job.project_id, server_id, _dumps(view(job)))
+        return Rendered(job.project_id, server_id, _dumps(view(job)), job_id=job.id)
 
     return render

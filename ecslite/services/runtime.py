@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from ecslite.config import Settings
 from ecslite.domain.clock import Clock
+from ecslite.domain.host import Host, Ratios
 from ecslite.drivers.base import Driver
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.facade import Services
@@ -22,6 +23,10 @@ from ecslite.store.notify import start_listener
 from ecslite.store.uow import UowFactory
 
 log = logging.getLogger("ecslite")
+
+
+class HostRefused(RuntimeError):
+    """This process cannot run as the host it names (a different driver is recorded)."""
 
 
 @dataclass
@@ -50,19 +55,67 @@ class Container:
                 channel=EVENTS_CHANNEL,
             )
 
+    def register_host(self) -> int:
+        """Record this process's host (capacity, zone, address) and free this worker's leases
+        from an earlier run; return how many. Refuses (HostRefused) a driver other than the
+        host record's: a host's guests and disks are one driver's."""
+        s = self.settings
+        host = Host(
+            id=s.host_id,
+            driver=s.driver,
+            availability_zone=s.zone(),
+            capacity=self.driver.capacity(),
+            ratios=Ratios(s.cpu_allocation_ratio, s.ram_allocation_ratio, s.disk_allocation_ratio),
+            address=s.host_address or s.qemu_ssh_host,
+            enabled=True,
+            heartbeat=self.clock.now(),
+            down_after=s.host_down_after,
+        )
+        with self.uow_factory() as uow:
+            known = uow.hosts.get(host.id)
+            if known is not None and known.driver != host.driver:
+                raise HostRefused(
+                    f"Host {host.id} is recorded with the {known.driver} driver; this process "
+                    f"runs {host.driver}. Start it with --driver {known.driver}, or give it "
+                    "another --host-id."
+                )
+            uow.hosts.register(host)
+            freed = uow.jobs.release_leases_of(self.runner.owner_prefix)
+            uow.commit()
+        if freed:
+            log.info("recovery host_id=%s resumed_jobs=%d", host.id, freed)
+        return freed
+
     def start_runner(self) -> None:
         """Start executing jobs here; with PostgreSQL, wake up on jobs accepted elsewhere."""
+        self.register_host()
         self.runner.start()
         self._stop_listening = threading.Event()
         start_listener(
             self.settings.resolved_database_url(), self.runner.wake, self._stop_listening
         )
         threading.Thread(
+            target=self._heartbeat,
+            args=(self._stop_listening,),
+            name="ecslite-host-heartbeat",
+            daemon=True,
+        ).start()
+        threading.Thread(
             target=self._housekeeping,
             args=(self._stop_listening,),
             name="ecslite-housekeeping",
             daemon=True,
         ).start()
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        """Keep this host up: three beats per down_after, so one late beat is not an outage."""
+        while not stop.wait(self.settings.host_down_after / 3):
+            try:
+                with self.uow_factory() as uow:
+                    uow.hosts.heartbeat(self.settings.host_id, self.clock.now())
+                    uow.commit()
+            except Exception:
+                log.exception("host heartbeat failed")
 
     def _housekeeping(self, stop: threading.Event) -> None:
         while True:
@@ -91,7 +144,7 @@ class Container:
 
     def provision(self) -> ProvisionReport:
         """Give recorded servers and volumes their host-side disks and guests (start-up)."""
-        return provision(self.uow_factory, self.driver)
+        return provision(self.uow_factory, self.driver, host_id=self.settings.host_id)
 
     def release_leases(self) -> int:
         """Free the job leases a previous run of this store left (a single-process restart)."""

@@ -26,6 +26,7 @@ from ecslite.jobs.volume_delete import DELETE_VOLUME, DeleteVolumeParams
 from ecslite.services.accept import JobPlan, VolumeClaim, accept_job
 from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.idempotency import ClientToken
+from ecslite.services.placement import check_hosts_up
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 # The volume list's sort keys on the wire and the columns they order by.
@@ -173,6 +174,8 @@ def _plan(uow: UnitOfWork, job_id: str, project_id: str, volume_id: str, clock: 
         server_id=None,
         params=encode(params),
         created=clock.iso(),
+        # The disk is on its host: only that host's runners can delete it.
+        host_id=vol.host_id,
         sub_jobs=(
             SubJob(
                 id=new_job_id(),
@@ -184,6 +187,7 @@ def _plan(uow: UnitOfWork, job_id: str, project_id: str, volume_id: str, clock: 
             ),
         ),
     )
+    check_hosts_up(uow, now=clock.now(), host_ids={vol.host_id})
     claim = VolumeClaim(
         volume_id=vol.id,
         expected=frozenset(DELETABLE),

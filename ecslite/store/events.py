@@ -39,6 +39,8 @@ class Rendered:
     project_id: str
     server_id: str | None
     payload: str  # JSON
+    # The job the body shows, when not the one that changed (a part shows its whole job).
+    job_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,12 @@ class EventRecorder(Generic[Tx]):
             r = self._render_server(uow, server_id)
             if r is not None:
                 rows.append(_row("server", r, cause, server_id, now))
+        shown: set[str] = set()
         for job_id in jobs:
             r = self._render_job(uow, job_id)
-            if r is not None:
-                rows.append(_row("job", r, job_id, r.server_id, now))
+            if r is not None and (r.job_id or job_id) not in shown:
+                shown.add(r.job_id or job_id)
+                rows.append(_row("job", r, r.job_id or job_id, r.server_id, now))
         uow.events.append(rows)
         return bool(rows)
 

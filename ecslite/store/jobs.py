@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
-from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
+from ecslite.domain.job import PARTS_HOST, Job, JobStatus, JobType, Phase, SubJob
 from ecslite.store import tables as t
 from ecslite.store.changes import Changes
 
@@ -25,6 +25,17 @@ _JOB_IN_PROJECT = _JOB.where(t.jobs.c.project_id == bindparam("project_id"))
 _SUB_JOBS = (
     select(t.sub_jobs).where(t.sub_jobs.c.job_id == bindparam("job_id")).order_by(t.sub_jobs.c.seq)
 )
+# A job spanning hosts shows its parts' sub-jobs (their seq numbers are the whole job's).
+_PART_SUB_JOBS = (
+    select(t.sub_jobs)
+    .where(
+        t.sub_jobs.c.job_id.in_(
+            select(t.jobs.c.id).where(t.jobs.c.parent_id == bindparam("job_id")).scalar_subquery()
+        )
+    )
+    .order_by(t.sub_jobs.c.seq)
+)
+_UNFINISHED = [JobStatus.INIT.value, JobStatus.RUNNING.value]
 # The runner's writes at every step boundary, built once the same way; the columns to set
 # come with the parameters (an UPDATE without values() sets the columns its parameters name).
 _JOB_OWNED = update(t.jobs).where(
@@ -147,6 +158,7 @@ class JobRepo:
                 phase=job.phase.value,
                 params=job.params,
                 created=job.created,
+                parent_id=job.parent_id,
             )
         )
         self._changes.jobs.add(job.id)
@@ -205,7 +217,8 @@ class JobRepo:
             row = self._c.execute(_JOB_IN_PROJECT, {"id": job_id, "project_id": project_id}).first()
         if row is None:
             return None
-        subs = self._c.execute(_SUB_JOBS, {"job_id": job_id}).all()
+        q = _PART_SUB_JOBS if row.host_id == PARTS_HOST else _SUB_JOBS
+        subs = self._c.execute(q, {"job_id": job_id}).all()
         job = Job(
             id=row.id,
             project_id=row.project_id,
@@ -221,6 +234,7 @@ class JobRepo:
             error_code=row.error_code,
             fail_reason=row.fail_reason,
             sub_jobs=tuple(_sub_job(s) for s in subs),
+            parent_id=row.parent_id,
         )
         self._known[job.id] = job
         return job
@@ -229,7 +243,9 @@ class JobRepo:
         self, project_id: str, *, server_id: str | None = None, limit: int = 20
     ) -> list[Job]:
         """Return the project's newest jobs (optionally one server's), newest first."""
-        q = select(t.jobs.c.id).where(t.jobs.c.project_id == project_id)
+        q = select(t.jobs.c.id).where(
+            t.jobs.c.project_id == project_id, t.jobs.c.parent_id.is_(None)
+        )
         if server_id is not None:
             q = q.where(t.jobs.c.server_id == server_id)
         ids = (
@@ -244,7 +260,8 @@ class JobRepo:
     ) -> str | None:
         """Lease the oldest unfinished job whose lease is free or expired; return its id.
 
-        A worker bound to ``host_id`` takes only that host's jobs and jobs bound to no host.
+        A runner of ``host_id`` takes only that host's jobs and jobs bound to no host (never
+        another host's, never a job spanning hosts: its parts are bound to their hosts).
         """
         free = or_(t.jobs.c.lease_expires.is_(None), t.jobs.c.lease_expires < now)
         runnable = and_(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]), free)
@@ -270,6 +287,49 @@ class JobRepo:
                 .where(t.jobs.c.id.in_(list(job_ids)), t.jobs.c.lease_owner == owner)
                 .values(lease_expires=until)
             )
+
+    def release_leases_of(self, owner_prefix: str) -> int:
+        """Free the leases held by owners named ``owner_prefix``… (this worker's earlier run)."""
+        res = self._c.execute(
+            update(t.jobs)
+            .where(t.jobs.c.lease_owner.startswith(owner_prefix, autoescape=True))
+            .values(lease_owner=None, lease_expires=None)
+        )
+        return int(res.rowcount)
+
+    def parts_of(self, parent_id: str) -> list[str]:
+        return list(
+            self._c.execute(
+                select(t.jobs.c.id).where(t.jobs.c.parent_id == parent_id).order_by(t.jobs.c.id)
+            ).scalars()
+        )
+
+    def roll_up(self, parent_id: str, *, now: str) -> None:
+        """Bring a job spanning hosts up to date with its parts: RUNNING once one began, SUCCESS
+        when all succeeded, FAIL (with the first failed part's error) when all ended."""
+        q = select(t.jobs).where(t.jobs.c.id == parent_id)
+        if self._c.dialect.name == "postgresql":
+            q = q.with_for_update()  # two parts ending at once: one decides after the other
+        parent = self._c.execute(q).first()
+        if parent is None or parent.status not in _UNFINISHED:
+            return
+        parts = self._c.execute(
+            select(t.jobs).where(t.jobs.c.parent_id == parent_id).order_by(t.jobs.c.id)
+        ).all()
+        values: dict[str, Any] = {}
+        if all(p.status not in _UNFINISHED for p in parts):
+            failed = [p for p in parts if p.status == JobStatus.FAIL.value]
+            values = {"status": (JobStatus.FAIL if failed else JobStatus.SUCCESS).value}
+            values["end_time"] = now
+            values["begin_time"] = parent.begin_time or now
+            if failed:
+                values.update(error_code=failed[0].error_code, fail_reason=failed[0].fail_reason)
+        elif parent.status == JobStatus.INIT.value and any(p.status != "INIT" for p in parts):
+            values = {"status": JobStatus.RUNNING.value, "begin_time": now}
+        if values:
+            self._c.execute(update(t.jobs).where(t.jobs.c.id == parent_id).values(**values))
+        self._known.pop(parent_id, None)
+        self._changes.jobs.add(parent_id)
 
     def release_all_leases(self) -> int:
         res = self._c.execute(
@@ -356,7 +416,8 @@ class JobRepo:
                 select(t.jobs.c.id)
                 .where(
                     t.jobs.c.project_id == project_id,
-                    t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]),
+                    t.jobs.c.status.in_(_UNFINISHED),
+                    t.jobs.c.parent_id.is_(None),
                 )
                 .order_by(t.jobs.c.created, t.jobs.c.id)
             ).scalars()

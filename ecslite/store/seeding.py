@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ecslite.domain.clock import Clock
 from ecslite.domain.flavor import Flavor
+from ecslite.domain.host import DEFAULT_HOST, Allocation
 from ecslite.domain.keys import fingerprint
 from ecslite.domain.network import Subnet, Vpc, valid_cidr
 from ecslite.domain.resources import Image, Keypair, KmsKey, Project, User
@@ -268,9 +269,22 @@ def apply_seed(
             with _refused("servers", {"id": s.id}):
                 uow.servers.add(_server(s, now))
             count("servers", True)
-            for volume in _disks(s, now):
+            disks = _disks(s, now)
+            for volume in disks:
                 with _refused("volumes", {"id": volume.id}):
                     count("volumes", uow.volumes.add(volume))
+            flavor = uow.flavors.get(s.flavor_id)
+            uow.hosts.allocate(
+                [
+                    Allocation(
+                        server_id=s.id,
+                        host_id=DEFAULT_HOST,
+                        vcpus=flavor.vcpus if flavor else 1,
+                        ram_mb=flavor.ram_mb if flavor else 1024,
+                        disk_gb=sum(v.size_gb for v in disks),
+                    )
+                ]
+            )
         for f in doc.faults:
             uow.faults.add(
                 step=f.step,
@@ -306,7 +320,7 @@ def _server(s: ServerSeed, now: str) -> Server:
         image_id=s.image_id,
         flavor_id=s.flavor_id,
         availability_zone=AVAILABILITY_ZONE,
-        host_id="local",
+        host_id=DEFAULT_HOST,
         vm_state=_STATUS_TO_VM[s.status],
         task_state=None,
         key_name=s.key_name,
@@ -352,6 +366,7 @@ def wipe(uow_factory: UowFactory) -> None:
         t.sub_jobs,
         t.jobs,
         t.sim_faults,
+        t.allocations,
         t.ports,
         t.volumes,
         t.servers,

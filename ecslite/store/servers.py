@@ -239,8 +239,25 @@ class ServerRepo:
         )
         if res.rowcount != 1:
             return False
+        self._c.execute(delete(t.allocations).where(t.allocations.c.server_id == server_id))
         self._changes.servers.add(server_id)
         return True
+
+    def owned_by(self, job_id: str) -> Sequence[str]:
+        """The servers job ``job_id`` is working on."""
+        c = t.servers.c
+        return list(
+            self._c.execute(select(c.id).where(c.current_job_id == job_id).order_by(c.id)).scalars()
+        )
+
+    def reassign(self, server_ids: Sequence[str], *, from_job: str, to_job: str) -> None:
+        """Hand servers owned by ``from_job`` to ``to_job`` (a job's part on their host)."""
+        if server_ids:
+            self._c.execute(
+                update(t.servers)
+                .where(t.servers.c.id.in_(list(server_ids)), t.servers.c.current_job_id == from_job)
+                .values(current_job_id=to_job)
+            )
 
     def place(self, server_id: str, host_id: str, *, job_id: str) -> bool:
         """Record the host a server is built on, only while ``job_id`` owns it."""

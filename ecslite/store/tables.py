@@ -178,6 +178,8 @@ volumes = Table(
     Column("encrypted", Boolean, nullable=False, default=False),
     Column("cmk_id", String(64)),
     Column("created", String(32), nullable=False),
+    # The host that holds the disk (the one its jobs run on).
+    Column("host_id", String(64), nullable=False, server_default="local"),
 )
 
 jobs = Table(
@@ -199,6 +201,9 @@ jobs = Table(
     Column("fail_reason", Text),
     Column("lease_owner", String(64)),
     Column("lease_expires", Float),
+    # A job that spans hosts is one job (what its caller sees) with one part per host: each
+    # part is a job of its own, bound to its host, whose parent_id names the job shown.
+    Column("parent_id", String(64), index=True),
     Index("ix_jobs_runnable", "status", "lease_expires"),
     Index("ix_jobs_created", "created"),
 )
@@ -284,4 +289,38 @@ events = Table(
     Index("ix_events_job", "job_id"),
     # Ids never go back, even after every row was deleted (admin reset).
     sqlite_autoincrement=True,
+)
+
+hosts = Table(
+    "hosts",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("driver", String(32), nullable=False),
+    # Where this host's guests' forwarded ports are reached (the runner's address).
+    Column("address", String(255), nullable=False),
+    Column("availability_zone", String(64), nullable=False),
+    Column("vcpus", Integer, nullable=False),
+    Column("ram_mb", Integer, nullable=False),
+    Column("disk_gb", Integer, nullable=False),
+    Column("cpu_ratio", Float, nullable=False),
+    Column("ram_ratio", Float, nullable=False),
+    Column("disk_ratio", Float, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    # Epoch seconds, written by each runner of the host; up while fresh.
+    Column("heartbeat", Float),
+    # Seconds after its last heartbeat the host counts as down (its runners' setting).
+    Column("down_after", Float, nullable=False),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    # What a server holds on its host, recorded when it is placed (the create's acceptance)
+    # and removed with the server: placement sums these under the hosts' row locks.
+    Column("server_id", String(64), primary_key=True),
+    Column("host_id", String(64), nullable=False, index=True),
+    Column("vcpus", Integer, nullable=False),
+    Column("ram_mb", Integer, nullable=False),
+    Column("disk_gb", Integer, nullable=False),
 )

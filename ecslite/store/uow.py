@@ -17,6 +17,7 @@ from ecslite.store.client_tokens import ClientTokenRepo
 from ecslite.store.engine import write_lock
 from ecslite.store.events import EventRecorder, EventRepo
 from ecslite.store.faults import FaultRepo
+from ecslite.store.hosts import HostRepo
 from ecslite.store.identity import IdentityRepo
 from ecslite.store.jobs import JobRepo
 from ecslite.store.resources import FlavorRepo, NetworkRepo, QuotaRepo
@@ -37,6 +38,7 @@ class UnitOfWork:
     flavors: FlavorRepo
     images: ImageRepo
     quotas: QuotaRepo
+    hosts: HostRepo
     conn: Connection
 
     def __init__(
@@ -78,6 +80,7 @@ class UnitOfWork:
         self.flavors = FlavorRepo(self.conn)
         self.images = ImageRepo(self.conn)
         self.quotas = QuotaRepo(self.conn)
+        self.hosts = HostRepo(self.conn)
         return self
 
     def limit_statements(self, seconds: float) -> None:

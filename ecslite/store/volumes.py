@@ -36,6 +36,7 @@ def _volume(row: Any) -> Volume:
         encrypted=bool(row.encrypted),
         cmk_id=row.cmk_id,
         created=row.created,
+        host_id=row.host_id,
     )
 
 
@@ -163,6 +164,7 @@ class VolumeRepo:
                 encrypted=v.encrypted,
                 cmk_id=v.cmk_id,
                 created=v.created,
+                host_id=v.host_id,
             )
         )
         return True

@@ -59,7 +59,7 @@ def test_limits_are_the_projects_quotas_and_usage(api: Api) -> None:
 
 def test_the_one_availability_zone(api: Api) -> None:
     zones = _nova(api, "GET", "/os-availability-zone").json()["availabilityZoneInfo"]
-    assert zones == [{"zoneName": "az1", "zoneState": {"available": True}, "hosts": None}]
+    assert zones == [{"zoneName": "eu-de-01", "zoneState": {"available": True}, "hosts": None}]
 
 
 def test_zone_details_are_an_administrators(api: Api) -> None:

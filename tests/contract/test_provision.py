@@ -1,4 +1,5 @@
-"""Start-up provisioning gives seeded records real disks and attachments, idempotently."""
+"""Start-up provisioning gives seeded records real disks and attachments, idempotently, on
+their own host only."""
 
 from __future__ import annotations
 
@@ -56,8 +57,13 @@ def test_provision_creates_disks_and_attachments_and_reports_strays(tmp_path: Pa
         )
         (c.driver.volumes_dir / "leftover.qcow2").write_bytes(b"x")
 
-        report = provision(c.uow_factory, c.driver)
-        again = provision(c.uow_factory, c.driver)
+        # Another host's start-up leaves this host's servers alone: no disk, no guest.
+        elsewhere = provision(c.uow_factory, c.driver, host_id="h2")
+        assert (elsewhere.disks, elsewhere.started) == (0, 0)
+        assert not c.driver.disk_path("sys").exists()
+
+        report = provision(c.uow_factory, c.driver, host_id="local")
+        again = provision(c.uow_factory, c.driver, host_id="local")
 
         assert report.disks == again.disks == 2 and report.started == 0
         assert c.driver.disk_path("sys").exists() and c.driver.disk_path("data").exists()

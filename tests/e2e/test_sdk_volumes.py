@@ -78,7 +78,7 @@ def test_list_keep_and_delete_a_data_disk(service: Service) -> None:
         (att,) = v.attachments
         assert (att.server_id, att.volume_id, att.device) == (sid, v.id, device)
         assert att.attachment_id and att.attached_at
-        assert v.multiattach is False and v.availability_zone == "az1"
+        assert v.multiattach is False and v.availability_zone == "eu-de-01"
         assert v.os_vol_tenant_attrtenant_id == demo["project_id"]
     assert set(listed(evs, server_id=sid)) == {system.id, data.id}
     shown = evs.show_volume(ShowVolumeRequest(volume_id=data.id)).volume
@@ -251,7 +251,7 @@ def test_filters_nothing_here_can_match(service: Service) -> None:
     every = set(listed(evs))
     assert every
     assert set(listed(evs, multiattach=False)) == every
-    assert set(listed(evs, service_type="EVS", availability_zone="az1")) == every
+    assert set(listed(evs, service_type="EVS", availability_zone="eu-de-01")) == every
     assert set(listed(evs, enterprise_project_id="all_granted_eps")) == every
     for nothing in (
         {"multiattach": True},

@@ -105,6 +105,10 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
     }
     if v.at_least(9):
         out["locked"] = False
+    if v.at_least(16):
+        # Nova's default policy shows it to administrators; every ecslite caller is its
+        # operator's own project member, and one whose server's host died should see why.
+        out["host_status"] = record.host_status.value
     if v.at_least(19):
         out["description"] = None
     if v.at_least(26):

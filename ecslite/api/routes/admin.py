@@ -1,4 +1,5 @@
-"""Test-suite helpers under /_ecslite/admin: failure injection and reset. Off unless enabled."""
+"""The operator's API under /_ecslite/admin: failure injection and reset (test-suite helpers),
+hosts (list, disable, enable) and failing a stuck job. Off unless enabled."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ecslite.api.body import parse_body
 from ecslite.api.deps import services
 from ecslite.services.admin import Fault
+from ecslite.services.hosts import HostView
 
 router = APIRouter(prefix="/_ecslite/admin")
 
@@ -53,3 +55,68 @@ def reset(request: Request) -> Response:
     """Forget every record and reload the seeds the service was started with."""
     services(request).admin.reset(request.app.state.reset_seeds, request.app.state.secret_box)
     return Response(status_code=204)
+
+
+def _host(h: HostView) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "driver": h.driver,
+        "availability_zone": h.availability_zone,
+        "address": h.address,
+        "state": "up" if h.status.value != "DOWN" else "down",
+        "status": h.status.value,
+        "enabled": h.enabled,
+        "disabled_reason": h.disabled_reason,
+        "heartbeat_age": h.heartbeat_age,
+        "capacity": {
+            "vcpus": h.capacity.vcpus,
+            "ram_mb": h.capacity.ram_mb,
+            "disk_gb": h.capacity.disk_gb,
+        },
+        "usable": {"vcpus": h.usable.vcpus, "ram_mb": h.usable.ram_mb, "disk_gb": h.usable.disk_gb},
+        "allocated": {
+            "vcpus": h.allocated.vcpus,
+            "ram_mb": h.allocated.ram_mb,
+            "disk_gb": h.allocated.disk_gb,
+        },
+        "servers": h.allocated.servers,
+        "running_jobs": h.running_jobs,
+    }
+
+
+class DisableBody(BaseModel):
+    reason: StrictStr | None = Field(default=None, max_length=255)
+
+
+class FailBody(BaseModel):
+    reason: StrictStr = Field(min_length=1, max_length=255)
+
+
+@router.get("/hosts")
+def list_hosts(request: Request) -> dict[str, Any]:
+    return {"hosts": [_host(h) for h in services(request).hosts.all()]}
+
+
+@router.get("/hosts/{host_id}")
+def show_host(request: Request, host_id: str) -> dict[str, Any]:
+    return {"host": _host(services(request).hosts.get(host_id))}
+
+
+@router.post("/hosts/{host_id}/disable")
+async def disable_host(request: Request, host_id: str) -> dict[str, Any]:
+    body = await parse_body(request, DisableBody)
+    view = await run_in_threadpool(services(request).hosts.set_enabled, host_id, False, body.reason)
+    return {"host": _host(view)}
+
+
+@router.post("/hosts/{host_id}/enable")
+async def enable_host(request: Request, host_id: str) -> dict[str, Any]:
+    view = await run_in_threadpool(services(request).hosts.set_enabled, host_id, True)
+    return {"host": _host(view)}
+
+
+@router.post("/jobs/{job_id}/fail", status_code=202)
+async def fail_job(request: Request, job_id: str) -> dict[str, Any]:
+    body = await parse_body(request, FailBody)
+    await run_in_threadpool(services(request).hosts.fail_job, job_id, body.reason)
+    return {"job_id": job_id, "status": "FAIL"}

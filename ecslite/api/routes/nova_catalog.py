@@ -182,8 +182,12 @@ def availability_zones(
     project_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> dict[str, Any]:
     principal(request, project_id)
-    zone = {"zoneName": AVAILABILITY_ZONE, "zoneState": {"available": True}, "hosts": None}
-    return {"availabilityZoneInfo": [zone]}
+    zones = services(request).catalog.zones() or [(AVAILABILITY_ZONE, False)]
+    return {
+        "availabilityZoneInfo": [
+            {"zoneName": name, "zoneState": {"available": up}, "hosts": None} for name, up in zones
+        ]
+    }
 
 
 @router.get("/v2.1/{project_id}/os-availability-zone/detail")

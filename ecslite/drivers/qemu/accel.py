@@ -117,3 +117,16 @@ def detect(qemu: str) -> AccelVerdict:
                 _cached.seconds,
             )
         return _cached
+
+
+def kernel_cmdline(cmdline: str, accel_name: str) -> str:
+    """Return the image's kernel command line for a guest under ``accel_name``.
+
+    Under TCG no guest instruction runs speculatively on the host CPU, so the kernel's
+    speculative-execution mitigations protect nothing and only cost emulated MSR writes and
+    retpolines on every context switch and system call: they are switched off there. Under KVM
+    the image's own command line is used unchanged.
+    """
+    if accel_name == "tcg" and "mitigations=" not in cmdline:
+        return f"{cmdline} mitigations=off"
+    return cmdline

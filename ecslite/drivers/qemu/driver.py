@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 from ecslite.cloudinit.configdrive import LABEL, render_config_drive
 from ecslite.cloudinit.iso import write_iso
 from ecslite.domain.boot import BootConfig
+from ecslite.domain.host import Capacity
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server, Volume
 from ecslite.drivers.base import (
@@ -56,6 +57,7 @@ from ecslite.drivers.base import (
 )
 from ecslite.drivers.qemu import accel, agent, console, disks, guestfs, network, vm
 from ecslite.drivers.qemu.keys import DataKeys, DiskKeys, write_json
+from ecslite.drivers.qemu.machine import machine_capacity
 from ecslite.images.store import ImageFiles, ImageStore
 
 
@@ -110,6 +112,10 @@ class QemuDriver:
             how = "apt-get install qemu-system-x86 qemu-utils"
             return f"{', '.join(missing)} not installed ({how})"
         return None
+
+    def capacity(self) -> Capacity:
+        """The machine's: its CPUs, its RAM and the data dir's free disk."""
+        return machine_capacity(self.data_dir)
 
     def close(self) -> None:
         """Stop waiting on guests; the guests themselves keep running (like libvirt's)."""
@@ -236,7 +242,7 @@ class QemuDriver:
             seed_iso=seed,
             kernel=files.kernel if files else None,
             initrd=files.initrd if files else None,
-            cmdline=_kernel_cmdline(files.cmdline, accel_name) if files else "",
+            cmdline=accel.kernel_cmdline(files.cmdline, accel_name) if files else "",
             accel=accel_name,
             vcpus=size.vcpus,
             memory_mb=size.memory_mb,
@@ -478,19 +484,6 @@ class QemuDriver:
         if self.options.accel == "auto":
             return accel.detect(vm.QEMU).accel
         return self.options.accel
-
-
-def _kernel_cmdline(cmdline: str, accel_name: str) -> str:
-    """Return the image's kernel command line for a guest under ``accel_name``.
-
-    Under TCG no guest instruction runs speculatively on the host CPU, so the kernel's
-    speculative-execution mitigations protect nothing and only cost emulated MSR writes and
-    retpolines on every context switch and system call: they are switched off there. Under KVM
-    the image's own command line is used unchanged.
-    """
-    if accel_name == "tcg" and "mitigations=" not in cmdline:
-        return f"{cmdline} mitigations=off"
-    return cmdline
 
 
 def _hostname(name: str) -> str:

@@ -1,6 +1,6 @@
 """images.password_agent: the image ships a guest agent that sets passwords
 
-Revision ID: 0008_around
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 19:45:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-06 19:45:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_around"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
