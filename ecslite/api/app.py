@@ -23,6 +23,7 @@ from ecslite.api.guard import AuthGuard
 from ecslite.api.inputgate import InputGate
 from ecslite.api.nova.microversion import microversion
 from ecslite.api.openapi import install_openapi
+from ecslite.api.openstack_headers import OpenStackHeaders
 from ecslite.api.principal import project_scope
 from ecslite.api.routes import (
     admin,
@@ -61,13 +62,14 @@ class Mount(Protocol):
     async def session_project(self, scope: Scope, authenticator: Authenticator) -> str | None:
         """The project of this door's authenticated caller, or None (for stream budgets)."""
 
+
 ADMIN_PREFIX = "/_ecslite/admin"
 _PUBLIC_PATHS = frozenset(
     {"/v3/auth/tokens", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
 # Version documents are read before login (keystoneauth's discovery): the root, any bare
 # version ("/v3", "/v2.1/"; unknown ones answer 404, not 401) and the image service's root.
-_DISCOVERY_PATH = re.compile(r"^/((v[0-9]+(\.[0-9]+)?|image)/?)?$")
+_DISCOVERY_PATH = re.compile(r"^/((v[0-9]+(\.[0-9]+)?|image|compute)/?)?$")
 
 
 def _public(enable_admin: bool, mounts: Sequence[Mount]) -> Callable[[str], bool]:
@@ -142,13 +144,13 @@ def create_app(
         catalog.router,
         lifecycle.router,
         servers.router,
-        keypairs.router,
         console.router,
     ):
         app.include_router(r, dependencies=ecs_scope)
     # Nova's routes act in the URL's project too, at the microversion the request names.
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
+    app.include_router(keypairs.router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)
     app.include_router(discovery.router)
@@ -190,6 +192,8 @@ def create_app(
         max_per_source=settings.max_body_senders_per_source,
     )
 
+    # Inside the access log (its request id is the OpenStack one), outside every refusal.
+    app.add_middleware(OpenStackHeaders)
     # Outermost: every request is logged once, refusals included.
     app.add_middleware(AccessLog)
 

@@ -103,7 +103,9 @@ class AuthGuard:
                 return
             scope.setdefault("state", {})["identity"] = identity
             if identity.spent_signature is not None:
-                await self._run_spending(scope, replay(body, receive), send, identity.spent_signature)
+                await self._run_spending(
+                    scope, replay(body, receive), send, identity.spent_signature
+                )
                 return
         await self.app(scope, replay(body, receive), send)
 

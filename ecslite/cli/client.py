@@ -180,7 +180,9 @@ def watch(target: Target, job_id: str) -> int:
         except (httpx.TransportError, SSEError) as exc:
             failures += 1
             if failures > RECONNECTS:
-                raise SystemExit(f"error: lost the event stream of {target.endpoint}: {exc}") from None
+                raise SystemExit(
+                    f"error: lost the event stream of {target.endpoint}: {exc}"
+                ) from None
             time.sleep(min(failures, 5))
 
 
@@ -199,7 +201,9 @@ class _Progress:
             self.seen[sub["job_id"]] = sub["status"]
             if sub["status"] == "INIT":
                 continue
-            extra = f" ({sub['error_code']}: {sub['fail_reason']})" if sub.get("fail_reason") else ""
+            extra = (
+                f" ({sub['error_code']}: {sub['fail_reason']})" if sub.get("fail_reason") else ""
+            )
             elapsed = time.monotonic() - self.start
             print(
                 f"[{elapsed:6.1f}s] step {i}/{len(subs)} {sub['job_type']:<20} {sub['status']}{extra}",

@@ -54,9 +54,7 @@ def network_data(net: StaticNetwork) -> dict[str, Any]:
                 "link": "nic0",
                 "ip_address": net.address,
                 "netmask": net.netmask,
-                "routes": [
-                    {"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": net.gateway}
-                ],
+                "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": net.gateway}],
             }
         ],
         "services": [{"type": "dns", "address": net.dns}],

@@ -231,7 +231,9 @@ def add_keypair(
 ) -> KeypairCreated:
     """Import ``public_key`` or generate a pair; the private key is returned once, never kept."""
     return svc.ops.submit(
-        CreateKeypair(user_id=who.user_id, domain_id=who.domain_id, name=name, public_key=public_key)
+        CreateKeypair(
+            user_id=who.user_id, domain_id=who.domain_id, name=name, public_key=public_key
+        )
     )
 
 

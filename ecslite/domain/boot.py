@@ -22,4 +22,3 @@ class BootConfig:
     # Stored and handed to the config-drive renderer as "user_data".
     user_data_b64: Annotated[str | None, Field(alias="user_data")] = None
     byol: bool = False
-

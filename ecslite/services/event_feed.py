@@ -55,9 +55,7 @@ class EventFeed:
             job = uow.jobs.get(f.job_id, f.project_id) if f.job_id is not None else None
             if f.job_id is not None and job is None:
                 raise errors.EcsError(errors.JOB_NOT_FOUND, f"Job {f.job_id} does not exist.")
-            server = (
-                uow.servers.get(f.server_id, f.project_id) if f.server_id is not None else None
-            )
+            server = uow.servers.get(f.server_id, f.project_id) if f.server_id is not None else None
             if f.server_id is not None and server is None:
                 raise errors.EcsError(errors.SERVER_NOT_FOUND)
             if last is not None:

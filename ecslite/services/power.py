@@ -30,9 +30,7 @@ ALLOWED: dict[tuple[bool, bool], AllowedStates] = {
     (False, True): batch(VmState.ACTIVE, VmState.STOPPED, verb="stopped"),
     (False, False): batch(VmState.ACTIVE, VmState.STOPPED, verb="started"),
     (True, True): AllowedStates(frozenset({VmState.ACTIVE}), refusal=_NOVA_REFUSAL, verb="stop"),
-    (True, False): AllowedStates(
-        frozenset({VmState.STOPPED}), refusal=_NOVA_REFUSAL, verb="start"
-    ),
+    (True, False): AllowedStates(frozenset({VmState.STOPPED}), refusal=_NOVA_REFUSAL, verb="start"),
 }
 
 

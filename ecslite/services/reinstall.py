@@ -95,7 +95,9 @@ def prepare(cmd: ReinstallServer) -> ReinstallCommand:
 
 
 def handle(cmd: ReinstallServer, ports: Ports) -> JobAccepted:
-    return JobAccepted(accept_reinstall(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock))
+    return JobAccepted(
+        accept_reinstall(prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock)
+    )
 
 
 @dataclass(frozen=True)

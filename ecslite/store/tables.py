@@ -268,7 +268,9 @@ events = Table(
     # The stream's resume point (SSE ``id``). Ids are handed out in commit order (SQLite: one
     # writer at a time; PostgreSQL: an advisory lock held from the insert to the commit), so a
     # reader that has seen id N never later finds a smaller id committed.
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("project_id", String(64), nullable=False),
     Column("kind", String(16), nullable=False),  # job | server
     Column("job_id", String(64)),  # the job event's job, or the job that changed the server

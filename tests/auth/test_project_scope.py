@@ -109,7 +109,17 @@ UNAUTHENTICATED_PREFIXES = (
     "/console",
 )
 # keystoneauth reads these version documents before it has a token.
-DISCOVERY_PATHS = {"/", "/v3", "/v3/", "/v2.1", "/v2.1/", "/image", "/image/"}
+DISCOVERY_PATHS = {
+    "/",
+    "/v3",
+    "/v3/",
+    "/v2.1",
+    "/v2.1/",
+    "/image",
+    "/image/",
+    "/compute",
+    "/compute/",
+}
 MISMATCH = {
     "/v1/{project_id}/jobs/{job_id}": "Common.0018",
     "/v1/{project_id}/events": "Common.0018",
@@ -130,7 +140,6 @@ def _create_body(r: dict[str, str]) -> dict[str, Any]:
             "key_name": r["keypair_name"],
         }
     }
-
 
 
 class World:

@@ -118,6 +118,33 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
     return out
 
 
+# What Nova's rebuild answer leaves out of the server below 2.75 (from 2.75 it is show's).
+# The highest version served is below 2.75, so a rebuild never shows them.
+_NOT_IN_REBUILD = (
+    "OS-EXT-AZ:availability_zone",
+    "config_drive",
+    "key_name",
+    "OS-SRV-USG:launched_at",
+    "OS-SRV-USG:terminated_at",
+    "OS-EXT-STS:task_state",
+    "OS-EXT-STS:vm_state",
+    "OS-EXT-STS:power_state",
+    "os-extended-volumes:volumes_attached",
+    "security_groups",
+)
+
+
+def rebuild_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """The server as Nova's rebuild answers it below 2.75: no status extensions, no AZ, key,
+    volumes or security groups, and addresses without their ``OS-EXT-IPS`` attributes."""
+    out = {k: val for k, val in detail.items() if k not in _NOT_IN_REBUILD}
+    out["addresses"] = {
+        net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
+        for net, addrs in detail.get("addresses", {}).items()
+    }
+    return out
+
+
 def image_view(image: Image) -> dict[str, Any]:
     """Glance v2's image document (the fields a client reads; sizes are not tracked)."""
     return {

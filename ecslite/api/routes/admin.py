@@ -14,6 +14,7 @@ from ecslite.services.admin import Fault
 
 router = APIRouter(prefix="/_ecslite/admin")
 
+
 class FaultBody(BaseModel):
     step: StrictStr
     server_id: StrictStr | None = None

@@ -91,7 +91,9 @@ async def _stream(
         return
     cursor = opening.cursor
     while True:
-        seen = feed.bus.seq  # before reading: a commit after the read changes it, so no sleep-through
+        seen = (
+            feed.bus.seq
+        )  # before reading: a commit after the read changes it, so no sleep-through
         events = await run_in_threadpool(feed.read, f, cursor)
         for ev in events:
             yield _sse(ev)

@@ -20,6 +20,7 @@ from ecslite.services.lifecycle import DeleteServers
 
 router = APIRouter()
 
+
 class _Lenient(BaseModel):
     # Fields of the SDK models ecslite does not act on (tags, publicip, ...) are accepted and
     # ignored, as a cloud without that feature would; the ones it acts on are typed strictly.

@@ -129,7 +129,7 @@ def catalog(base_url: str, project_id: str, region: str) -> list[dict[str, Any]]
     """The services an OpenStack client looks up: identity, compute, image, and ECS itself."""
     services = (
         ("identity", "keystone", f"{base_url}/v3"),
-        ("compute", "nova", f"{base_url}/v2.1/{project_id}"),
+        ("compute", "nova", f"{base_url}/compute/v2.1/{project_id}"),
         ("image", "glance", f"{base_url}/image"),
         ("ecs", "ecs", f"{base_url}/v1/{project_id}"),
     )

@@ -248,9 +248,7 @@ class QemuDriver:
             if not network.forward_refused(exc.message):
                 raise
             # Another program took the port between the check and QEMU's bind: move once.
-            net = network.for_launch(
-                workdir, server_id=server.id, ssh_host=self.options.ssh_host
-            )
+            net = network.for_launch(workdir, server_id=server.id, ssh_host=self.options.ssh_host)
             vm.launch(dataclasses.replace(spec, nic=network.nic_argument(net)))
 
     def guest_size(self, size: GuestSize | None) -> GuestSize:
@@ -389,7 +387,9 @@ class QemuDriver:
             time.sleep(0.5)
 
     def _silence_reason(self, silent_for: float) -> str:
-        how = "chosen by probing" if self.options.accel == "auto" else "forced by ECSLITE_QEMU_ACCEL"
+        how = (
+            "chosen by probing" if self.options.accel == "auto" else "forced by ECSLITE_QEMU_ACCEL"
+        )
         return (
             f"The guest wrote nothing to its serial console in {silent_for:.0f} s after it "
             f"started: no accelerator progress (its vCPU does not run) or no kernel output "
