@@ -32,6 +32,7 @@ from ecslite.api.routes import (
     discovery,
     events,
     glance,
+    identity,
     jobs,
     keypairs,
     lifecycle,
@@ -161,6 +162,7 @@ def create_app(
     app.include_router(volumes.router, dependencies=common_scope)
     app.include_router(events.router, dependencies=common_scope)
     app.include_router(tokens.router)
+    app.include_router(identity.router)
     if enable_admin:
         app.include_router(admin.router)
     # Added first, so it runs after AuthGuard: the body is capped and buffered by then.

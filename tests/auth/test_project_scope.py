@@ -84,6 +84,11 @@ ROUTES: dict[tuple[str, str], Body] = {
     # Glance's paths name no project: the credential's own is the scope.
     ("GET", "/image/v2/images"): None,
     ("GET", "/image/v2/images/{image_id}"): None,
+    # Keystone's reads around a token name no project either (tests/api/test_keystone_tokens.py).
+    ("GET", "/v3/auth/catalog"): None,
+    ("GET", "/v3/auth/projects"): None,
+    ("GET", "/v3/auth/domains"): None,
+    ("GET", "/v3/users/{user_id}/projects"): None,
     ("GET", "/v1/{project_id}/cloudservers/flavors"): None,
     ("GET", "/v1/{project_id}/cloudservers/limits"): None,
     ("GET", "/v2/cloudimages"): None,
@@ -182,6 +187,7 @@ class World:
             "server_id": o["servers"]["stopped"],
             "job_id": job.json()["job_id"],
             "keypair_name": "other-key",
+            "user_id": o["user_id"],
             "image_id": other_image,
             "volume_id": self._volume_of(o["project_id"]),
             **self._own_catalogue(),
@@ -216,6 +222,7 @@ class World:
             "server_id": str(uuid.uuid4()),
             "job_id": uuid.uuid4().hex,
             "keypair_name": f"missing-{uuid.uuid4().hex[:8]}",
+            "user_id": uuid.uuid4().hex,
             "image_id": str(uuid.uuid4()),
             "volume_id": str(uuid.uuid4()),
             **self._own_catalogue(),

@@ -51,9 +51,7 @@ pytestmark = pytest.mark.skipif(
 
 
 class Worker:
-    def __init__(
-        self, database_url: str, data_dir: Path, log: Path, *extra: str
-    ) -> None:
+    def __init__(self, database_url: str, data_dir: Path, log: Path, *extra: str) -> None:
         env = {**os.environ, "ECSLITE_LEASE_SECONDS": "3"}
         cmd = [
             sys.executable,
