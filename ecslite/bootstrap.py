@@ -12,9 +12,10 @@ from ecslite.domain.clock import Clock
 from ecslite.domain.server import Server
 from ecslite.drivers.base import Capabilities, Driver, GuestNetwork
 from ecslite.drivers.sim import SimDriver
+from ecslite.images.store import ImageStore
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.admin import Admin
-from ecslite.services.command import Ports
+from ecslite.services.command import ImageLimits, Ports
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.facade import Services
 from ecslite.services.operations import Operations
@@ -167,7 +168,18 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
         return driver.console_output(server, lines)
 
     services = Services(
-        ops=Operations(Ports(uow_factory=factory, clock=clock), wake=runner.wake),
+        ops=Operations(
+            Ports(
+                uow_factory=factory,
+                clock=clock,
+                images=ImageStore(settings.data_dir / "images"),
+                image_limits=ImageLimits(
+                    max_image_bytes=settings.max_image_bytes,
+                    project_image_bytes=settings.image_quota_bytes,
+                ),
+            ),
+            wake=runner.wake,
+        ),
         servers=ServerReads(factory, network_of=guest_network, console_of=console_output),
         jobs=JobReads(factory),
         catalog=CatalogReads(factory),

@@ -32,11 +32,13 @@ from ecslite.api.routes import (
     discovery,
     events,
     glance,
+    glance_writes,
     identity,
     jobs,
     keypairs,
     lifecycle,
     nova_catalog,
+    nova_reads,
     nova_servers,
     reinstall,
     servers,
@@ -152,8 +154,10 @@ def create_app(
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(keypairs.router, dependencies=[*ecs_scope, Depends(microversion)])
+    app.include_router(nova_reads.router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)
+    app.include_router(glance_writes.router)
     app.include_router(discovery.router)
     app.include_router(catalog.ims_router)
     common_scope = [Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,16 @@ class Image:
     os_type: str
     min_disk_gb: int
     project_id: str | None = None
+    # What Glance records of an image (set for uploaded images; built ones have no size etc.).
+    min_ram_mb: int = 0
+    size: int | None = None
+    checksum: str | None = None  # MD5 hex
+    os_hash_value: str | None = None  # SHA-512 hex
+    disk_format: str | None = None
+    tags: tuple[str, ...] = ()
+    properties: Mapping[str, str] = field(default_factory=dict)
+    created_at: str | None = None
+    updated_at: str | None = None
 
     @property
     def active(self) -> bool:

@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-from ecslite.services import create, keypairs, lifecycle, nova, power, reinstall, volumes
+from ecslite.services import (
+    create,
+    images,
+    keypairs,
+    lifecycle,
+    nova,
+    power,
+    reinstall,
+    volumes,
+)
 from ecslite.services.command import Command, JobAccepted, Ports
 
 R = TypeVar("R")
@@ -27,6 +36,12 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     volumes.DeleteVolume: volumes.handle_delete,
     keypairs.CreateKeypair: keypairs.handle_create,
     keypairs.DeleteKeypair: keypairs.handle_delete,
+    images.CreateImage: images.handle_create,
+    images.UpdateImage: images.handle_update,
+    images.DeleteImage: images.handle_delete,
+    images.StartUpload: images.handle_start_upload,
+    images.FinishUpload: images.handle_finish_upload,
+    images.AbortUpload: images.handle_abort_upload,
 }
 
 

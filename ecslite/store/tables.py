@@ -70,6 +70,7 @@ images = Table(
     Column("min_disk_gb", Integer, nullable=False),
     Column("project_id", String(64)),  # NULL: a public image
     # Set for an image uploaded through Glance (NULL for built or seeded ones).
+    Column("min_ram_mb", Integer),
     Column("size", BigInteger),
     Column("checksum", String(32)),  # MD5 hex, Glance's ``checksum``
     Column("os_hash_value", String(128)),  # SHA-512 hex

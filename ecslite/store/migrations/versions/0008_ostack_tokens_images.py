@@ -23,6 +23,7 @@ def upgrade() -> None:
     with op.batch_alter_table("auth_tokens") as batch:
         batch.alter_column("project_id", existing_type=sa.String(length=64), nullable=True)
     with op.batch_alter_table("images") as batch:
+        batch.add_column(sa.Column("min_ram_mb", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("size", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("checksum", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("os_hash_value", sa.String(length=128), nullable=True))
@@ -44,6 +45,7 @@ def downgrade() -> None:
             "os_hash_value",
             "checksum",
             "size",
+            "min_ram_mb",
         ):
             batch.drop_column(name)
     op.execute("DELETE FROM auth_tokens WHERE project_id IS NULL")
