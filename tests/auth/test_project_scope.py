@@ -44,6 +44,7 @@ ROUTES: dict[tuple[str, str], Body] = {
         "os-reinstall": {"adminpass": "Cross-Proj-9x"}
     },
     ("GET", "/v1/{project_id}/jobs/{job_id}"): None,
+    ("GET", "/image/v1/{project_id}/jobs/{job_id}"): None,
     # Called with ?job_id= (see QUERY): unfiltered, the caller's own stream would never end.
     ("GET", "/v1/{project_id}/events"): None,
     ("GET", "/v1/{project_id}/cloudservers/detail"): None,
@@ -108,6 +109,7 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("GET", "/v1/{project_id}/cloudservers/flavors"): None,
     ("GET", "/v1/{project_id}/cloudservers/limits"): None,
     ("GET", "/v2/cloudimages"): None,
+    ("GET", "/image/v2/cloudimages"): None,
     ("GET", "/v2/images/{image_id}"): None,
     # A create naming another account's key pair answers like one naming a missing key pair.
     ("POST", "/v1/{project_id}/cloudservers"): lambda r: _create_body(r),
@@ -143,6 +145,7 @@ DISCOVERY_PATHS = {
 }
 MISMATCH = {
     "/v1/{project_id}/jobs/{job_id}": "Common.0018",
+    "/image/v1/{project_id}/jobs/{job_id}": "Common.0018",
     "/v1/{project_id}/events": "Common.0018",
     "/v2/{project_id}/cloudvolumes/detail": "Common.0018",
     "/v2/{project_id}/cloudvolumes/{volume_id}": "Common.0018",
