@@ -4,6 +4,8 @@
 #   make check   the inner loop (under 2 minutes): ruff, mypy and every test that starts no
 #                process (unit, in-process API and auth tests); `make test` runs these too
 #   make bench   benchmarks against moto; prints tables, writes bench/results/ (docs/performance.md)
+#   make tempest OpenStack's Tempest (compute and identity token API tests) against a fresh
+#                service; installs Tempest into build/tempest/venv; not part of `make test`
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +19,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 STORE_AGNOSTIC := test_openstack_clients.py test_readme_quickstart.py test_slow_clients.py \
 	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py
 
-.PHONY: install serve check test test-sqlite test-postgres lint bench
+.PHONY: install serve check test test-sqlite test-postgres lint bench tempest
 
 $(BIN)/ecslite: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,7 +33,7 @@ serve: install
 	$(BIN)/ecslite serve --demo --data-dir $(DATA) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check ecslite tests examples
+	$(BIN)/ruff check ecslite tests examples tools
 	$(BIN)/mypy ecslite
 
 # Tests marked `process` (all of tests/e2e and tests/browser, and those starting QEMU, qemu-img
@@ -53,3 +55,6 @@ test: lint test-sqlite test-postgres
 bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+tempest: install
+	$(BIN)/python tools/tempest_run.py
