@@ -132,12 +132,15 @@ def _token(endpoint: str, demo: dict[str, Any]) -> str:
 
 
 def _accounts(demo: dict[str, Any]) -> str:
-    """Two pre-provisioned accounts in two accounts (domains): Tempest's primary and alt."""
-    o = demo["other_project"]
+    """Pre-provisioned accounts: Tempest's primary (the demo user), its ``project_reader`` in the
+    same project (demo-reader) and alt (the other tenant's user). Order matters: a credential
+    asked for without a role takes the first free account."""
+    o, r = demo["other_project"], demo["reader"]
     rows = []
-    for user, password, project, domain in (
-        (demo["user_name"], demo["password"], demo["project_name"], demo["domain_name"]),
-        (o["user_name"], o["password"], o["project_name"], o["domain_name"]),
+    for user, password, project, domain, role in (
+        (demo["user_name"], demo["password"], demo["project_name"], demo["domain_name"], "member"),
+        (o["user_name"], o["password"], o["project_name"], o["domain_name"], "member"),
+        (r["user_name"], r["password"], demo["project_name"], demo["domain_name"], "reader"),
     ):
         rows.append(
             f"- username: {json.dumps(user)}\n"
@@ -146,7 +149,7 @@ def _accounts(demo: dict[str, Any]) -> str:
             f"  domain_name: {json.dumps(domain)}\n"
             f"  user_domain_name: {json.dumps(domain)}\n"
             f"  project_domain_name: {json.dumps(domain)}\n"
-            "  roles: [member]\n"
+            f"  roles: [{role}]\n"
         )
     return "".join(rows)
 
@@ -277,7 +280,11 @@ def main() -> int:
         accounts = RUN / "accounts.yaml"
         accounts.write_text(_accounts(demo))
         workspace = RUN / "workspace"
-        subprocess.run([str(tempest), "init", str(workspace)], check=True, capture_output=True)
+        # tempest registers workspaces by name (~/.tempest): a fresh name, removed afterwards.
+        name = f"ecslite-{port}-{os.getpid()}"
+        subprocess.run(
+            [str(tempest), "init", "--name", name, str(workspace)], check=True, capture_output=True
+        )
         (workspace / "etc" / "tempest.conf").write_text(_config(endpoint, demo, flavors, accounts))
         regex = os.environ.get("TEMPEST_REGEX", SELECTION)
         version = subprocess.run(
@@ -303,6 +310,9 @@ def main() -> int:
         )
         print(json.dumps(_summary(text)))
         print(f"full log: {RUN / 'run.log'}")
+        subprocess.run(
+            [str(tempest), "workspace", "remove", "--name", name], check=False, capture_output=True
+        )
         return run.returncode
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import subprocess
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -369,7 +370,12 @@ def handle_finish_upload(cmd: FinishUpload, ports: Ports) -> Image:
                 errors.IMAGE_BAD_DATA,
                 f"The data is {staged.disk_format}, not the declared {image.disk_format}.",
             )
-        converted = as_qcow2(staged)
+        try:
+            converted = as_qcow2(staged)
+        except (OSError, subprocess.CalledProcessError):
+            raise errors.EcsError(
+                errors.IMAGE_BAD_DATA, "The raw image could not be converted to qcow2."
+            ) from None
         if converted is not None:
             converted.chmod(0o444)
             ports.images.add(image.id, name=image.name, disk=converted, cloud_init=image.cloud_init)
