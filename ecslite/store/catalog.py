@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
+from ecslite.domain.clock import Clock
 from ecslite.domain.resources import Image, Keypair, KmsKey, Project
 from ecslite.store import tables as t
 
@@ -99,6 +101,11 @@ class CatalogRepo:
         """Insert the image unless its id exists; return whether it was inserted."""
         if self.image(image.id) is not None:
             return False
+        # Seeded and built images are recorded now; Glance-created ones bring their times.
+        now = Clock().iso()
+        image = replace(
+            image, created_at=image.created_at or now, updated_at=image.updated_at or now
+        )
         self._c.execute(insert(t.images).values(id=image.id, **_image_values(image)))
         return True
 

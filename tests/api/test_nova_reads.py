@@ -71,3 +71,35 @@ def test_image_proxy_lists_shows_and_deletes(api: Api) -> None:
     own = api.client.post("/image/v2/images", json={"name": "mine"}).json()
     assert _nova(api, "DELETE", f"/images/{own['id']}").status_code == 204
     assert _nova(api, "GET", f"/images/{own['id']}").status_code == 404
+
+
+def test_image_metadata_is_the_images_properties(api: Api) -> None:
+    own = api.client.post("/image/v2/images", json={"name": "meta", "os_distro": "debian"}).json()
+    base = f"/images/{own['id']}/metadata"
+    assert _nova(api, "GET", base).json() == {"metadata": {"os_distro": "debian"}}
+    merged = _nova(api, "POST", base, json={"metadata": {"a": "1"}}).json()["metadata"]
+    assert merged == {"os_distro": "debian", "a": "1"}
+    replaced = _nova(api, "PUT", base, json={"metadata": {"b": "2"}}).json()["metadata"]
+    assert replaced == {"b": "2"}
+    assert _nova(api, "PUT", f"{base}/c", json={"meta": {"c": "3"}}).json() == {"meta": {"c": "3"}}
+    assert _nova(api, "GET", f"{base}/c").json() == {"meta": {"c": "3"}}
+    assert _nova(api, "PUT", f"{base}/c", json={"meta": {"d": "3"}}).status_code == 400
+    assert _nova(api, "DELETE", f"{base}/c").status_code == 204
+    assert _nova(api, "GET", f"{base}/c").status_code == 404
+    glance = api.client.get(f"/image/v2/images/{own['id']}").json()
+    assert glance["b"] == "2" and "c" not in glance and "os_distro" not in glance
+    # Public images' metadata is read-only for a project.
+    public = f"/images/{api.demo['images']['cloudinit']}/metadata"
+    assert _nova(api, "POST", public, json={"metadata": {"x": "y"}}).status_code == 403
+
+
+def test_images_changed_since(api: Api) -> None:
+    own = api.client.post("/image/v2/images", json={"name": "recent"}).json()
+    later = _nova(api, "GET", "/images/detail?changes-since=2100-01-01T00:00:00Z").json()
+    assert later["images"] == []
+    since = own["created_at"]
+    recent = _nova(api, "GET", f"/images?changes-since={since}").json()["images"]
+    assert own["id"] in {i["id"] for i in recent}
+    assert _nova(api, "GET", "/images?changes-since=yesterday").status_code == 400
+    for image in _nova(api, "GET", "/images/detail").json()["images"]:
+        assert image["created"] and image["updated"]

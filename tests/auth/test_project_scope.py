@@ -79,6 +79,14 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("GET", "/v2.1/{project_id}/images/detail"): None,
     ("GET", "/v2.1/{project_id}/images/{image_id}"): None,
     ("DELETE", "/v2.1/{project_id}/images/{image_id}"): None,
+    ("GET", "/v2.1/{project_id}/images/{image_id}/metadata"): None,
+    ("POST", "/v2.1/{project_id}/images/{image_id}/metadata"): lambda r: {"metadata": {"k": "v"}},
+    ("PUT", "/v2.1/{project_id}/images/{image_id}/metadata"): lambda r: {"metadata": {"k": "v"}},
+    ("GET", "/v2.1/{project_id}/images/{image_id}/metadata/{key}"): None,
+    ("PUT", "/v2.1/{project_id}/images/{image_id}/metadata/{key}"): lambda r: {
+        "meta": {r["key"]: "v"}
+    },
+    ("DELETE", "/v2.1/{project_id}/images/{image_id}/metadata/{key}"): None,
     # Another project's quota set answers like one that does not exist: 403 (Nova's policy).
     ("GET", "/v2.1/{project_id}/os-quota-sets/{tenant_id}"): None,
     ("GET", "/v2.1/{project_id}/os-quota-sets/{tenant_id}/detail"): None,
@@ -209,6 +217,7 @@ class World:
             "user_id": o["user_id"],
             "tenant_id": o["project_id"],
             "tag": "t",
+            "key": "k",
             "image_id": other_image,
             "volume_id": self._volume_of(o["project_id"]),
             **self._own_catalogue(),
@@ -246,6 +255,7 @@ class World:
             "user_id": uuid.uuid4().hex,
             "tenant_id": uuid.uuid4().hex,
             "tag": "t",
+            "key": "k",
             "image_id": str(uuid.uuid4()),
             "volume_id": str(uuid.uuid4()),
             **self._own_catalogue(),

@@ -145,6 +145,10 @@ def rebuild_detail(detail: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# The recorded time of an image stored before images had one.
+EPOCH = "1970-01-01T00:00:00Z"
+
+
 def image_view(image: Image) -> dict[str, Any]:
     """Glance v2's image document. Built images have no recorded file (size, checksum null);
     uploaded ones show what was measured of theirs. Free-form properties are top-level keys,
@@ -172,8 +176,8 @@ def image_view(image: Image) -> dict[str, Any]:
         "os_type": image.os_type,
         "__support_cloudinit": "true" if image.cloud_init else "false",
         "tags": list(image.tags),
-        "created_at": image.created_at,
-        "updated_at": image.updated_at,
+        "created_at": image.created_at or EPOCH,
+        "updated_at": image.updated_at or EPOCH,
         "self": f"/v2/images/{image.id}",
         "file": f"/v2/images/{image.id}/file",
         "schema": "/v2/schemas/image",

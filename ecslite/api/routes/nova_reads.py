@@ -12,6 +12,7 @@ Nova's shape, and its delete is Glance's delete.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,11 +22,12 @@ from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, microversion
 from ecslite.api.nova.query import non_negative, refuse_unknown
+from ecslite.api.nova.views import EPOCH
 from ecslite.api.views_catalog import limits_view
 from ecslite.domain.quota import Quotas, Usage
 from ecslite.domain.resources import Image
 from ecslite.services.catalog import Limits
-from ecslite.services.images import DeleteImage
+from ecslite.services.images import DeleteImage, ImageChange, UpdateImage
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,7 +122,34 @@ def change_quota_set(project_id: str, tenant_id: str, request: Request) -> Respo
 
 # --- images (the proxy to Glance, up to 2.35) -------------------------------------------------
 
-_IMAGE_QUERY = frozenset({"limit", "marker", "name", "status", "minDisk", "minRam"})
+_IMAGE_QUERY = frozenset(
+    {"limit", "marker", "name", "status", "minDisk", "minRam", "changes-since"}
+)
+# Recorded by the upload (shown as Glance's virtual_size), not a metadata item.
+_INTERNAL = frozenset({"virtual_size"})
+
+
+def _metadata(im: Image) -> dict[str, str]:
+    return {k: v for k, v in im.properties.items() if k not in _INTERNAL}
+
+
+def _since(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise NovaFault(400, f"Invalid changes-since value {raw[:64]!r}.") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _changed_since(im: Image, since: datetime | None) -> bool:
+    if since is None:
+        return True
+    stamp = im.updated_at or EPOCH
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")) >= since
+
+
 _NOVA_STATUS = {
     "active": "ACTIVE",
     "queued": "SAVING",
@@ -162,9 +191,9 @@ def _image(request: Request, project_id: str, im: Image, *, detail: bool) -> dic
             "progress": 100 if status == "ACTIVE" else (50 if status == "SAVING" else 0),
             "minDisk": im.min_disk_gb,
             "minRam": im.min_ram_mb,
-            "created": im.created_at,
-            "updated": im.updated_at,
-            "metadata": {str(k): str(val) for k, val in im.properties.items()},
+            "created": im.created_at or EPOCH,
+            "updated": im.updated_at or EPOCH,
+            "metadata": _metadata(im),
             "OS-EXT-IMG-SIZE:size": im.size or 0,
         }
     return out
@@ -180,10 +209,12 @@ def _images(request: Request, project_id: str, v: Microversion, *, detail: bool)
         non_negative(q, "minDisk"),
         non_negative(q, "minRam"),
     )
+    since = _since(q.get("changes-since"))
     images = [
         im
         for im in services(request).catalog.images(who.project_id)
-        if (q.get("name") is None or im.name == q["name"])
+        if _changed_since(im, since)
+        and (q.get("name") is None or im.name == q["name"])
         and (q.get("status") is None or _NOVA_STATUS.get(im.status) == q["status"].upper())
         and (min_disk is None or im.min_disk_gb >= min_disk)
         and (min_ram is None or im.min_ram_mb >= min_ram)
@@ -241,4 +272,107 @@ def delete_image(
     _proxy_version(v)
     who = principal(request, project_id)
     services(request).ops.submit(DeleteImage(project_id=who.project_id, image_id=image_id))
+    return Response(status_code=204)
+
+
+# --- image metadata (the image's free-form properties, through Glance's update) --------------
+
+
+def _visible(request: Request, project_id: str, image_id: str, v: Microversion) -> Image:
+    _proxy_version(v)
+    who = principal(request, project_id)
+    im = services(request).catalog.image(who.project_id, image_id)
+    if im is None:
+        raise NovaFault(404, "Image not found.")
+    return im
+
+
+def _change_metadata(
+    request: Request, project_id: str, im: Image, changes: list[ImageChange]
+) -> Image:
+    who = principal(request, project_id)
+    return services(request).ops.submit(
+        UpdateImage(project_id=who.project_id, image_id=im.id, changes=tuple(changes))
+    )
+
+
+async def _metadata_body(request: Request, key: str) -> dict[str, str]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise NovaFault(400, "The body is not valid JSON.") from None
+    items = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(items, dict) or not all(
+        isinstance(k, str) and isinstance(val, str) for k, val in items.items()
+    ):
+        raise NovaFault(400, f"The body must be {{{key!r}: {{string: string}}}}.")
+    return items
+
+
+@router.get("/v2.1/{project_id}/images/{image_id}/metadata")
+def list_image_metadata(
+    project_id: str, image_id: str, request: Request, v: Microversion = Depends(microversion)
+) -> dict[str, Any]:
+    return {"metadata": _metadata(_visible(request, project_id, image_id, v))}
+
+
+@router.post("/v2.1/{project_id}/images/{image_id}/metadata")
+@router.put("/v2.1/{project_id}/images/{image_id}/metadata")
+async def update_image_metadata(
+    project_id: str, image_id: str, request: Request, v: Microversion = Depends(microversion)
+) -> dict[str, Any]:
+    """POST merges the items in; PUT replaces the whole metadata with them."""
+    im = _visible(request, project_id, image_id, v)
+    items = await _metadata_body(request, "metadata")
+    changes = [ImageChange(op="add", name=k, value=val) for k, val in items.items()]
+    if request.method == "PUT":
+        changes = [
+            ImageChange(op="remove", name=k) for k in _metadata(im) if k not in items
+        ] + changes
+    done = _change_metadata(request, project_id, im, changes)
+    return {"metadata": _metadata(done)}
+
+
+@router.get("/v2.1/{project_id}/images/{image_id}/metadata/{key}")
+def show_image_metadata_item(
+    project_id: str,
+    image_id: str,
+    key: str,
+    request: Request,
+    v: Microversion = Depends(microversion),
+) -> dict[str, Any]:
+    meta = _metadata(_visible(request, project_id, image_id, v))
+    if key not in meta:
+        raise NovaFault(404, f"Metadata item {key[:64]} was not found.")
+    return {"meta": {key: meta[key]}}
+
+
+@router.put("/v2.1/{project_id}/images/{image_id}/metadata/{key}")
+async def set_image_metadata_item(
+    project_id: str,
+    image_id: str,
+    key: str,
+    request: Request,
+    v: Microversion = Depends(microversion),
+) -> dict[str, Any]:
+    im = _visible(request, project_id, image_id, v)
+    items = await _metadata_body(request, "meta")
+    if list(items) != [key]:
+        raise NovaFault(400, "The body must name exactly the item of the URL.")
+    _change_metadata(request, project_id, im, [ImageChange(op="add", name=key, value=items[key])])
+    return {"meta": items}
+
+
+@router.delete("/v2.1/{project_id}/images/{image_id}/metadata/{key}", status_code=204)
+def delete_image_metadata_item(
+    project_id: str,
+    image_id: str,
+    key: str,
+    request: Request,
+    v: Microversion = Depends(microversion),
+) -> Response:
+    im = _visible(request, project_id, image_id, v)
+    if key not in _metadata(im):
+        raise NovaFault(404, f"Metadata item {key[:64]} was not found.")
+    _change_metadata(request, project_id, im, [ImageChange(op="remove", name=key)])
     return Response(status_code=204)
