@@ -36,6 +36,9 @@ SELECTION = (
     r"^tempest\.api\.(compute\.(servers|keypairs|flavors|images|limits)\."
     r"|identity\.v3\.test_tokens\.)"
 )
+# Tests of what this cloud does not serve and Tempest has no switch for (docs/api.md): server
+# groups (os-server-groups) and servers with several NICs (they call the Neutron API).
+EXCLUDE = r"(test_server_group\.|test_create_server_multi_nic\.)"
 # Features this cloud does not have; Tempest skips the tests that need them (docs/api.md).
 COMPUTE_FEATURES_OFF = (
     "resize",
@@ -227,10 +230,14 @@ floating_ips = false
 [validation]
 run_validation = false
 
+# Neutron "on": Tempest's compute base class skips every server test class that asks for a
+# default network unless Neutron is available. With pre-provisioned accounts and no fixed
+# network those classes create servers without "networks" and never call the Neutron API;
+# the ones that do are excluded (EXCLUDE).
 [service_available]
 nova = true
 glance = true
-neutron = false
+neutron = true
 cinder = false
 swift = false
 heat = false
@@ -293,7 +300,7 @@ def main() -> int:
         print(next((ln for ln in version.splitlines() if ln.startswith("Version")), ""))
         with open(RUN / "run.log", "w") as out:
             run = subprocess.run(
-                [str(tempest), "run", "--serial", "--regex", regex],
+                [str(tempest), "run", "--serial", "--regex", regex, "--exclude-regex", EXCLUDE],
                 cwd=workspace,
                 stdout=out,
                 stderr=subprocess.STDOUT,
