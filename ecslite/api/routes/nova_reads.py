@@ -52,7 +52,6 @@ _NETWORK = {
     "floating_ips": 10,
     "security_groups": 10,
     "security_group_rules": 20,
-    "networks": 3,
 }
 
 
