@@ -5,7 +5,8 @@ per route missed some (key pairs, 401s from the credential guard, 404s). So this
 to any answer on an OpenStack path that lacks them:
 
 - ``x-openstack-request-id: req-<uuid>`` (Nova, Keystone and Glance) — the request's own id,
-  so it matches the access log line;
+  so it matches the access log line — and on compute paths ``x-compute-request-id``, Nova's
+  older name for it;
 - the compute microversion echo (``OpenStack-API-Version``, ``X-OpenStack-Nova-API-Version``,
   ``Vary``) on compute paths, unless the version asked for was malformed or out of range.
 
@@ -81,6 +82,8 @@ class OpenStackHeaders:
             "x-openstack-request-id": openstack_request_id(scope.get("state", {}).get("request_id"))
         }
         if _COMPUTE.match(path):
+            # Nova's older name of the same id; Tempest matches it against instance actions.
+            extra["x-compute-request-id"] = extra["x-openstack-request-id"]
             # A malformed or unsupported version is refused (400/406), not echoed.
             with contextlib.suppress(NovaFault):
                 version = parse(_requested_version(scope))

@@ -29,6 +29,7 @@ def _echoes(resp: httpx.Response, version: str) -> None:
     assert resp.headers["X-OpenStack-Nova-API-Version"] == version
     assert "OpenStack-API-Version" in resp.headers["Vary"]
     assert REQ_ID.match(resp.headers["x-openstack-request-id"]), resp.headers
+    assert resp.headers["x-compute-request-id"] == resp.headers["x-openstack-request-id"]
 
 
 @pytest.mark.parametrize("version", ["2.1", "2.2", "2.60"])
