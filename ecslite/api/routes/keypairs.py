@@ -69,7 +69,8 @@ def _typed(view: dict[str, Any], v: Microversion) -> dict[str, Any]:
     "/v2.1/{project_id}/os-keypairs",
     response_model=None,
     status_code=201,
-    responses={201: {"model": KeypairCreatedEnvelope}},
+    # 200 below microversion 2.2, 201 from 2.2 (Nova's statuses).
+    responses={200: {"model": KeypairCreatedEnvelope}, 201: {"model": KeypairCreatedEnvelope}},
     openapi_extra=json_body(CreateKeypairBody),
 )
 async def create(project_id: str, request: Request) -> JSONResponse:
@@ -130,7 +131,11 @@ def show_keypair(project_id: str, keypair_name: str, request: Request) -> dict[s
 @router.delete(
     "/v2/{project_id}/os-keypairs/{keypair_name}", status_code=204, include_in_schema=False
 )
-@router.delete("/v2.1/{project_id}/os-keypairs/{keypair_name}", status_code=204)
+@router.delete(
+    "/v2.1/{project_id}/os-keypairs/{keypair_name}",
+    status_code=204,
+    responses={202: {"description": "Deleted (microversion below 2.2)"}},
+)
 def delete_keypair(project_id: str, keypair_name: str, request: Request) -> Response:
     who = principal(request, project_id)
     services(request).ops.submit(DeleteKeypair(user_id=who.user_id, name=keypair_name))
