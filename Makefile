@@ -5,6 +5,8 @@
 #                process (unit, in-process API and auth tests); `make test` runs these too
 #   make bench   benchmarks against moto; prints tables, writes bench/results/ (docs/performance.md)
 #   make bench-check   statements and CPU per reinstall against their recorded budget (exit 1 over)
+#   make tempest OpenStack's Tempest (compute and identity token API tests) against a fresh
+#                service; installs Tempest into build/tempest/venv; not part of `make test`
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,7 +20,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 STORE_AGNOSTIC := test_openstack_clients.py test_readme_quickstart.py test_slow_clients.py \
 	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py
 
-.PHONY: install serve check test test-sqlite test-postgres lint bench bench-check
+.PHONY: install serve check test test-sqlite test-postgres lint bench bench-check tempest
 
 $(BIN)/ecslite: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,7 +34,7 @@ serve: install
 	$(BIN)/ecslite serve --demo --data-dir $(DATA) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check ecslite tests examples
+	$(BIN)/ruff check ecslite tests examples tools
 	$(BIN)/mypy ecslite
 
 # Tests marked `process` (all of tests/e2e and tests/browser, and those starting QEMU, qemu-img
@@ -61,3 +63,6 @@ bench: install
 
 bench-check: install
 	$(BIN)/python -m bench.reinstall_cost --n 300 --check
+
+tempest: install
+	$(BIN)/python tools/tempest_run.py

@@ -14,10 +14,11 @@ from ecslite.domain.placement import Weigher
 from ecslite.domain.server import Server
 from ecslite.drivers.base import Capabilities, Driver, GuestNetwork
 from ecslite.drivers.sim import SimDriver
+from ecslite.images.store import ImageStore
 from ecslite.jobs.runner import JobRunner
 from ecslite.services.accounts import Accounts
 from ecslite.services.admin import Admin
-from ecslite.services.command import Ports
+from ecslite.services.command import ImageLimits, Ports
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.facade import Services
 from ecslite.services.hosts import HostAdmin
@@ -198,6 +199,11 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
                 placement=PlacementPolicy(
                     driver=settings.placement_driver or settings.driver,
                     weigher=Weigher(settings.placement_weigher),
+                ),
+                images=ImageStore(settings.data_dir / "images"),
+                image_limits=ImageLimits(
+                    max_image_bytes=settings.max_image_bytes,
+                    project_image_bytes=settings.image_quota_bytes,
                 ),
             ),
             wake=runner.wake,

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     token_ttl_seconds: float = 24 * 3600
     max_clock_skew_seconds: float = 15 * 60
     max_body_bytes: int = 64 * 1024
+    # Glance uploads (streamed, not bound by max_body_bytes): one image file, and all of a
+    # project's uploaded images together.
+    max_image_bytes: int = Field(default=10 * 1024**3, ge=1)
+    image_quota_bytes: int = Field(default=50 * 1024**3, ge=0)
     # Abuse limits (docs/reliability.md). Password checks (argon2, ~64 MiB each) and RSA key
     # generation run on a few threads with a short queue; beyond that, 429 with Retry-After.
     login_workers: int = Field(default=1, ge=1)

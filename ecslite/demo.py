@@ -56,6 +56,7 @@ def _new_info() -> dict[str, Any]:
         },
         "volumes": {"stopped_data": _id(), "running_data": _id()},
         "keypair": {"name": "demo-key", "public_key": public_key, "private_key": private_key},
+        "reader": _reader(),
         "kms": {"enabled": _id(), "disabled": _id()},
         "other_project": {
             "project_id": _hex(),
@@ -66,6 +67,16 @@ def _new_info() -> dict[str, Any]:
             "secret_key": secrets.token_urlsafe(30),
             "servers": {"stopped": _id()},
         },
+    }
+
+
+def _reader() -> dict[str, str]:
+    """A second user of the demo account: OpenStack's test suite (Tempest) needs one user per
+    persona in the project — its ``project_reader`` is this one (roles are not enforced)."""
+    return {
+        "user_id": _hex(),
+        "user_name": "demo-reader",
+        "password": "Reader-" + secrets.token_urlsafe(12),
     }
 
 
@@ -128,6 +139,12 @@ def demo_seed(info: dict[str, Any]) -> SeedDocument:
                     "name": o["user_name"],
                     "domain_id": o["domain_id"],
                     "password": o["password"],
+                },
+                {
+                    "id": info["reader"]["user_id"],
+                    "name": info["reader"]["user_name"],
+                    "domain_id": info["domain_id"],
+                    "password": info["reader"]["password"],
                 },
             ],
             "projects": [
@@ -278,6 +295,7 @@ def ensure_demo(data_dir: Path, endpoint: str) -> tuple[dict[str, Any], SeedDocu
     info["images"].setdefault("alt", _id())
     info.setdefault("vpc_id", _id())
     info.setdefault("subnet_id", _id())
+    info.setdefault("reader", _reader())
     info["endpoint"] = endpoint
     write_private(path, json.dumps(info, indent=2) + "\n")
     write_private(data_dir / "demo-key.pem", info["keypair"]["private_key"])

@@ -24,6 +24,7 @@ from ecslite.api.inputgate import InputGate
 from ecslite.api.monitor import Monitor
 from ecslite.api.nova.microversion import microversion
 from ecslite.api.openapi import install_openapi
+from ecslite.api.openstack_headers import OpenStackHeaders
 from ecslite.api.principal import project_scope
 from ecslite.api.routes import (
     admin,
@@ -32,10 +33,13 @@ from ecslite.api.routes import (
     discovery,
     events,
     glance,
+    glance_writes,
+    identity,
     jobs,
     keypairs,
     lifecycle,
     nova_catalog,
+    nova_reads,
     nova_servers,
     password,
     reinstall,
@@ -71,7 +75,7 @@ _PUBLIC_PATHS = frozenset(
 )
 # Version documents are read before login (keystoneauth's discovery): the root, any bare
 # version ("/v3", "/v2.1/"; unknown ones answer 404, not 401) and the image service's root.
-_DISCOVERY_PATH = re.compile(r"^/((v[0-9]+(\.[0-9]+)?|image)/?)?$")
+_DISCOVERY_PATH = re.compile(r"^/((v[0-9]+(\.[0-9]+)?|image|compute)/?)?$")
 
 
 def _public(enable_admin: bool, mounts: Sequence[Mount]) -> Callable[[str], bool]:
@@ -148,7 +152,6 @@ def create_app(
         catalog.router,
         lifecycle.router,
         servers.router,
-        keypairs.router,
         console.router,
     ):
         app.include_router(r, dependencies=ecs_scope)
@@ -156,8 +159,11 @@ def create_app(
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(remote_console.nova_router, dependencies=[*ecs_scope, Depends(microversion)])
+    app.include_router(keypairs.router, dependencies=[*ecs_scope, Depends(microversion)])
+    app.include_router(nova_reads.router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)
+    app.include_router(glance_writes.router)
     app.include_router(discovery.router)
     app.include_router(catalog.ims_router)
     common_scope = [Depends(project_scope(errors.PROJECT_MISMATCH_COMMON))]
@@ -166,6 +172,7 @@ def create_app(
     app.include_router(volumes.router, dependencies=common_scope)
     app.include_router(events.router, dependencies=common_scope)
     app.include_router(tokens.router)
+    app.include_router(identity.router)
     if enable_admin:
         app.include_router(admin.router)
     # Added first, so it runs after AuthGuard: the body is capped and buffered by then.
@@ -197,6 +204,8 @@ def create_app(
         max_per_source=settings.max_body_senders_per_source,
     )
 
+    # Inside the access log (its request id is the OpenStack one), outside every refusal.
+    app.add_middleware(OpenStackHeaders)
     # Outermost: every request is logged once, refusals included.
     app.add_middleware(AccessLog)
     # Outside everything: health answers and request metrics see every request (api/monitor).

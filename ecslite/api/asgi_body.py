@@ -21,6 +21,7 @@ from collections import OrderedDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecslite.api.envelopes import refusal
+from ecslite.api.streaming import is_streamed_upload
 from ecslite.domain import errors
 
 
@@ -67,7 +68,8 @@ class BodyReader:
             await self.app(scope, receive, send)
             return
         length, chunked = _framing(scope)
-        if length is None and not chunked:
+        if (length is None and not chunked) or is_streamed_upload(scope):
+            # No body, or an image upload (its route streams it to disk under its own limits).
             # No body: nothing to wait for (an empty request message follows at once).
             await self.app(scope, receive, send)
             return

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecslite.api.asgi_body import no_receive, replay
 from ecslite.api.errors import error_for_path
+from ecslite.api.streaming import is_streamed_upload
 from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest
 from ecslite.domain import errors
 
@@ -60,6 +61,9 @@ class AuthGuard:
             )
             return
         headers = [(k.decode("latin-1").lower(), _text(v)) for k, v in scope["headers"]]
+        if is_streamed_upload(scope):
+            await self._streamed(scope, receive, send, headers)
+            return
         length = next((v for k, v in headers if k == "content-length"), None)
         try:
             if length is not None and int(length) > self.max_body:
@@ -108,6 +112,30 @@ class AuthGuard:
                 )
                 return
         await self.app(scope, replay(body, receive), send)
+
+    async def _streamed(
+        self, scope: Scope, receive: Receive, send: Send, headers: list[tuple[str, str]]
+    ) -> None:
+        """An image upload: authenticated by its token, its body left for the route."""
+        if not any(k == "x-auth-token" for k, _ in headers):
+            log.warning("auth refused reason=%s path=%s", "upload without a token", scope["path"])
+            await self._refuse(scope, send, errors.EcsError(errors.UNAUTHORIZED))
+            return
+        req = IncomingRequest(
+            method=scope["method"],
+            raw_path=scope["path"],
+            query_string="",
+            headers=[(k, v) for k, v in headers if k != "authorization"],
+            body=b"",
+        )
+        try:
+            identity = await run_in_threadpool(self.authenticator.authenticate, req)
+        except AuthError as exc:
+            log.warning("auth refused reason=%s path=%s", exc.reason, scope["path"])
+            await self._refuse(scope, send, errors.EcsError(errors.UNAUTHORIZED))
+            return
+        scope.setdefault("state", {})["identity"] = identity
+        await self.app(scope, receive, send)
 
     async def _run_spending(self, scope: Scope, receive: Receive, send: Send, sig: str) -> None:
         """Run a request that spent a signature; release it unless the request succeeded."""

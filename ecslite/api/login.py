@@ -46,7 +46,11 @@ async def password_login(request: Request, login: PasswordLogin) -> IssuedToken:
         throttle.failed(attempt)
         log.warning("token refused reason=%s user_ref=%s", exc.reason, attempt.user_key)
         raise
-    log.info("token issued user_id=%s project_id=%s", issued.user.id, issued.project.id)
+    log.info(
+        "token issued user_id=%s project_id=%s",
+        issued.user.id,
+        issued.project.id if issued.project else "-",
+    )
     return issued
 
 

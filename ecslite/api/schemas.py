@@ -117,7 +117,8 @@ class KeypairSummary(BaseModel):
     fingerprint: str
     name: str
     public_key: str
-    type: str
+    # Shown from microversion 2.2 only.
+    type: str = Field(default="ssh", json_schema_extra={"description": "from microversion 2.2"})
 
 
 class KeypairListItem(BaseModel):

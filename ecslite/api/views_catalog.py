@@ -32,7 +32,8 @@ def flavor_view(f: Flavor) -> dict[str, Any]:
             "resource_type": "IOoptimizedS6",
             "cond:operation:status": "normal",
         },
-        "attachableQuantity": {"free_scsi": 59, "free_blk": 23, "free_disk": 23},
+        # free_nic: NICs a server can still attach (the official SDK model requires the field).
+        "attachableQuantity": {"free_scsi": 59, "free_blk": 23, "free_disk": 23, "free_nic": 11},
     }
 
 

@@ -59,7 +59,8 @@ class AuthError(Exception):
 @dataclass(frozen=True)
 class Identity:
     """An authenticated caller. ``project_id`` is the project the credential is bound to
-    (token scope, or the SDK's ``X-Project-Id``); None when an AK/SK request names none."""
+    (token scope, or the SDK's ``X-Project-Id``); None when an AK/SK request names none (it may
+    act in any project of its account) or for an unscoped token (it may act in none)."""
 
     user_id: str
     domain_id: str
@@ -246,6 +247,8 @@ class Authenticator:
         if identity.project_id is not None:
             if identity.project_id != project_id:
                 return None
+        elif identity.method == "token":
+            return None  # an unscoped token acts in no project
         else:
             with self._uow_factory(write=False) as uow:
                 project = uow.catalog.project(project_id)

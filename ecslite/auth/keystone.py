@@ -1,7 +1,10 @@
-"""Password login that issues project-scoped tokens, as Keystone v3 / IAM do.
+"""Password login that issues tokens, project-scoped or unscoped, as Keystone v3 / IAM do; and
+the reading back of a token (``GET /v3/auth/tokens``) and of the projects a user may scope to.
 
 Tokens are random (256 bits); only their SHA-256 digest is stored. A failed login costs the same
 argon2 verification whether or not the user exists, and every failure is the same ``AuthError``.
+An unscoped token (a login without ``scope``) proves who the user is and acts in no project: it
+can list the user's projects and be exchanged for nothing else here.
 """
 
 from __future__ import annotations
@@ -62,8 +65,8 @@ class IssuedToken:
     expires_at: float
     user: User
     domain: Domain
-    project: Project
-    project_domain: Domain
+    project: Project | None  # None: unscoped
+    project_domain: Domain | None
 
 
 def issue_token(
@@ -77,11 +80,7 @@ def issue_token(
         raise errors.EcsError(
             errors.INVALID_PARAMETER, "user.domain (id or name) is required with user.name."
         )
-    if login.project_id is None and login.project_name is None:
-        raise errors.EcsError(
-            errors.INVALID_PARAMETER,
-            "scope.project (id or name) is required: only project-scoped tokens are issued.",
-        )
+    scoped = login.project_id is not None or login.project_name is not None
     with uow_factory(write=False) as uow:
         ident = uow.identity
         user = _find_user(login, ident)
@@ -91,12 +90,11 @@ def issue_token(
         if user is not None:
             if login.project_id is not None:
                 project = uow.catalog.project(login.project_id)
-            else:
-                assert login.project_name is not None
+            elif login.project_name is not None:
                 project = ident.project_by_name(user.domain_id, login.project_name)
     if not _password_ok(stored_hash, login.password) or user is None or domain is None:
         raise AuthError("wrong user or password")
-    if project is None or project.domain_id != user.domain_id:
+    if scoped and (project is None or project.domain_id != user.domain_id):
         raise AuthError("scope project not in the user's account")
     now = clock.now()
     token = secrets.token_urlsafe(32)
@@ -107,19 +105,54 @@ def issue_token(
         user=user,
         domain=domain,
         project=project,
-        project_domain=domain,
+        project_domain=domain if project is not None else None,
     )
     with uow_factory() as uow:
         uow.identity.purge_tokens(expired_before=now)
         uow.identity.add_token(
             digest=token_digest(token),
             user_id=user.id,
-            project_id=project.id,
+            project_id=project.id if project is not None else None,
             issued_at=issued.issued_at,
             expires_at=issued.expires_at,
         )
         uow.commit()
     return issued
+
+
+def read_token(token: str, *, uow_factory: UowFactory, clock: Clock) -> IssuedToken | None:
+    """The live token ``token`` (its user, account and scope), or None when it is unknown,
+    revoked or expired: Keystone answers all three alike (404 on validation)."""
+    with uow_factory(write=False) as uow:
+        stored = uow.identity.token(token_digest(token.strip()))
+        if stored is None or stored.expires_at <= clock.now():
+            return None
+        domain = uow.identity.domain(domain_id=stored.user.domain_id)
+        project = uow.catalog.project(stored.project_id) if stored.project_id else None
+        project_domain = (
+            uow.identity.domain(domain_id=project.domain_id) if project is not None else None
+        )
+    if domain is None or (stored.project_id is not None and project is None):
+        return None
+    return IssuedToken(
+        token=token,
+        issued_at=stored.issued_at,
+        expires_at=stored.expires_at,
+        user=stored.user,
+        domain=domain,
+        project=project,
+        project_domain=project_domain,
+    )
+
+
+def user_scopes(user: User, *, uow_factory: UowFactory) -> tuple[Domain | None, list[Project]]:
+    """The account and the projects ``user`` may scope a token to: every project of its
+    account."""
+    with uow_factory(write=False) as uow:
+        return (
+            uow.identity.domain(domain_id=user.domain_id),
+            uow.identity.projects_of_domain(user.domain_id),
+        )
 
 
 def _find_user(login: PasswordLogin, ident: IdentityRepo) -> User | None:

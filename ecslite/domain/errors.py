@@ -131,3 +131,11 @@ SERVICE_BUSY = _e("APIGW.0308", 503, "The service is busy. Retry after the time 
 INTERNAL = _e(
     "Ecs.0002", 500, "A system exception occurred. Try again later or contact customer service."
 )
+
+# Glance image writes (the image routes answer them in Nova's envelope by status).
+IMAGE_UNKNOWN = _e("Ecs.0031", 404, "No image found with this ID.")
+IMAGE_CONFLICT = _e("Ecs.0005", 409, "The image is not in a state that allows this.")
+IMAGE_READ_ONLY = _e("Ecs.0003", 403, "The attribute is read-only.")
+IMAGE_BAD_DATA = _e("Ecs.0005", 400, "The image data does not match its disk_format.")
+IMAGE_TOO_LARGE = _e("Ecs.0005", 413, "The image is larger than the limit.")
+IMAGE_QUOTA = _e("Ecs.0005", 413, "The project's image storage quota is exceeded.")

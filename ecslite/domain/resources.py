@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,16 @@ class Image:
     project_id: str | None = None
     # The image ships a guest agent that sets passwords (one-click password reset).
     password_agent: bool = False
+    # What Glance records of an image (set for uploaded images; built ones have no size etc.).
+    min_ram_mb: int = 0
+    size: int | None = None
+    checksum: str | None = None  # MD5 hex
+    os_hash_value: str | None = None  # SHA-512 hex
+    disk_format: str | None = None
+    tags: tuple[str, ...] = ()
+    properties: Mapping[str, str] = field(default_factory=dict)
+    created_at: str | None = None
+    updated_at: str | None = None
 
     @property
     def active(self) -> bool:

@@ -103,6 +103,15 @@ class ImageStore:
         assert got is not None
         return got
 
+    def remove(self, image_id: str) -> None:
+        """Delete the image's files (only when no disk is layered on them any more)."""
+        final = self.dir_for(image_id)
+        if not final.exists():
+            return
+        gone = final.with_name(f".{image_id}.gone-{os.getpid()}")
+        os.replace(final, gone)
+        shutil.rmtree(gone, ignore_errors=True)
+
 
 def _place(src: Path, dst: Path) -> None:
     """Hard-link ``src`` when it is read-only and on the same filesystem, else copy it."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from ecslite.domain.clock import Clock
+from ecslite.images.store import ImageStore
 from ecslite.services.placement import PlacementPolicy
 from ecslite.store.uow import UowFactory
 
@@ -33,12 +34,24 @@ class JobAccepted:
 
 
 @dataclass(frozen=True)
+class ImageLimits:
+    """Bounds on images uploaded through Glance: one file, and all of a project's together."""
+
+    max_image_bytes: int = 10 * 1024**3
+    project_image_bytes: int = 50 * 1024**3
+
+
+@dataclass(frozen=True)
 class Ports:
-    """What a handler may use: the store, the clock and the cloud's placement settings."""
+    """What a handler may use: the store, the clock, the cloud's placement settings; the image
+    store and its limits for image uploads (None where a process keeps no image files, e.g. unit
+    tests)."""
 
     uow_factory: UowFactory
     clock: Clock
     placement: PlacementPolicy = field(default_factory=PlacementPolicy)
+    images: ImageStore | None = None
+    image_limits: ImageLimits = field(default_factory=ImageLimits)
 
 
 Handler = Callable[[Command[R], Ports], R]

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from ecslite.services import (
     create,
+    images,
     keypairs,
     lifecycle,
     nova,
@@ -37,6 +38,12 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     keypairs.CreateKeypair: keypairs.handle_create,
     keypairs.DeleteKeypair: keypairs.handle_delete,
     password.ResetPasswords: password.handle,
+    images.CreateImage: images.handle_create,
+    images.UpdateImage: images.handle_update,
+    images.DeleteImage: images.handle_delete,
+    images.StartUpload: images.handle_start_upload,
+    images.FinishUpload: images.handle_finish_upload,
+    images.AbortUpload: images.handle_abort_upload,
 }
 
 

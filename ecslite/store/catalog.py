@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, or_, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
+from ecslite.domain.clock import Clock
 from ecslite.domain.resources import Image, Keypair, KmsKey, Project
 from ecslite.store import tables as t
 
@@ -23,7 +25,37 @@ def _image(row: Any) -> Image:
         min_disk_gb=row.min_disk_gb,
         project_id=row.project_id,
         password_agent=bool(row.password_agent),
+        min_ram_mb=row.min_ram_mb or 0,
+        size=row.size,
+        checksum=row.checksum,
+        os_hash_value=row.os_hash_value,
+        disk_format=row.disk_format,
+        tags=tuple(row.tags or ()),
+        properties=dict(row.properties or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
+
+
+def _image_values(image: Image) -> dict[str, Any]:
+    return {
+        "name": image.name,
+        "status": image.status,
+        "cloud_init": image.cloud_init,
+        "os_type": image.os_type,
+        "min_disk_gb": image.min_disk_gb,
+        "project_id": image.project_id,
+        "password_agent": image.password_agent,
+        "min_ram_mb": image.min_ram_mb,
+        "size": image.size,
+        "checksum": image.checksum,
+        "os_hash_value": image.os_hash_value,
+        "disk_format": image.disk_format,
+        "tags": list(image.tags),
+        "properties": dict(image.properties),
+        "created_at": image.created_at,
+        "updated_at": image.updated_at,
+    }
 
 
 def _keypair(row: Any) -> Keypair:
@@ -71,19 +103,42 @@ class CatalogRepo:
         """Insert the image unless its id exists; return whether it was inserted."""
         if self.image(image.id) is not None:
             return False
-        self._c.execute(
-            insert(t.images).values(
-                id=image.id,
-                name=image.name,
-                status=image.status,
-                cloud_init=image.cloud_init,
-                os_type=image.os_type,
-                min_disk_gb=image.min_disk_gb,
-                project_id=image.project_id,
-                password_agent=image.password_agent,
-            )
+        # Seeded and built images are recorded now; Glance-created ones bring their times.
+        now = Clock().iso()
+        image = replace(
+            image, created_at=image.created_at or now, updated_at=image.updated_at or now
         )
+        self._c.execute(insert(t.images).values(id=image.id, **_image_values(image)))
         return True
+
+    def save_image(self, image: Image, *, expected_status: str | None = None) -> bool:
+        """Write ``image`` over its row; with ``expected_status``, only if the row still has
+        that status (a compare-and-swap: of two uploads of one image, one wins)."""
+        q = update(t.images).where(t.images.c.id == image.id)
+        if expected_status is not None:
+            q = q.where(t.images.c.status == expected_status)
+        return self._c.execute(q.values(**_image_values(image))).rowcount == 1
+
+    def delete_image(self, image_id: str) -> bool:
+        return self._c.execute(delete(t.images).where(t.images.c.id == image_id)).rowcount == 1
+
+    def image_bytes(self, project_id: str) -> int:
+        """What the project's uploaded images take (their recorded sizes)."""
+        total = self._c.execute(
+            select(func.coalesce(func.sum(t.images.c.size), 0)).where(
+                t.images.c.project_id == project_id
+            )
+        ).scalar_one()
+        return int(total)
+
+    def image_in_use(self, image_id: str) -> bool:
+        """Whether a server or a volume was made from the image (its file backs their disks)."""
+        for table in (t.servers, t.volumes):
+            if self._c.execute(
+                select(table.c.id).where(table.c.image_id == image_id).limit(1)
+            ).first():
+                return True
+        return False
 
     def kms_key(self, key_id: str, project_id: str) -> KmsKey | None:
         row = self._c.execute(

@@ -28,7 +28,7 @@ class StoredAccessKey:
 @dataclass(frozen=True)
 class StoredToken:
     user: User
-    project_id: str
+    project_id: str | None  # None: unscoped
     issued_at: float
     expires_at: float
 
@@ -89,6 +89,15 @@ class IdentityRepo:
         ).scalar_one_or_none()
         return str(value) if value else None
 
+    def projects_of_domain(self, domain_id: str) -> list[Project]:
+        """The account's projects, by name (every user of an account may act in each)."""
+        rows = self._c.execute(
+            select(t.projects)
+            .where(t.projects.c.domain_id == domain_id)
+            .order_by(t.projects.c.name)
+        ).all()
+        return [Project(r.id, r.name, r.domain_id, r.region) for r in rows]
+
     def project_by_name(self, domain_id: str, name: str) -> Project | None:
         row = self._c.execute(
             select(t.projects).where(t.projects.c.domain_id == domain_id, t.projects.c.name == name)
@@ -117,7 +126,13 @@ class IdentityRepo:
         return res.rowcount == 1
 
     def add_token(
-        self, *, digest: str, user_id: str, project_id: str, issued_at: float, expires_at: float
+        self,
+        *,
+        digest: str,
+        user_id: str,
+        project_id: str | None,
+        issued_at: float,
+        expires_at: float,
     ) -> None:
         self._c.execute(
             insert(t.auth_tokens).values(

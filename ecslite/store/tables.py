@@ -71,6 +71,16 @@ images = Table(
     Column("min_disk_gb", Integer, nullable=False),
     Column("project_id", String(64)),  # NULL: a public image
     Column("password_agent", Boolean, nullable=False, server_default=false()),
+    # Set for an image uploaded through Glance (NULL for built or seeded ones).
+    Column("min_ram_mb", Integer),
+    Column("size", BigInteger),
+    Column("checksum", String(32)),  # MD5 hex, Glance's ``checksum``
+    Column("os_hash_value", String(128)),  # SHA-512 hex
+    Column("disk_format", String(16)),  # read from the file's header, never the declared one
+    Column("tags", JSON),
+    Column("properties", JSON),
+    Column("created_at", String(32)),
+    Column("updated_at", String(32)),
 )
 
 keypairs = Table(
@@ -241,7 +251,8 @@ auth_tokens = Table(
     # SHA-256 of the token: the token itself is never stored.
     Column("token_digest", String(64), primary_key=True),
     Column("user_id", String(64), ForeignKey("users.id"), nullable=False),
-    Column("project_id", String(64), ForeignKey("projects.id"), nullable=False),
+    # NULL: an unscoped token (a login without a scope), which acts in no project.
+    Column("project_id", String(64), ForeignKey("projects.id")),
     Column("issued_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
     Index("ix_auth_tokens_expires", "expires_at"),

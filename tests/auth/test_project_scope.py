@@ -45,6 +45,7 @@ ROUTES: dict[tuple[str, str], Body] = {
         "os-reinstall": {"adminpass": "Cross-Proj-9x"}
     },
     ("GET", "/v1/{project_id}/jobs/{job_id}"): None,
+    ("GET", "/image/v1/{project_id}/jobs/{job_id}"): None,
     # Called with ?job_id= (see QUERY): unfiltered, the caller's own stream would never end.
     ("GET", "/v1/{project_id}/events"): None,
     ("GET", "/v1/{project_id}/cloudservers/detail"): None,
@@ -75,6 +76,24 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("GET", "/v2.1/{project_id}/os-availability-zone"): None,
     ("GET", "/v2.1/{project_id}/os-availability-zone/detail"): None,
     ("GET", "/v2.1/{project_id}/servers/detail"): None,
+    ("GET", "/v2.1/{project_id}/images"): None,
+    ("GET", "/v2.1/{project_id}/images/detail"): None,
+    ("GET", "/v2.1/{project_id}/images/{image_id}"): None,
+    ("DELETE", "/v2.1/{project_id}/images/{image_id}"): None,
+    ("GET", "/v2.1/{project_id}/images/{image_id}/metadata"): None,
+    ("POST", "/v2.1/{project_id}/images/{image_id}/metadata"): lambda r: {"metadata": {"k": "v"}},
+    ("PUT", "/v2.1/{project_id}/images/{image_id}/metadata"): lambda r: {"metadata": {"k": "v"}},
+    ("GET", "/v2.1/{project_id}/images/{image_id}/metadata/{key}"): None,
+    ("PUT", "/v2.1/{project_id}/images/{image_id}/metadata/{key}"): lambda r: {
+        "meta": {r["key"]: "v"}
+    },
+    ("DELETE", "/v2.1/{project_id}/images/{image_id}/metadata/{key}"): None,
+    # Another project's quota set answers like one that does not exist: 403 (Nova's policy).
+    ("GET", "/v2.1/{project_id}/os-quota-sets/{tenant_id}"): None,
+    ("GET", "/v2.1/{project_id}/os-quota-sets/{tenant_id}/detail"): None,
+    ("GET", "/v2.1/{project_id}/os-quota-sets/{tenant_id}/defaults"): None,
+    ("PUT", "/v2.1/{project_id}/os-quota-sets/{tenant_id}"): lambda r: {"quota_set": {}},
+    ("DELETE", "/v2.1/{project_id}/os-quota-sets/{tenant_id}"): None,
     ("GET", "/v2.1/{project_id}/servers/{server_id}"): None,
     ("GET", "/v2/{project_id}/os-keypairs"): None,
     ("POST", "/v2/{project_id}/os-keypairs"): lambda r: {
@@ -85,9 +104,21 @@ ROUTES: dict[tuple[str, str], Body] = {
     # Glance's paths name no project: the credential's own is the scope.
     ("GET", "/image/v2/images"): None,
     ("GET", "/image/v2/images/{image_id}"): None,
+    ("POST", "/image/v2/images"): lambda r: {"name": "scoped"},
+    ("PATCH", "/image/v2/images/{image_id}"): None,
+    ("DELETE", "/image/v2/images/{image_id}"): None,
+    ("PUT", "/image/v2/images/{image_id}/file"): None,
+    ("PUT", "/image/v2/images/{image_id}/tags/{tag}"): None,
+    ("DELETE", "/image/v2/images/{image_id}/tags/{tag}"): None,
+    # Keystone's reads around a token name no project either (tests/api/test_keystone_tokens.py).
+    ("GET", "/v3/auth/catalog"): None,
+    ("GET", "/v3/auth/projects"): None,
+    ("GET", "/v3/auth/domains"): None,
+    ("GET", "/v3/users/{user_id}/projects"): None,
     ("GET", "/v1/{project_id}/cloudservers/flavors"): None,
     ("GET", "/v1/{project_id}/cloudservers/limits"): None,
     ("GET", "/v2/cloudimages"): None,
+    ("GET", "/image/v2/cloudimages"): None,
     ("GET", "/v2/images/{image_id}"): None,
     # A create naming another account's key pair answers like one naming a missing key pair.
     ("POST", "/v1/{project_id}/cloudservers"): lambda r: _create_body(r),
@@ -132,9 +163,20 @@ UNAUTHENTICATED_PREFIXES = (
     "/console",
 )
 # keystoneauth reads these version documents before it has a token.
-DISCOVERY_PATHS = {"/", "/v3", "/v3/", "/v2.1", "/v2.1/", "/image", "/image/"}
+DISCOVERY_PATHS = {
+    "/",
+    "/v3",
+    "/v3/",
+    "/v2.1",
+    "/v2.1/",
+    "/image",
+    "/image/",
+    "/compute",
+    "/compute/",
+}
 MISMATCH = {
     "/v1/{project_id}/jobs/{job_id}": "Common.0018",
+    "/image/v1/{project_id}/jobs/{job_id}": "Common.0018",
     "/v1/{project_id}/events": "Common.0018",
     "/v2/{project_id}/cloudvolumes/detail": "Common.0018",
     "/v2/{project_id}/cloudvolumes/{volume_id}": "Common.0018",
@@ -195,6 +237,10 @@ class World:
             "server_id": o["servers"]["stopped"],
             "job_id": job.json()["job_id"],
             "keypair_name": "other-key",
+            "user_id": o["user_id"],
+            "tenant_id": o["project_id"],
+            "tag": "t",
+            "key": "k",
             "image_id": other_image,
             "volume_id": self._volume_of(o["project_id"]),
             **self._own_catalogue(),
@@ -229,6 +275,10 @@ class World:
             "server_id": str(uuid.uuid4()),
             "job_id": uuid.uuid4().hex,
             "keypair_name": f"missing-{uuid.uuid4().hex[:8]}",
+            "user_id": uuid.uuid4().hex,
+            "tenant_id": uuid.uuid4().hex,
+            "tag": "t",
+            "key": "k",
             "image_id": str(uuid.uuid4()),
             "volume_id": str(uuid.uuid4()),
             **self._own_catalogue(),

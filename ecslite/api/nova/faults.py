@@ -28,8 +28,9 @@ _NAMES = {
 }
 
 # Paths whose errors use Nova's envelope: compute v2.1, the OTC-documented /v2 key pair paths,
-# and the image service (Glance clients read only the status code).
-_NOVA_PATH = re.compile(r"^/(v2\.1/|v2/[^/]+/os-keypairs(/|$)|image(/|$))")
+# and the image service (Glance clients read only the status code) — but not the IMS routes
+# served under the image URL, which answer as ECS does.
+_NOVA_PATH = re.compile(r"^/(v2\.1/|v2/[^/]+/os-keypairs(/|$)|image(?!/v2/cloudimages|/v1/)(/|$))")
 
 
 class NovaFault(Exception):

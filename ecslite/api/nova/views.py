@@ -122,32 +122,71 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
     return out
 
 
+# What Nova's rebuild answer leaves out of the server below 2.75 (from 2.75 it is show's).
+# The highest version served is below 2.75, so a rebuild never shows them.
+_NOT_IN_REBUILD = (
+    "OS-EXT-AZ:availability_zone",
+    "config_drive",
+    "key_name",
+    "OS-SRV-USG:launched_at",
+    "OS-SRV-USG:terminated_at",
+    "OS-EXT-STS:task_state",
+    "OS-EXT-STS:vm_state",
+    "OS-EXT-STS:power_state",
+    "os-extended-volumes:volumes_attached",
+    "security_groups",
+)
+
+
+def rebuild_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """The server as Nova's rebuild answers it below 2.75: no status extensions, no AZ, key,
+    volumes or security groups, and addresses without their ``OS-EXT-IPS`` attributes."""
+    out = {k: val for k, val in detail.items() if k not in _NOT_IN_REBUILD}
+    out["addresses"] = {
+        net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
+        for net, addrs in detail.get("addresses", {}).items()
+    }
+    return out
+
+
+# The recorded time of an image stored before images had one.
+EPOCH = "1970-01-01T00:00:00Z"
+
+
 def image_view(image: Image) -> dict[str, Any]:
-    """Glance v2's image document (the fields a client reads; sizes are not tracked)."""
-    return {
+    """Glance v2's image document. Built images have no recorded file (size, checksum null);
+    uploaded ones show what was measured of theirs. Free-form properties are top-level keys,
+    as in Glance."""
+    props = dict(image.properties)
+    virtual = props.pop("virtual_size", None)
+    out: dict[str, Any] = {
+        **props,
         "id": image.id,
-        "name": image.name,
+        "name": image.name or None,
         "status": image.status,
         "visibility": "public" if image.project_id is None else "private",
         "protected": False,
         "os_hidden": False,
         "owner": image.project_id,
         "container_format": "bare",
-        "disk_format": "qcow2",
+        "disk_format": image.disk_format or ("qcow2" if image.size is None else None),
         "min_disk": image.min_disk_gb,
-        "min_ram": 0,
-        "size": None,
-        "virtual_size": None,
-        "checksum": None,
+        "min_ram": image.min_ram_mb,
+        "size": image.size,
+        "virtual_size": int(virtual) if virtual and virtual.isdigit() else None,
+        "checksum": image.checksum,
+        "os_hash_algo": "sha512" if image.os_hash_value else None,
+        "os_hash_value": image.os_hash_value,
         "os_type": image.os_type,
         "__support_cloudinit": "true" if image.cloud_init else "false",
-        "tags": [],
-        "created_at": None,
-        "updated_at": None,
+        "tags": list(image.tags),
+        "created_at": image.created_at or EPOCH,
+        "updated_at": image.updated_at or EPOCH,
         "self": f"/v2/images/{image.id}",
         "file": f"/v2/images/{image.id}/file",
         "schema": "/v2/schemas/image",
     }
+    return out
 
 
 def addresses_of(record: ServerRecord) -> dict[str, Any]:

@@ -47,6 +47,9 @@ def _ims_project(request: Request) -> str:
     return identity.project_id
 
 
+# otcextensions derives the IMS endpoint from the catalog's ``image`` URL (``/image``), so IMS
+# answers under it too.
+@ims_router.get("/image/v2/cloudimages", response_model=None, include_in_schema=False)
 @ims_router.get("/v2/cloudimages", response_model=None)
 def cloudimages(
     request: Request,

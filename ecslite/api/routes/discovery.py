@@ -1,9 +1,11 @@
 """Version discovery documents, served without credentials as Keystone, Nova and Glance do.
 
 keystoneauth (behind the ``openstack`` CLI and openstacksdk) fetches these unauthenticated
-before it logs in, and again for each service in the catalog: ``/v3`` for identity, ``/v2.1``
-(or the root list, which therefore names compute too) for compute, ``/image/`` for images.
-Answering them with 401 made the default ``password`` auth type deadlock.
+before it logs in, and again for each service in the catalog, at the service's unversioned
+root: ``/`` for identity, ``/compute/`` for compute (its catalog URL is
+``/compute/v2.1/{project}``), ``/image/`` for images. Each root lists only its own service, so
+``openstack versions show`` files every version under the right service. Answering them with 401
+made the default ``password`` auth type deadlock.
 """
 
 from __future__ import annotations
@@ -57,8 +59,13 @@ def compute_version(base: str) -> dict[str, Any]:
 @router.get("/")
 def root(request: Request) -> JSONResponse:
     base = _base(request)
-    values = [identity_version(base), compute_version(base)]
-    return JSONResponse(status_code=300, content={"versions": {"values": values}})
+    return JSONResponse(status_code=300, content={"versions": {"values": [identity_version(base)]}})
+
+
+@router.get("/compute")
+@router.get("/compute/")
+def compute_versions(request: Request) -> JSONResponse:
+    return JSONResponse(status_code=200, content={"versions": [compute_version(_base(request))]})
 
 
 @router.get("/v3")

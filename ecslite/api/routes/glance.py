@@ -20,7 +20,8 @@ from ecslite.auth.authenticator import Identity
 router = APIRouter(include_in_schema=False)
 
 
-def _project(request: Request) -> str:
+def glance_project(request: Request) -> str:
+    """The credential's own project (Glance's paths name none)."""
     identity: Identity | None = getattr(request.state, "identity", None)
     if identity is None:
         raise NovaFault(401, "Authentication required.")
@@ -38,7 +39,7 @@ def list_images(
     status: str | None = None,
     visibility: str | None = None,
 ) -> dict[str, Any]:
-    project_id = _project(request)
+    project_id = glance_project(request)
     images = [image_view(i) for i in services(request).catalog.images(project_id)]
     images = [
         i
@@ -63,7 +64,7 @@ def list_images(
 
 @router.get("/image/v2/images/{image_id}")
 def show_image(image_id: str, request: Request) -> dict[str, Any]:
-    project_id = _project(request)
+    project_id = glance_project(request)
     image = services(request).catalog.image(project_id, image_id)
     if image is None:
         raise NovaFault(404, f"No image found with ID {image_id}")

@@ -1,4 +1,5 @@
-"""GET /v1/{project_id}/jobs/{job_id}"""
+"""GET /v1/{project_id}/jobs/{job_id}; also under the ``image`` catalog URL
+(``/image/v1/{project_id}/jobs/{job_id}``), where otcextensions looks for IMS jobs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ecslite.api.views import job_view
 router = APIRouter()
 
 
+@router.get("/image/v1/{project_id}/jobs/{job_id}", response_model=None, include_in_schema=False)
 @router.get(
     "/v1/{project_id}/jobs/{job_id}", response_model=None, responses={200: {"model": JobModel}}
 )

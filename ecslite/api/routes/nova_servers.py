@@ -23,7 +23,7 @@ from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
 from ecslite.api.nova.query import non_negative, refuse_unknown
-from ecslite.api.nova.views import server_detail, server_summary
+from ecslite.api.nova.views import rebuild_detail, server_detail, server_summary
 from ecslite.api.routes.console import output_lines
 from ecslite.api.routes.remote_console import change_password
 from ecslite.domain import errors
@@ -249,6 +249,7 @@ def _rebuild(call: _Call, option: Any) -> Response:
         )
     )
     body = _show(call.request, call.project_id, call.server_id, call.v)
+    body["server"] = rebuild_detail(body["server"])
     if req.admin_pass is not None:
         body["server"]["adminPass"] = req.admin_pass
     return JSONResponse(status_code=202, content=body, headers=echo_headers(call.v))

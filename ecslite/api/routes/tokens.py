@@ -1,10 +1,14 @@
-"""POST /v3/auth/tokens: Keystone v3 password login, project-scoped (IAM-compatible subset).
+"""POST /v3/auth/tokens: Keystone v3 password login, project-scoped or unscoped
+(IAM-compatible subset).
 
-The token travels only in the ``X-Subject-Token`` response header; the body describes it.
+The token travels only in the ``X-Subject-Token`` response header; the body describes it. The
+same body answers ``GET /v3/auth/tokens`` (api/routes/identity.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from typing import Any, Literal
 
@@ -101,35 +105,56 @@ async def create_token(request: Request) -> JSONResponse:
         raise errors.EcsError(errors.UNAUTHORIZED) from None
     return JSONResponse(
         status_code=201,
-        content=_token_body(issued, str(request.base_url).rstrip("/"), c.settings.region),
+        content=token_body(issued, str(request.base_url).rstrip("/"), c.settings.region),
         headers={"X-Subject-Token": issued.token},
     )
 
 
-def _token_body(t: IssuedToken, base_url: str, region: str) -> dict[str, Any]:
+# Every user may act in every project of its account; these are the role names Keystone's
+# default policies and clients (Tempest's credentials among them) look for in such a token.
+ROLES = ({"id": "member", "name": "member"}, {"id": "reader", "name": "reader"})
+
+
+def audit_id(token: str) -> str:
+    """A stable public id of ``token`` for audit records (a digest: it gives nothing away)."""
+    digest = hashlib.sha256(b"audit:" + token.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:22]
+
+
+def token_body(
+    t: IssuedToken, base_url: str, region: str, *, with_catalog: bool = True
+) -> dict[str, Any]:
     domain = {"id": t.domain.id, "name": t.domain.name}
-    return {
-        "token": {
-            "methods": ["password"],
-            "issued_at": utc_iso(t.issued_at),
-            "expires_at": utc_iso(t.expires_at),
-            "user": {"id": t.user.id, "name": t.user.name, "domain": domain},
-            "project": {
-                "id": t.project.id,
-                "name": t.project.name,
-                "domain": {"id": t.project_domain.id, "name": t.project_domain.name},
-            },
-            "roles": [],
-            "catalog": catalog(base_url, t.project.id, t.project.region or region),
-        }
+    token: dict[str, Any] = {
+        "methods": ["password"],
+        "issued_at": utc_iso(t.issued_at),
+        "expires_at": utc_iso(t.expires_at),
+        "audit_ids": [audit_id(t.token)],
+        "user": {
+            "id": t.user.id,
+            "name": t.user.name,
+            "domain": domain,
+            "password_expires_at": None,
+        },
     }
+    if t.project is not None and t.project_domain is not None:
+        token["project"] = {
+            "id": t.project.id,
+            "name": t.project.name,
+            "domain": {"id": t.project_domain.id, "name": t.project_domain.name},
+        }
+        token["is_domain"] = False
+        token["roles"] = list(ROLES)
+        if with_catalog:
+            token["catalog"] = catalog(base_url, t.project.id, t.project.region or region)
+    return {"token": token}
 
 
 def catalog(base_url: str, project_id: str, region: str) -> list[dict[str, Any]]:
     """The services an OpenStack client looks up: identity, compute, image, and ECS itself."""
     services = (
         ("identity", "keystone", f"{base_url}/v3"),
-        ("compute", "nova", f"{base_url}/v2.1/{project_id}"),
+        ("compute", "nova", f"{base_url}/compute/v2.1/{project_id}"),
         ("image", "glance", f"{base_url}/image"),
         ("ecs", "ecs", f"{base_url}/v1/{project_id}"),
     )
