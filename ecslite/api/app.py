@@ -35,6 +35,7 @@ from ecslite.api.routes import (
     keypairs,
     lifecycle,
     nova_catalog,
+    nova_server_writes,
     nova_servers,
     reinstall,
     servers,
@@ -148,6 +149,7 @@ def create_app(
         app.include_router(r, dependencies=ecs_scope)
     # Nova's routes act in the URL's project too, at the microversion the request names.
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
+    app.include_router(nova_server_writes.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)

@@ -101,6 +101,10 @@ class Server:
     metadata: dict[str, str] = field(default_factory=dict)
     current_job_id: str | None = None
     version: int = 0
+    # Nova's accessIPv4/accessIPv6 and description: kept and shown, never configured.
+    access_ipv4: str | None = None
+    access_ipv6: str | None = None
+    description: str | None = None
 
     @property
     def status(self) -> str:

@@ -10,6 +10,11 @@ the first sub-job not yet SUCCESS. A job in its rollback phase resumes its rollb
 One write transaction per step boundary: finishing step N (its record, SUCCESS) and starting
 step N+1 (RUNNING, the server's task_state, taking an injected fault) commit together, before
 step N+1's driver work begins. The job's last step is recorded with the job's end.
+
+Cancellation (CancelJob marks the job): read at each step boundary, it fails the step about to
+start with CANCELLED_CODE before its driver work, so the job's failure policy undoes the job as
+for any failure (rollback, or each remaining step's compensation). The step running when the
+mark is set finishes first; from a ``no_return`` step on, the mark is ignored.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from ecslite.drivers.base import Driver, DriverError
 from ecslite.jobs import failpoints
 from ecslite.jobs.registry import DEFINITIONS
 from ecslite.jobs.steps import (
+    CANCELLED_CODE,
+    CANCELLED_REASON,
     FailurePolicy,
     JobDefinition,
     LostOwnership,
@@ -249,7 +256,12 @@ class JobRunner:
                     ctx = self._context(run, sub, server)
                     ctx.change_server(uow, transitions.step_started(step.task_state))
                     server = dataclasses.replace(server, task_state=step.task_state)
-            if self._inject_faults:
+            if step.no_return:
+                run.past_no_return = True
+            if not run.past_no_return and uow.jobs.cancel_requested(job.id):
+                # Failed like an injected fault: before the act, then the policy applies.
+                fault = (CANCELLED_CODE, CANCELLED_REASON)
+            elif self._inject_faults:
                 fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
             uow.commit()
         self._after_record(succeeded)
@@ -375,3 +387,9 @@ class _Run:
         self.definition = definition
         self.params = definition.parse_params(job.params)
         self.status = {s.id: s.status for s in job.sub_jobs}
+        # A resumed job that had reached a point of no return stays past it.
+        self.past_no_return = any(
+            definition.step(s.job_type).no_return
+            for s in job.sub_jobs
+            if s.status is not JobStatus.INIT
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-from ecslite.services import create, keypairs, lifecycle, nova, power, reinstall, volumes
+from ecslite.services import cancel, create, keypairs, lifecycle, nova, power, reinstall, volumes
 from ecslite.services.command import Command, JobAccepted, Ports
 
 R = TypeVar("R")
@@ -20,6 +20,7 @@ R = TypeVar("R")
 HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     reinstall.ReinstallServer: reinstall.handle,
     nova.RebuildServer: nova.handle,
+    nova.UpdateServer: nova.handle_update,
     create.CreateServers: create.handle,
     lifecycle.DeleteServers: lifecycle.handle_delete,
     lifecycle.RebootServers: lifecycle.handle_reboot,
@@ -27,6 +28,8 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     volumes.DeleteVolume: volumes.handle_delete,
     keypairs.CreateKeypair: keypairs.handle_create,
     keypairs.DeleteKeypair: keypairs.handle_delete,
+    cancel.CancelJob: cancel.handle_cancel,
+    cancel.DeleteServerAnyState: cancel.handle_delete_any_state,
 }
 
 

@@ -52,6 +52,9 @@ def _server(row: Any) -> Server:
         created=row.created,
         updated=row.updated,
         version=row.version,
+        access_ipv4=row.access_ipv4,
+        access_ipv6=row.access_ipv6,
+        description=row.description,
     )
 
 
@@ -177,6 +180,9 @@ class ServerRepo:
                 created=server.created,
                 updated=server.updated,
                 version=0,
+                access_ipv4=server.access_ipv4,
+                access_ipv6=server.access_ipv6,
+                description=server.description,
             )
         )
         self._changes.servers.add(server.id)
@@ -210,6 +216,24 @@ class ServerRepo:
                 .where(*conds)
                 .values(**vals, updated=updated, version=c.version + 1)
             )
+        if res.rowcount != 1:
+            return False
+        self._changes.servers.add(server_id)
+        return True
+
+    def set_attributes(
+        self, server_id: str, project_id: str, values: dict[str, str | None], *, updated: str
+    ) -> bool:
+        """Set the server's name, access addresses or description, whatever its state: they
+        change nothing a job relies on, so no claim is needed and the version stays (a
+        concurrent claim is not refused for it)."""
+        allowed = {"name", "access_ipv4", "access_ipv6", "description"}
+        assert allowed.issuperset(values), values
+        res = self._c.execute(
+            update(t.servers)
+            .where(t.servers.c.id == server_id, t.servers.c.project_id == project_id)
+            .values(**values, updated=updated)
+        )
         if res.rowcount != 1:
             return False
         self._changes.servers.add(server_id)

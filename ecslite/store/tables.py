@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -158,6 +159,10 @@ servers = Table(
     Column("created", String(32), nullable=False),
     Column("updated", String(32), nullable=False),
     Column("version", Integer, nullable=False, default=0),
+    # Nova's accessIPv4/accessIPv6 and description: kept and shown, never configured.
+    Column("access_ipv4", String(64)),
+    Column("access_ipv6", String(64)),
+    Column("description", String(255)),
     Index("ix_servers_project", "project_id", "created"),
 )
 
@@ -197,6 +202,8 @@ jobs = Table(
     Column("fail_reason", Text),
     Column("lease_owner", String(64)),
     Column("lease_expires", Float),
+    # Set by CancelJob; the runner reads it at each step boundary (jobs/runner.py).
+    Column("cancel_requested", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_jobs_runnable", "status", "lease_expires"),
     Index("ix_jobs_created", "created"),
 )

@@ -1,0 +1,34 @@
+"""nova servers: job cancellation mark, access addresses and description
+
+Revision ID: 0008_nova
+Revises: 0007
+Create Date: 2026-12-06 19:40:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008_nova"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("access_ipv4", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("access_ipv6", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("description", sa.String(length=255), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.drop_column("description")
+        batch_op.drop_column("access_ipv6")
+        batch_op.drop_column("access_ipv4")
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_column("cancel_requested")
