@@ -102,6 +102,9 @@ class ServerRepo:
         flavor: str | None = None,
         ip: str | None = None,
         image: str | None = None,
+        name_regex: str | None = None,
+        changed_since: str | None = None,
+        ip6: str | None = None,
     ) -> tuple[list[Server], int]:
         c = t.servers.c
         rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
@@ -118,6 +121,14 @@ class ServerRepo:
             conds.append(by_status.get(status, c.id.is_(None)))
         if name:
             conds.append(c.name.contains(name, autoescape=True))
+        if name_regex:
+            # A search, not a full match, as Nova's; SQLite gets Python's re from SQLAlchemy.
+            conds.append(c.name.regexp_match(name_regex))
+        if changed_since:
+            # Stored times share one format (``2026-12-06T19:40:00Z``), so text order is time order.
+            conds.append(c.updated >= changed_since)
+        if ip6:
+            conds.append(c.id.is_(None))  # no server has an IPv6 fixed address
         if flavor:
             conds.append(c.flavor_id == flavor)
         if image:
