@@ -35,6 +35,7 @@ from ecslite.api.routes import (
     keypairs,
     lifecycle,
     nova_catalog,
+    nova_instance_actions,
     nova_server_writes,
     nova_servers,
     reinstall,
@@ -149,7 +150,9 @@ def create_app(
         app.include_router(r, dependencies=ecs_scope)
     # Nova's routes act in the URL's project too, at the microversion the request names.
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
-    app.include_router(nova_server_writes.router, dependencies=[*ecs_scope, Depends(microversion)])
+    nova_scope = [*ecs_scope, Depends(microversion)]
+    app.include_router(nova_server_writes.router, dependencies=nova_scope)
+    app.include_router(nova_instance_actions.router, dependencies=nova_scope)
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
     # Glance's paths carry no project: the credential's own project is the scope.
     app.include_router(glance.router)

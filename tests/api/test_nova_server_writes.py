@@ -247,3 +247,30 @@ def test_update_renames_and_sets_access_addresses(api: Api) -> None:
     _fault(_nova(api, "PUT", f"/servers/{sid}", json={"name": "x"}), "badRequest", 400)
     put = _nova(api, "PUT", f"/servers/{MISSING}", json={"server": {"name": "x"}})
     _fault(put, "itemNotFound", 404)
+
+
+def test_instance_actions_are_the_server_jobs(api: Api) -> None:
+    sid = _created(api)["id"]
+    _active(api, sid)
+    for action, status in (("os-stop", "SHUTOFF"), ("os-start", "ACTIVE")):
+        assert _action(api, sid, {action: None}).status_code == 202
+        poll(lambda: _settled(api, sid)["status"], until=lambda s, want=status: s == want)
+    resp = _nova(api, "GET", f"/servers/{sid}/os-instance-actions", "2.60")
+    assert resp.status_code == 200, resp.text
+    actions = resp.json()["instanceActions"]
+    assert [a["action"] for a in actions] == ["start", "stop", "create"]
+    create = actions[-1]
+    assert create["instance_uuid"] == sid and create["project_id"] == api.project
+    assert create["user_id"] == api.demo["user_id"] and create["message"] is None
+    assert "updated_at" in create
+    shown = _nova(api, "GET", f"/servers/{sid}/os-instance-actions/{create['request_id']}")
+    assert shown.status_code == 200, shown.text
+    action = shown.json()["instanceAction"]
+    assert action["action"] == "create" and "updated_at" not in action  # 2.1
+    events = action["events"]
+    assert [e["event"] for e in events][:2] == ["createSystemDisk", "createDataDisks"]
+    assert {e["result"] for e in events} == {"Success"}
+    missing = _nova(api, "GET", f"/servers/{sid}/os-instance-actions/{MISSING}")
+    _fault(missing, "itemNotFound", 404)
+    _fault(_nova(api, "GET", f"/servers/{MISSING}/os-instance-actions"), "itemNotFound", 404)
+    _fault(_nova(api, "GET", f"/servers/{sid}/os-instance-actions?x=1"), "badRequest", 400)
