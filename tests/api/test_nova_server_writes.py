@@ -274,3 +274,27 @@ def test_instance_actions_are_the_server_jobs(api: Api) -> None:
     _fault(missing, "itemNotFound", 404)
     _fault(_nova(api, "GET", f"/servers/{MISSING}/os-instance-actions"), "itemNotFound", 404)
     _fault(_nova(api, "GET", f"/servers/{sid}/os-instance-actions?x=1"), "badRequest", 400)
+
+
+def test_block_device_mapping_of_the_image_is_the_system_disk(api: Api) -> None:
+    image = api.demo["images"]["cloudinit"]
+    local = {"uuid": image, "boot_index": 0, "source_type": "image", "destination_type": "local"}
+    sid = _created(api, block_device_mapping_v2=[local | {"delete_on_termination": True}])["id"]
+    assert _active(api, sid)["status"] == "ACTIVE"
+    volume = local | {"destination_type": "volume", "volume_size": 12}
+    body = _body(api, block_device_mapping_v2=[volume])
+    del body["server"]["imageRef"]
+    resp = _nova(api, "POST", "/servers", "2.60", json=body)
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    _active(api, sid)
+    system = [v for v in _rows(api, "volumes") if v["server_id"] == sid]
+    assert [v["size_gb"] for v in system] == [12]
+    for bad in (
+        [local | {"uuid": api.demo["images"]["alt"]}],  # not the imageRef
+        [local | {"source_type": "volume"}],
+        [local | {"delete_on_termination": False}],
+        [local, local],
+    ):
+        resp = _nova(api, "POST", "/servers", json=_body(api, block_device_mapping_v2=bad))
+        _fault(resp, "badRequest", 400)

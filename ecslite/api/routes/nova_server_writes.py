@@ -23,6 +23,7 @@ from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
 from ecslite.api.nova.views import server_detail
 from ecslite.domain import errors
+from ecslite.domain.create import DiskRequest
 from ecslite.domain.reinstall import decode_user_data, generate_password
 from ecslite.services.cancel import DeleteServerAnyState
 from ecslite.services.create import CreateServers, NovaOptions
@@ -53,9 +54,25 @@ class SecurityGroupRef(_Strict):
     name: Literal["default"]
 
 
+class BlockDeviceMapping(_Strict):
+    """The one mapping that describes what a server here always has: a system disk made from
+    the image (``local`` as clients send for a plain image boot, or ``volume`` with a size)."""
+
+    uuid: StrictStr = Field(min_length=1, max_length=1024)
+    boot_index: Literal[0, "0"]
+    source_type: Literal["image"]
+    destination_type: Literal["local", "volume"] = "local"
+    volume_size: StrictInt | None = Field(default=None, ge=1)
+    # The system disk is deleted with the server.
+    delete_on_termination: Literal[True] = True
+
+
 class NovaServerBody(_Strict):
     name: StrictStr = Field(min_length=1, max_length=255)
-    image_ref: StrictStr = Field(alias="imageRef", min_length=1, max_length=1024)
+    image_ref: StrictStr | None = Field(default=None, alias="imageRef", max_length=1024)
+    block_device_mapping_v2: list[BlockDeviceMapping] | None = Field(
+        default=None, min_length=1, max_length=1
+    )
     flavor_ref: StrictStr = Field(alias="flavorRef", min_length=1, max_length=1024)
     key_name: StrictStr | None = Field(default=None, min_length=1, max_length=255)
     admin_pass: StrictStr | None = Field(default=None, alias="adminPass")
@@ -103,6 +120,23 @@ def _check_ip(value: str | None, version: int) -> None:
         raise NovaFault(400, f"Invalid input: {value!r} is not an IPv{version} address.")
 
 
+def _boot_source(body: NovaServerBody) -> tuple[str, DiskRequest | None]:
+    """The image to boot and the system disk's size, from ``imageRef`` and the mapping."""
+    image = _last_part(body.image_ref) if body.image_ref else None
+    bdm = body.block_device_mapping_v2
+    if bdm is None:
+        if image is None:
+            raise NovaFault(400, "imageRef is required (or a block_device_mapping_v2 image).")
+        return image, None
+    mapping = bdm[0]
+    if image is not None and _last_part(mapping.uuid) != image:
+        raise NovaFault(400, "block_device_mapping_v2 must boot the image named in imageRef.")
+    if mapping.volume_size is not None and mapping.destination_type != "volume":
+        raise NovaFault(400, "volume_size is for a destination_type volume mapping.")
+    size = DiskRequest("SSD", mapping.volume_size) if mapping.volume_size else None
+    return _last_part(mapping.uuid), size
+
+
 @router.post("/v2.1/{project_id}/servers")
 async def create_server(
     project_id: str, request: Request, v: Microversion = Depends(microversion)
@@ -122,6 +156,7 @@ def _create(
         raise NovaFault(400, "description needs microversion 2.19 or later.")
     _check_ip(body.access_ipv4, 4)
     _check_ip(body.access_ipv6, 6)
+    image_id, root = _boot_source(body)
     admin_pass = body.admin_pass
     if admin_pass is None and body.key_name is None:
         # Nova generates a password when none is given; with a key pair the key is the login,
@@ -131,11 +166,12 @@ def _create(
         project_id=who.project_id,
         user_id=who.user_id,
         name=body.name,
-        image_id=_last_part(body.image_ref),
+        image_id=image_id,
         flavor_id=_last_part(body.flavor_ref),
         vpc_id="",
         subnet_ids=(),
         count=max_count,
+        root_volume=root,
         key_name=body.key_name,
         admin_pass=admin_pass,
         user_data=decode_user_data(body.user_data) if body.user_data is not None else None,
@@ -157,12 +193,12 @@ def _create(
         )
     sid = accepted.server_ids[0]
     base = _base(request)
-    root = base.rsplit("/v2.1", 1)[0]
+    bookmark = base.rsplit("/v2.1", 1)[0]
     server: dict[str, Any] = {
         "id": sid,
         "links": [
             {"rel": "self", "href": f"{base}/{who.project_id}/servers/{sid}"},
-            {"rel": "bookmark", "href": f"{root}/{who.project_id}/servers/{sid}"},
+            {"rel": "bookmark", "href": f"{bookmark}/{who.project_id}/servers/{sid}"},
         ],
         "OS-DCF:diskConfig": body.disk_config or "MANUAL",
         "security_groups": [{"name": "default"}],
