@@ -298,3 +298,18 @@ def test_block_device_mapping_of_the_image_is_the_system_disk(api: Api) -> None:
     ):
         resp = _nova(api, "POST", "/servers", json=_body(api, block_device_mapping_v2=bad))
         _fault(resp, "badRequest", 400)
+
+
+def test_a_delete_is_past_its_point_of_no_return(slow_api: Api) -> None:
+    api = slow_api
+    sid = api.demo["servers"]["stopped"]
+    resp = api.client.post(
+        f"/v1/{api.project}/cloudservers/delete", json={"servers": [{"id": sid}]}
+    )
+    assert resp.status_code == 200, resp.text
+    job_id = resp.json()["job_id"]
+    poll(lambda: api.job(job_id)["status"], until="RUNNING".__eq__)
+    ops = api.client.app.state.container.services.ops  # type: ignore[attr-defined]
+    ops.submit(CancelJob(api.project, job_id))
+    assert api.wait(job_id)["status"] == "SUCCESS"  # the mark was ignored
+    _gone(api, sid)

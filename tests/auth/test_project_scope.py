@@ -75,6 +75,20 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("GET", "/v2.1/{project_id}/os-availability-zone/detail"): None,
     ("GET", "/v2.1/{project_id}/servers/detail"): None,
     ("GET", "/v2.1/{project_id}/servers/{server_id}"): None,
+    # A Nova create naming another account's key pair answers like one naming a missing one.
+    ("POST", "/v2.1/{project_id}/servers"): lambda r: {
+        "server": {
+            "name": "cross",
+            "imageRef": r["own_image_id"],
+            "flavorRef": "s6.small.1",
+            "networks": [{"uuid": r["subnet_id"]}],
+            "key_name": r["keypair_name"],
+        }
+    },
+    ("PUT", "/v2.1/{project_id}/servers/{server_id}"): lambda r: {"server": {"name": "x"}},
+    ("DELETE", "/v2.1/{project_id}/servers/{server_id}"): None,
+    ("GET", "/v2.1/{project_id}/servers/{server_id}/os-instance-actions"): None,
+    ("GET", "/v2.1/{project_id}/servers/{server_id}/os-instance-actions/{request_id}"): None,
     ("GET", "/v2/{project_id}/os-keypairs"): None,
     ("POST", "/v2/{project_id}/os-keypairs"): lambda r: {
         "keypair": {"name": r["keypair_name"], "public_key": PUBLIC_KEY}
@@ -172,6 +186,7 @@ class World:
         self.foreign = {
             "server_id": o["servers"]["stopped"],
             "job_id": job.json()["job_id"],
+            "request_id": job.json()["job_id"],
             "keypair_name": "other-key",
             "image_id": other_image,
             "volume_id": self._volume_of(o["project_id"]),
@@ -206,6 +221,7 @@ class World:
         return {
             "server_id": str(uuid.uuid4()),
             "job_id": uuid.uuid4().hex,
+            "request_id": uuid.uuid4().hex,
             "keypair_name": f"missing-{uuid.uuid4().hex[:8]}",
             "image_id": str(uuid.uuid4()),
             "volume_id": str(uuid.uuid4()),
