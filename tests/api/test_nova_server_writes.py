@@ -313,3 +313,14 @@ def test_a_delete_is_past_its_point_of_no_return(slow_api: Api) -> None:
     ops.submit(CancelJob(api.project, job_id))
     assert api.wait(job_id)["status"] == "SUCCESS"  # the mark was ignored
     _gone(api, sid)
+
+
+def test_min_count_is_created_when_max_count_exceeds_the_quota(api: Api) -> None:
+    big = {"flavorRef": "s6.2xlarge.2"}
+    resp = _create(api, name="fit", min_count=1, max_count=60, **big)
+    assert resp.status_code == 202, resp.text
+    names = [s["name"] for s in _nova(api, "GET", "/servers?name=^fit").json()["servers"]]
+    assert names == ["fit"]  # one server, named without a suffix
+    resp = _create(api, name="nofit", min_count=59, max_count=60, **big)
+    assert "quota" in _fault(resp, "forbidden", 403).lower()
+    assert _nova(api, "GET", "/servers?name=^nofit").json()["servers"] == []
