@@ -105,6 +105,8 @@ class Server:
     access_ipv4: str | None = None
     access_ipv6: str | None = None
     description: str | None = None
+    # Nova's lock: no operation starts on a locked server (domain/allowed.py).
+    locked: bool = False
 
     @property
     def status(self) -> str:

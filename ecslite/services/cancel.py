@@ -67,6 +67,10 @@ def handle_delete_any_state(cmd: DeleteServerAnyState, ports: Ports) -> JobAccep
                 raise errors.EcsError(errors.SERVER_NOT_FOUND)
             return None  # its create was cancelled and rolled back: nothing is left to delete
         seen = True
+        if server.locked:
+            raise errors.EcsError(
+                errors.BAD_SERVER_STATE, f"Instance {server.id} is locked; unlock it first."
+            )
         if job is not None and job.job_type is JobType.DELETE:
             return JobAccepted(job.id)  # already being deleted
         if job is None or job.status.terminal:

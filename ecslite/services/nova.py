@@ -166,6 +166,28 @@ class UpdateServer(Command[None]):
     values: Mapping[str, str | None]
 
 
+@dataclass(frozen=True)
+class LockServer(Command[None]):
+    """Nova's ``lock``/``unlock``: a locked server refuses every operation (409 in Nova's
+    envelope, Ecs.0100 in ECS's) until it is unlocked; reads and ``PUT`` still work."""
+
+    project_id: str
+    server_id: str
+    locked: bool
+
+
+def handle_lock(cmd: LockServer, ports: Ports) -> None:
+    with ports.uow_factory() as uow:
+        if not uow.servers.set_attributes(
+            cmd.server_id,
+            cmd.project_id,
+            {"locked": cmd.locked},
+            updated=ports.clock.iso(millis=False),
+        ):
+            raise errors.EcsError(errors.SERVER_NOT_FOUND)
+        uow.commit()
+
+
 UPDATABLE = frozenset({"name", "access_ipv4", "access_ipv6", "description"})
 
 
@@ -180,7 +202,7 @@ def handle_update(cmd: UpdateServer, ports: Ports) -> None:
         if cmd.values and not uow.servers.set_attributes(
             cmd.server_id,
             cmd.project_id,
-            dict(cmd.values),
+            {**cmd.values},
             updated=ports.clock.iso(millis=False),
         ):
             raise errors.EcsError(errors.SERVER_NOT_FOUND)

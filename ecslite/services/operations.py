@@ -21,6 +21,7 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     reinstall.ReinstallServer: reinstall.handle,
     nova.RebuildServer: nova.handle,
     nova.UpdateServer: nova.handle_update,
+    nova.LockServer: nova.handle_lock,
     create.CreateServers: create.handle,
     lifecycle.DeleteServers: lifecycle.handle_delete,
     lifecycle.RebootServers: lifecycle.handle_reboot,

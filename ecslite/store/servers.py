@@ -55,6 +55,7 @@ def _server(row: Any) -> Server:
         access_ipv4=row.access_ipv4,
         access_ipv6=row.access_ipv6,
         description=row.description,
+        locked=bool(row.locked),
     )
 
 
@@ -194,6 +195,7 @@ class ServerRepo:
                 access_ipv4=server.access_ipv4,
                 access_ipv6=server.access_ipv6,
                 description=server.description,
+                locked=server.locked,
             )
         )
         self._changes.servers.add(server.id)
@@ -233,12 +235,12 @@ class ServerRepo:
         return True
 
     def set_attributes(
-        self, server_id: str, project_id: str, values: dict[str, str | None], *, updated: str
+        self, server_id: str, project_id: str, values: dict[str, object], *, updated: str
     ) -> bool:
-        """Set the server's name, access addresses or description, whatever its state: they
-        change nothing a job relies on, so no claim is needed and the version stays (a
-        concurrent claim is not refused for it)."""
-        allowed = {"name", "access_ipv4", "access_ipv6", "description"}
+        """Set the server's name, access addresses, description or lock, whatever its state:
+        they change nothing a running job relies on, so no claim is needed and the version
+        stays (a concurrent claim is not refused for it; a lock stops the next operation)."""
+        allowed = {"name", "access_ipv4", "access_ipv6", "description", "locked"}
         assert allowed.issuperset(values), values
         res = self._c.execute(
             update(t.servers)

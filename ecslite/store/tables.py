@@ -163,6 +163,8 @@ servers = Table(
     Column("access_ipv4", String(64)),
     Column("access_ipv6", String(64)),
     Column("description", String(255)),
+    # Nova's lock: every operation is refused on a locked server until it is unlocked.
+    Column("locked", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_servers_project", "project_id", "created"),
 )
 

@@ -324,3 +324,23 @@ def test_min_count_is_created_when_max_count_exceeds_the_quota(api: Api) -> None
     resp = _create(api, name="nofit", min_count=59, max_count=60, **big)
     assert "quota" in _fault(resp, "forbidden", 403).lower()
     assert _nova(api, "GET", "/servers?name=^nofit").json()["servers"] == []
+
+
+def test_a_locked_server_refuses_every_operation_until_unlocked(api: Api) -> None:
+    sid = api.demo["servers"]["running"]
+    assert _action(api, sid, {"lock": None}).status_code == 202
+    assert _server(api, sid, "2.9")["locked"] is True
+    assert "locked" in _fault(_action(api, sid, {"os-stop": None}), "conflictingRequest", 409)
+    _fault(_nova(api, "DELETE", f"/servers/{sid}"), "conflictingRequest", 409)
+    ecs = api.client.post(
+        f"/v1/{api.project}/cloudservers/action",
+        json={"os-stop": {"servers": [{"id": sid}]}},
+    )
+    assert ecs.status_code == 400 and ecs.json()["error"]["code"] == "Ecs.0100", ecs.text
+    renamed = _nova(api, "PUT", f"/servers/{sid}", json={"server": {"name": "still-mine"}})
+    assert renamed.status_code == 200, renamed.text  # reads and renames are not operations
+    _fault(_action(api, sid, {"lock": {"locked_reason": "x"}}), "badRequest", 400)
+    assert _action(api, sid, {"unlock": {}}).status_code == 202
+    assert _server(api, sid, "2.9")["locked"] is False
+    assert _action(api, sid, {"os-stop": None}).status_code == 202
+    assert _settled(api, sid)["status"] == "SHUTOFF"

@@ -104,7 +104,7 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
         "security_groups": [{"name": "default"}],
     }
     if v.at_least(9):
-        out["locked"] = False
+        out["locked"] = server.locked
     if v.at_least(19):
         out["description"] = server.description
     if v.at_least(26):

@@ -2,8 +2,9 @@
 
 Listing pages as Nova does (``limit`` and ``marker``, newest first, a ``servers_links`` next
 link when a page is full). Actions: ``os-stop``, ``os-start``, ``os-getConsoleOutput`` and
-``rebuild`` (a reinstall job, see services/nova.py and docs/api.md) and ``reboot`` (the reboot
-job of ``batch_reboot_servers``, SOFT or HARD). Errors use Nova's envelope (api/nova/faults.py).
+``rebuild`` (a reinstall job, see services/nova.py and docs/api.md), ``reboot`` (the reboot
+job of ``batch_reboot_servers``, SOFT or HARD), ``lock``/``unlock``. Errors use Nova's
+envelope (api/nova/faults.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ecslite.api.routes.console import output_lines
 from ecslite.domain import errors
 from ecslite.domain.reinstall import decode_user_data
 from ecslite.services.lifecycle import RebootServers
-from ecslite.services.nova import KEEP, RebuildServer
+from ecslite.services.nova import KEEP, LockServer, RebuildServer
 from ecslite.services.power import PowerServers
 from ecslite.services.read_model import ServerFilter
 
@@ -214,6 +215,8 @@ class ServerAction(BaseModel):
     reboot: RebootOption | None = None
     console_output: ConsoleOutput | None = Field(default=None, alias="os-getConsoleOutput")
     rebuild: Rebuild | None = None
+    lock: _NoOption | None = None
+    unlock: _NoOption | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,17 @@ def _rebuild(call: _Call, option: Any) -> Response:
     return JSONResponse(status_code=202, content=body, headers=echo_headers(call.v))
 
 
+def _lock(locked: bool) -> Callable[[_Call, Any], Response]:
+    def act(call: _Call, option: Any) -> Response:
+        if option is not None:
+            _NoOption.model_validate(option)  # locked_reason is 2.73, past this API's 2.60
+        who = principal(call.request, call.project_id)
+        services(call.request).ops.submit(LockServer(who.project_id, call.server_id, locked))
+        return Response(status_code=202, headers=echo_headers(call.v))
+
+    return act
+
+
 # Nova's server actions by name (the body's one key); each validates its own option.
 _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "os-stop": _power(stop=True),
@@ -294,8 +308,10 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "reboot": _reboot,
     "os-getConsoleOutput": _console_output,
     "rebuild": _rebuild,
+    "lock": _lock(locked=True),
+    "unlock": _lock(locked=False),
 }
-_OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput"})
+_OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock"})
 
 
 @router.post("/v2.1/{project_id}/servers/{server_id}/action")
@@ -306,7 +322,8 @@ async def server_action(
     if len(body) != 1 or next(iter(body)) not in _ACTIONS:
         raise NovaFault(
             400,
-            "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput or rebuild.",
+            "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild, "
+            "lock or unlock.",
         )
     name, option = next(iter(body.items()))
     if option is None and name not in _OPTIONAL:

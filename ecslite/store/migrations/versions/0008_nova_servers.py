@@ -1,4 +1,4 @@
-"""nova servers: job cancellation mark, access addresses and description
+"""nova servers: job cancellation mark, access addresses, description and lock
 
 Revision ID: 0008_nova
 Revises: 0007
@@ -23,10 +23,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("access_ipv4", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("access_ipv6", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("description", sa.String(length=255), nullable=True))
+        batch_op.add_column(
+            sa.Column("locked", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.drop_column("locked")
         batch_op.drop_column("description")
         batch_op.drop_column("access_ipv6")
         batch_op.drop_column("access_ipv4")
