@@ -344,3 +344,11 @@ def test_a_locked_server_refuses_every_operation_until_unlocked(api: Api) -> Non
     assert _server(api, sid, "2.9")["locked"] is False
     assert _action(api, sid, {"os-stop": None}).status_code == 202
     assert _settled(api, sid)["status"] == "SHUTOFF"
+
+
+def test_an_image_without_cloud_init_boots_without_a_generated_password(api: Api) -> None:
+    created = _created(api, imageRef=api.demo["images"]["no_cloudinit"])
+    assert "adminPass" not in created  # nothing could apply it
+    assert _active(api, created["id"])["status"] == "ACTIVE"
+    resp = _create(api, imageRef=api.demo["images"]["no_cloudinit"], adminPass="Nova-Pass-2026")
+    _fault(resp, "badRequest", 400)  # a password asked for but impossible to apply

@@ -160,8 +160,11 @@ def _create(
     admin_pass = body.admin_pass
     if admin_pass is None and body.key_name is None:
         # Nova generates a password when none is given; with a key pair the key is the login,
-        # and a password nobody asked for would only widen access.
-        admin_pass = generate_password()
+        # and a password nobody asked for would only widen access. Only an image with
+        # cloud-init can apply one (a generated password would otherwise refuse the create).
+        image = services(request).catalog.image(who.project_id, image_id)
+        if image is not None and image.cloud_init:
+            admin_pass = generate_password()
     command = CreateServers(
         project_id=who.project_id,
         user_id=who.user_id,
