@@ -34,6 +34,9 @@ class TaskState(StrEnum):
 REBUILD_TASK_STATES = frozenset(
     {TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING}
 )
+# A create's steps: the server is BUILD until its boot is verified, even once its guest runs
+# (Nova reports ACTIVE only when a server can take its next request).
+BUILD_TASK_STATES = frozenset({TaskState.BLOCK_DEVICE_MAPPING, TaskState.SPAWNING})
 
 # The one availability zone of an ecslite region (every server's OS-EXT-AZ:availability_zone).
 AVAILABILITY_ZONE = "az1"
@@ -51,7 +54,7 @@ def derive_status(vm_state: VmState, task_state: TaskState | None) -> str:
         return "REBOOT"
     if task_state is TaskState.REBOOTING_HARD:
         return "HARD_REBOOT"
-    if vm_state is VmState.BUILDING:
+    if vm_state is VmState.BUILDING or task_state in BUILD_TASK_STATES:
         return "BUILD"
     if vm_state is VmState.ACTIVE:
         return "ACTIVE"

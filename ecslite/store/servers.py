@@ -14,7 +14,13 @@ from sqlalchemy.sql import ColumnElement
 
 from ecslite.domain.boot import BootConfig
 from ecslite.domain.codec import decode, encode
-from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState
+from ecslite.domain.server import (
+    BUILD_TASK_STATES,
+    REBUILD_TASK_STATES,
+    Server,
+    TaskState,
+    VmState,
+)
 from ecslite.domain.transitions import KEEP, ServerChange
 from ecslite.store import tables as t
 from ecslite.store.changes import Changes
@@ -109,15 +115,19 @@ class ServerRepo:
     ) -> tuple[list[Server], int]:
         c = t.servers.c
         rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
+        building = c.task_state.in_([ts.value for ts in BUILD_TASK_STATES])
         not_rebuild = or_(c.task_state.is_(None), ~rebuild)
+        settled = or_(c.task_state.is_(None), ~or_(rebuild, building))
         conds: list[ColumnElement[bool]] = [c.project_id == project_id]
         if status is not None:
             by_status: dict[str, ColumnElement[bool]] = {
                 "REBUILD": rebuild,
-                "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, not_rebuild),
+                "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, settled),
                 "SHUTOFF": and_(c.vm_state == VmState.STOPPED.value, not_rebuild),
                 "ERROR": and_(c.vm_state == VmState.ERROR.value, not_rebuild),
-                "BUILD": and_(c.vm_state == VmState.BUILDING.value, not_rebuild),
+                "BUILD": or_(
+                    and_(c.vm_state == VmState.BUILDING.value, not_rebuild), building
+                ),
             }
             conds.append(by_status.get(status, c.id.is_(None)))
         if name:

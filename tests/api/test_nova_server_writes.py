@@ -37,8 +37,12 @@ def _created(api: Api, **server: Any) -> dict[str, Any]:
 
 
 def _active(api: Api, sid: str) -> dict[str, Any]:
+    # Built: ACTIVE and no step left (the guest is ACTIVE before its boot is verified).
     return dict(
-        poll(lambda: _server(api, sid), until=lambda s: s["status"] in ("ACTIVE", "ERROR"))
+        poll(
+            lambda: _server(api, sid),
+            until=lambda s: s["status"] in ("ACTIVE", "ERROR") and not s["OS-EXT-STS:task_state"],
+        )
     )
 
 
