@@ -39,7 +39,9 @@ from ecslite.api.routes import (
     keypairs,
     lifecycle,
     nova_catalog,
+    nova_instance_actions,
     nova_reads,
+    nova_server_writes,
     nova_servers,
     password,
     reinstall,
@@ -157,6 +159,9 @@ def create_app(
         app.include_router(r, dependencies=ecs_scope)
     # Nova's routes act in the URL's project too, at the microversion the request names.
     app.include_router(nova_servers.router, dependencies=[*ecs_scope, Depends(microversion)])
+    nova_scope = [*ecs_scope, Depends(microversion)]
+    app.include_router(nova_server_writes.router, dependencies=nova_scope)
+    app.include_router(nova_instance_actions.router, dependencies=nova_scope)
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(remote_console.nova_router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(keypairs.router, dependencies=[*ecs_scope, Depends(microversion)])

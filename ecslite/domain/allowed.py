@@ -2,7 +2,8 @@
 
 Like Nova's ``@check_instance_state(vm_state=[...], task_state=[...])``: an operation names the
 ``vm_state`` values it starts from, and one function checks a server against that declaration,
-so no operation spells its own if-chain. Every operation needs an idle server (no task_state).
+so no operation spells its own if-chain. Every operation needs an idle server (no task_state)
+that is not locked (Nova's lock, which every door's operations respect).
 The refusal's wording is part of the declaration because each API words it its own way.
 """
 
@@ -28,7 +29,7 @@ class AllowedStates:
     verb: str = "changed"
 
     def allows(self, server: Server) -> bool:
-        if server.busy:
+        if server.busy or server.locked:
             return False
         if server.vm_state in self.vm_states:
             return True
@@ -38,6 +39,10 @@ class AllowedStates:
         """Refuse with Ecs.0100 when ``server`` is busy or in a state not declared here."""
         if self.allows(server):
             return
+        if server.locked:
+            raise errors.EcsError(
+                errors.BAD_SERVER_STATE, f"Instance {server.id} is locked; unlock it first."
+            )
         template = self.busy_refusal if server.busy and self.busy_refusal else self.refusal
         raise errors.EcsError(
             errors.BAD_SERVER_STATE,

@@ -2,9 +2,10 @@
 
 Names: 1-64 characters of letters, digits, ``.``, ``_`` and ``-`` (Ecs.0914 too long, Ecs.0915
 other characters); with ``count`` > 1 each server gets a ``-0001``-style suffix, which must fit
-too. Disk types are the EVS types the API documents (Ecs.0043). Sizes in GB: system disk
-1-1024 and at least the image's ``min_disk``, data disks 10-32768, at most 23 data disks; one
-request creates 1-100 servers (all Ecs.0005).
+too (Nova's door names as Nova does: 1-255 characters, ``-1``, ``-2`` suffixes). Disk types are
+the EVS types the API documents (Ecs.0043). Sizes in GB: system disk 1-1024 and at least the
+image's ``min_disk``, data disks 10-32768, at most 23 data disks; one request creates 1-100
+servers (all Ecs.0005).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from ecslite.domain import errors
 
 NAME_MAX = 64
+NOVA_NAME_MAX = 255
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 VOLUME_TYPES = frozenset({"SATA", "SAS", "SSD", "GPSSD", "ESSD", "GPSSD2", "ESSD2"})
 SYSTEM_DISK_MAX_GB = 1024
@@ -34,6 +36,20 @@ class DiskRequest:
 class Disk:
     volume_type: str
     size_gb: int
+
+
+def nova_server_names(name: str, count: int) -> list[str]:
+    """Nova's names: any 1-255 characters; with several servers ``name-1``, ``name-2``, ..."""
+    if not 1 <= count <= MAX_COUNT:
+        raise errors.EcsError(errors.INVALID_PARAMETER, f"max_count must be 1-{MAX_COUNT}.")
+    names = [name] if count == 1 else [f"{name}-{i}" for i in range(1, count + 1)]
+    if not name.strip() or len(names[-1]) > NOVA_NAME_MAX:
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            f"name must have 1-{NOVA_NAME_MAX} characters (with the -N suffix of a multi-create)"
+            " and not be only spaces.",
+        )
+    return names
 
 
 def server_names(name: str, count: int) -> list[str]:

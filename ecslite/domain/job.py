@@ -65,6 +65,8 @@ class Job:
     error_code: str | None = None
     fail_reason: str | None = None
     sub_jobs: tuple[SubJob, ...] = field(default_factory=tuple)
+    # Asked to stop (CancelJob): the runner rolls it back at its next step boundary.
+    cancel_requested: bool = False
     # A part of a job that spans hosts: the job its caller sees (docs/scale-out.md).
     parent_id: str | None = None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 import string
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -32,6 +33,18 @@ USER_DATA_MAX_ENCODED = 4 * ((USER_DATA_MAX_BYTES + 2) // 3)
 @dataclass(frozen=True)
 class Encryption:
     cmk_id: str
+
+
+def generate_password(length: int = 16) -> str:
+    """A random password that meets ``check_password`` (Nova generates one when none is given)."""
+    alphabet = string.ascii_letters + string.digits + "".join(sorted(PASSWORD_SPECIALS))
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        try:
+            check_password(candidate)
+        except errors.EcsError:
+            continue
+        return candidate
 
 
 def check_password(password: str) -> None:

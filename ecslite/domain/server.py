@@ -35,6 +35,9 @@ class TaskState(StrEnum):
 REBUILD_TASK_STATES = frozenset(
     {TaskState.REBUILDING, TaskState.REBUILD_BLOCK_DEVICE_MAPPING, TaskState.REBUILD_SPAWNING}
 )
+# A create's steps: the server is BUILD until its boot is verified, even once its guest runs
+# (Nova reports ACTIVE only when a server can take its next request).
+BUILD_TASK_STATES = frozenset({TaskState.BLOCK_DEVICE_MAPPING, TaskState.SPAWNING})
 
 # The demo region's (eu-de) first availability zone: the default host's zone, where seeded
 # servers live. Hosts name their zones the region's way (domain/host.py zone_name).
@@ -53,7 +56,7 @@ def derive_status(vm_state: VmState, task_state: TaskState | None) -> str:
         return "REBOOT"
     if task_state is TaskState.REBOOTING_HARD:
         return "HARD_REBOOT"
-    if vm_state is VmState.BUILDING:
+    if vm_state is VmState.BUILDING or task_state in BUILD_TASK_STATES:
         return "BUILD"
     if vm_state is VmState.ACTIVE:
         return "ACTIVE"
@@ -104,6 +107,12 @@ class Server:
     metadata: dict[str, str] = field(default_factory=dict)
     current_job_id: str | None = None
     version: int = 0
+    # Nova's accessIPv4/accessIPv6 and description: kept and shown, never configured.
+    access_ipv4: str | None = None
+    access_ipv6: str | None = None
+    description: str | None = None
+    # Nova's lock: no operation starts on a locked server (domain/allowed.py).
+    locked: bool = False
 
     @property
     def status(self) -> str:

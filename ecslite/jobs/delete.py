@@ -72,7 +72,17 @@ def _failed(uow: UnitOfWork, ctx: Ctx) -> None:
 
 DEFINITION = JobDefinition(
     job_type=JobType.DELETE,
-    steps=(Step(DELETE, _delete, TaskState.DELETING, record=_deleted, compensate=_failed),),
+    steps=(
+        Step(
+            DELETE,
+            _delete,
+            TaskState.DELETING,
+            record=_deleted,
+            compensate=_failed,
+            # A delete is not undone: cancelling it would leave the server in ERROR.
+            no_return=True,
+        ),
+    ),
     policy=FailurePolicy.CONTINUE,
     parse_params=decoder(DeleteParams),
 )

@@ -14,6 +14,11 @@ step N+1's driver work begins. The job's last step is recorded with the job's en
 The runner keeps the job as its own writes left it (``_Run.current``) and hands it to each
 transaction, so the job's event body is rendered without reading the job back: while it
 holds the lease, nothing else writes the job's state.
+
+Cancellation (CancelJob marks the job): read at each step boundary, it fails the step about to
+start with CANCELLED_CODE before its driver work, so the job's failure policy undoes the job as
+for any failure (rollback, or each remaining step's compensation). The step running when the
+mark is set finishes first; from a ``no_return`` step on, the mark is ignored.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from ecslite.jobs import failpoints
 from ecslite.jobs.observe import JobObserver, NoObserver
 from ecslite.jobs.registry import DEFINITIONS
 from ecslite.jobs.steps import (
+    CANCELLED_CODE,
+    CANCELLED_REASON,
     FailurePolicy,
     JobDefinition,
     LostOwnership,
@@ -282,7 +289,12 @@ class JobRunner:
                     ctx = self._context(run, sub, server)
                     ctx.change_server(uow, transitions.step_started(step.task_state))
                     server = dataclasses.replace(server, task_state=step.task_state)
-            if self._inject_faults:
+            if step.no_return:
+                run.past_no_return = True
+            if not run.past_no_return and uow.jobs.cancel_requested(job.id):
+                # Failed like an injected fault: before the act, then the policy applies.
+                fault = (CANCELLED_CODE, CANCELLED_REASON)
+            elif self._inject_faults:
                 fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
             uow.commit()
         run.current = uow.jobs.tracked(job.id)
@@ -429,6 +441,12 @@ class _Run:
         self.started: dict[str, float] = {}
         # The job as the runner's last committed write left it; None when unknown.
         self.current: Job | None = None
+        # A resumed job that had reached a point of no return stays past it.
+        self.past_no_return = any(
+            definition.step(s.job_type).no_return
+            for s in job.sub_jobs
+            if s.status is not JobStatus.INIT
+        )
 
     def track(self, uow: UnitOfWork) -> None:
         if self.current is not None:

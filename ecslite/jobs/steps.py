@@ -4,9 +4,10 @@ A ``Step`` names its sub-job, the server's ``task_state`` while it runs, ``act``
 outside any transaction, idempotent: after a crash it runs again from the top), ``record`` (the
 writes its success implies, committed in the same transaction that marks it SUCCESS and starts
 the next step) and ``compensate`` (what undoing it alone takes, when the policy goes on after a
-failure). A ``JobDefinition`` gathers the steps of a job type with its typed parameters and its
-failure policy; the runner knows nothing else about a job type. A job need not act on a server
-(a volume delete acts on a detached volume): its steps then declare no ``task_state``.
+failure) and whether it is a point of no return for cancellation. A ``JobDefinition`` gathers
+the steps of a job type with its typed parameters and its failure policy; the runner knows
+nothing else about a job type. A job need not act on a server (a volume delete acts on a
+detached volume): its steps then declare no ``task_state``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class StepFailed(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+# The error_code of a job (and its step) stopped by CancelJob.
+CANCELLED_CODE = "Ecs.0099"
+CANCELLED_REASON = "Cancelled: the operation was cancelled (or the server deleted) before it ended."
 
 
 class LostOwnership(Exception):
@@ -78,6 +84,9 @@ class Step:
     task_state: TaskState | None = None
     record: Record | None = None
     compensate: Record | None = None
+    # From this step on the job cannot be undone (it deletes what a rollback would restore):
+    # a cancellation requested once it has started is ignored and the job finishes.
+    no_return: bool = False
 
 
 class FailurePolicy(Enum):

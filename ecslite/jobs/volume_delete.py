@@ -75,7 +75,9 @@ def _failed(uow: UnitOfWork, ctx: Ctx) -> None:
 
 DEFINITION = JobDefinition(
     job_type=JobType.DELETE_VOLUME,
-    steps=(Step(DELETE_VOLUME, _delete, None, record=_deleted, compensate=_failed),),
+    steps=(
+        Step(DELETE_VOLUME, _delete, None, record=_deleted, compensate=_failed, no_return=True),
+    ),
     policy=FailurePolicy.CONTINUE,
     parse_params=decoder(DeleteVolumeParams),
     held_volumes=lambda p: frozenset({p.volume_id}),

@@ -20,7 +20,7 @@ from ecslite.domain.clock import Clock, new_job_id, new_uuid
 from ecslite.domain.codec import decode, encode
 from ecslite.domain.host import Capacity
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
-from ecslite.domain.network import Port, free_addresses
+from ecslite.domain.network import Port, Subnet, free_addresses
 from ecslite.domain.quota import Usage, check_quota
 from ecslite.domain.reinstall import check_password, check_user_data_size
 from ecslite.domain.server import Server, TaskState, VmState
@@ -33,6 +33,23 @@ from ecslite.services.placement import PlacementPolicy, allocate, place_servers
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 ADDRESS_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class NovaOptions:
+    """What Nova's ``POST /servers`` asks beyond ECS's create (the door follows Nova there).
+
+    ``networks``: None for "auto" (the project's first subnet, none if it has no network),
+    () for "none" (no fixed IP), otherwise network (VPC) or subnet ids. ``count`` is the
+    command's ``count`` (Nova's max_count); with too little quota for it, ``min_count`` servers
+    are created when that fits. A key pair and a password may be given together.
+    """
+
+    networks: tuple[str, ...] | None = None
+    min_count: int = 1
+    access_ipv4: str | None = None
+    access_ipv6: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,7 @@ class CreateServers(Command[JobAccepted]):
     metadata: dict[str, str] = field(default_factory=dict)
     availability_zone: str | None = None
     client_token: ClientToken | None = None
+    nova: NovaOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +101,24 @@ def prepare(cmd: CreateServers) -> PreparedCreate:
     )
 
 
+_QUOTA_ERRORS = (errors.ECS_QUOTA, errors.VOLUME_QUOTA)
+
+
 def handle(cmd: CreateServers, ports: Ports) -> JobAccepted:
-    accepted = accept_create(
-        prepare(cmd), uow_factory=ports.uow_factory, clock=ports.clock, policy=ports.placement
-    )
+    prepared = prepare(cmd)
+    try:
+        accepted = accept_create(
+            prepared, uow_factory=ports.uow_factory, clock=ports.clock, policy=ports.placement
+        )
+    except errors.EcsError as exc:
+        # Nova creates min_count servers when the quota does not allow max_count.
+        nova = cmd.nova
+        if nova is None or exc.spec not in _QUOTA_ERRORS or nova.min_count >= cmd.count:
+            raise
+        fewer = replace(prepared, request=replace(prepared.request, count=nova.min_count))
+        accepted = accept_create(
+            fewer, uow_factory=ports.uow_factory, clock=ports.clock, policy=ports.placement
+        )
     return JobAccepted(accepted.job_id, tuple(accepted.server_ids))
 
 
@@ -105,11 +137,13 @@ def accept_create(
 ) -> CreateAccepted:
     """Return the job and the ids of the servers it creates."""
     cmd, password_hash = prepared.request, prepared.password_hash
-    names = rules.server_names(cmd.name, cmd.count)
+    nova_names = cmd.nova is not None
+    names = (rules.nova_server_names if nova_names else rules.server_names)(cmd.name, cmd.count)
     limits.check_metadata(cmd.metadata)
     data = rules.data_disks(list(cmd.data_volumes))
-    rules.check_login(adminpass_given=password_hash is not None, key_name=cmd.key_name)
-    if not cmd.subnet_ids:
+    if cmd.nova is None:
+        rules.check_login(adminpass_given=password_hash is not None, key_name=cmd.key_name)
+    if not cmd.subnet_ids and cmd.nova is None:
         raise errors.EcsError(errors.INVALID_PARAMETER, "nics must name at least one subnet.")
     job_id = _accept_retrying(
         cmd, password_hash, names, data, uow_factory, clock, policy or PlacementPolicy()
@@ -160,6 +194,38 @@ def _public_key(uow: UnitOfWork, cmd: CreateServers) -> str | None:
     return keypair.public_key
 
 
+def _subnets(uow: UnitOfWork, cmd: CreateServers) -> list[Subnet]:
+    if uow.networks.vpc(cmd.vpc_id, cmd.project_id) is None:
+        raise errors.EcsError(errors.BAD_NETWORK, f"The VPC {cmd.vpc_id} does not exist.")
+    subnets = []
+    for sid in cmd.subnet_ids:
+        subnet = uow.networks.subnet(sid, cmd.project_id)
+        if subnet is None:
+            raise errors.EcsError(errors.SUBNET_NOT_FOUND, f"subnet_id {sid}.")
+        if subnet.vpc_id != cmd.vpc_id:
+            raise errors.EcsError(errors.VPC_SUBNET_MISMATCH)
+        subnets.append(subnet)
+    return subnets
+
+
+def _nova_subnets(uow: UnitOfWork, cmd: CreateServers, nova: NovaOptions) -> list[Subnet]:
+    """Nova's ``networks``: each id a subnet, or a network (VPC) standing for its first subnet."""
+    project_subnets = sorted(uow.networks.subnets(cmd.project_id), key=lambda s: s.id)
+    if nova.networks is None:
+        return project_subnets[:1]
+    out: list[Subnet] = []
+    for ref in nova.networks:
+        subnet = uow.networks.subnet(ref, cmd.project_id)
+        if subnet is None and uow.networks.vpc(ref, cmd.project_id) is not None:
+            subnet = next((s for s in project_subnets if s.vpc_id == ref), None)
+        if subnet is None:
+            raise errors.EcsError(errors.BAD_NETWORK, f"Network {ref} could not be found.")
+        if subnet in out:
+            raise errors.EcsError(errors.INVALID_PARAMETER, f"Network {ref} is given twice.")
+        out.append(subnet)
+    return out
+
+
 def _plan(
     uow: UnitOfWork,
     job_id: str,
@@ -188,16 +254,7 @@ def _plan(
     flavor = uow.flavors.get(cmd.flavor_id)
     if flavor is None:
         raise errors.EcsError(errors.FLAVOR_NOT_FOUND, f"flavorRef {cmd.flavor_id!r}.")
-    if uow.networks.vpc(cmd.vpc_id, cmd.project_id) is None:
-        raise errors.EcsError(errors.BAD_NETWORK, f"The VPC {cmd.vpc_id} does not exist.")
-    subnets = []
-    for sid in cmd.subnet_ids:
-        subnet = uow.networks.subnet(sid, cmd.project_id)
-        if subnet is None:
-            raise errors.EcsError(errors.SUBNET_NOT_FOUND, f"subnet_id {sid}.")
-        if subnet.vpc_id != cmd.vpc_id:
-            raise errors.EcsError(errors.VPC_SUBNET_MISMATCH)
-        subnets.append(subnet)
+    subnets = _subnets(uow, cmd) if cmd.nova is None else _nova_subnets(uow, cmd, cmd.nova)
     public_key = _public_key(uow, cmd)
     n = len(names)
     uow.quotas.lock_usage(cmd.project_id)
@@ -253,6 +310,9 @@ def _plan(
                 current_job_id=job_id,
                 created=now,
                 updated=now,
+                access_ipv4=cmd.nova.access_ipv4 if cmd.nova else None,
+                access_ipv6=cmd.nova.access_ipv6 if cmd.nova else None,
+                description=cmd.nova.description if cmd.nova else None,
             ),
             boot_config=build_boot_config(
                 public_key=public_key,

@@ -152,3 +152,60 @@ def accept_rebuild(cmd: RebuildCommand, *, uow_factory: UowFactory, clock: Clock
             uow.servers.apply(cmd.server_id, change, updated=clock.iso(millis=False))
             uow.commit()
     return job_id
+
+
+@dataclass(frozen=True)
+class UpdateServer(Command[None]):
+    """Nova's ``PUT /servers/{id}``: the name, access addresses or description, in any state.
+
+    Only the fields in ``values`` change (``name``, ``access_ipv4``, ``access_ipv6``,
+    ``description``; None clears all but the name)."""
+
+    project_id: str
+    server_id: str
+    values: Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class LockServer(Command[None]):
+    """Nova's ``lock``/``unlock``: a locked server refuses every operation (409 in Nova's
+    envelope, Ecs.0100 in ECS's) until it is unlocked; reads and ``PUT`` still work."""
+
+    project_id: str
+    server_id: str
+    locked: bool
+
+
+def handle_lock(cmd: LockServer, ports: Ports) -> None:
+    with ports.uow_factory() as uow:
+        if not uow.servers.set_attributes(
+            cmd.server_id,
+            cmd.project_id,
+            {"locked": cmd.locked},
+            updated=ports.clock.iso(millis=False),
+        ):
+            raise errors.EcsError(errors.SERVER_NOT_FOUND)
+        uow.commit()
+
+
+UPDATABLE = frozenset({"name", "access_ipv4", "access_ipv6", "description"})
+
+
+def handle_update(cmd: UpdateServer, ports: Ports) -> None:
+    unknown = set(cmd.values) - UPDATABLE
+    if unknown:
+        raise errors.EcsError(errors.INVALID_PARAMETER, f"Cannot update {sorted(unknown)}.")
+    name = cmd.values.get("name", "")
+    if "name" in cmd.values and (name is None or not name.strip() or len(name) > 255):
+        raise errors.EcsError(errors.INVALID_PARAMETER, "name must have 1-255 characters.")
+    with ports.uow_factory() as uow:
+        if cmd.values and not uow.servers.set_attributes(
+            cmd.server_id,
+            cmd.project_id,
+            {**cmd.values},
+            updated=ports.clock.iso(millis=False),
+        ):
+            raise errors.EcsError(errors.SERVER_NOT_FOUND)
+        if not cmd.values and uow.servers.get(cmd.server_id, cmd.project_id) is None:
+            raise errors.EcsError(errors.SERVER_NOT_FOUND)
+        uow.commit()

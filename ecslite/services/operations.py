@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from ecslite.services import (
+    cancel,
     create,
     images,
     keypairs,
@@ -30,6 +31,8 @@ R = TypeVar("R")
 HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     reinstall.ReinstallServer: reinstall.handle,
     nova.RebuildServer: nova.handle,
+    nova.UpdateServer: nova.handle_update,
+    nova.LockServer: nova.handle_lock,
     create.CreateServers: create.handle,
     lifecycle.DeleteServers: lifecycle.handle_delete,
     lifecycle.RebootServers: lifecycle.handle_reboot,
@@ -44,6 +47,8 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     images.StartUpload: images.handle_start_upload,
     images.FinishUpload: images.handle_finish_upload,
     images.AbortUpload: images.handle_abort_upload,
+    cancel.CancelJob: cancel.handle_cancel,
+    cancel.DeleteServerAnyState: cancel.handle_delete_any_state,
 }
 
 

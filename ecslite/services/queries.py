@@ -11,7 +11,7 @@ from ecslite.domain.flavor import Flavor
 from ecslite.domain.job import Job
 from ecslite.domain.network import Subnet, Vpc
 from ecslite.domain.resources import Image, Keypair, KmsKey
-from ecslite.domain.server import Volume
+from ecslite.domain.server import Server, Volume
 from ecslite.services import catalog, volumes
 from ecslite.services.catalog import ImageFilter, Limits
 from ecslite.services.volumes import VolumeContext, VolumePage, VolumeQuery
@@ -33,6 +33,15 @@ class JobReads:
     def recent(self, project_id: str, *, server_id: str | None, limit: int) -> list[Job]:
         with self._uow_factory(write=False) as uow:
             return list(uow.jobs.recent(project_id, server_id=server_id, limit=limit))
+
+    def of_server(self, project_id: str, server_id: str) -> tuple[Server, list[Job]]:
+        """The project's server and every kept job that acted on it (also in a batch), oldest
+        first (Nova's instance actions); Ecs.0114 when there is no such server."""
+        with self._uow_factory(write=False) as uow:
+            server = uow.servers.get(server_id, project_id)
+            if server is None:
+                raise errors.EcsError(errors.SERVER_NOT_FOUND)
+            return server, uow.jobs.of_server(project_id, server_id)
 
 
 @dataclass(frozen=True)

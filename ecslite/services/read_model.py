@@ -48,13 +48,19 @@ class ServerRecord:
 
 @dataclass(frozen=True)
 class ServerFilter:
-    """The list filters; None matches everything. ``name`` and ``ip`` match a substring."""
+    """The list filters; None matches everything. ``name`` and ``ip`` match a substring,
+    ``name_regex`` is a regular expression searched in the name (Nova's ``name``),
+    ``changed_since`` an API time (servers updated at or after it), ``ip6`` an IPv6 address
+    substring (servers have IPv4 fixed addresses only, so it matches none)."""
 
     status: str | None = None
     name: str | None = None
     flavor: str | None = None
     ip: str | None = None
     image: str | None = None
+    name_regex: str | None = None
+    changed_since: str | None = None
+    ip6: str | None = None
 
 
 def records(
@@ -144,11 +150,7 @@ class ServerReads:
                 project_id,
                 limit=limit,
                 offset=offset,
-                status=flt.status,
-                name=flt.name,
-                flavor=flt.flavor,
-                ip=flt.ip,
-                image=flt.image,
+                **_columns(flt),
             )
             return records(uow, servers, self._network_of), total
 
@@ -193,6 +195,9 @@ def _columns(flt: ServerFilter) -> dict[str, str | None]:
         "flavor": flt.flavor,
         "ip": flt.ip,
         "image": flt.image,
+        "name_regex": flt.name_regex,
+        "changed_since": flt.changed_since,
+        "ip6": flt.ip6,
     }
 
 

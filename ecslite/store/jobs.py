@@ -235,6 +235,7 @@ class JobRepo:
             fail_reason=row.fail_reason,
             sub_jobs=tuple(_sub_job(s) for s in subs),
             parent_id=row.parent_id,
+            cancel_requested=bool(row.cancel_requested),
         )
         self._known[job.id] = job
         return job
@@ -366,6 +367,44 @@ class JobRepo:
         if not _JOB_VIEW_COLUMNS.isdisjoint(vals):
             self._changes.jobs.add(job_id)
         return True
+
+    def request_cancel(self, job_id: str, project_id: str) -> bool:
+        """Mark the project's unfinished job to be cancelled (a job spanning hosts: each of its
+        parts, which their hosts' runners read); False when it has ended."""
+        res = self._c.execute(
+            update(t.jobs)
+            .where(
+                or_(t.jobs.c.id == job_id, t.jobs.c.parent_id == job_id),
+                t.jobs.c.project_id == project_id,
+                t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]),
+            )
+            .values(cancel_requested=True)
+        )
+        return res.rowcount >= 1
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether the job was asked to stop (read by the runner at each step boundary)."""
+        value = self._c.execute(
+            select(t.jobs.c.cancel_requested).where(t.jobs.c.id == job_id)
+        ).scalar_one_or_none()
+        return bool(value)
+
+    def of_server(self, project_id: str, server_id: str) -> list[Job]:
+        """Every kept job that acted on the server (alone or in a batch), oldest first."""
+        in_batch = select(t.sub_jobs.c.job_id).where(t.sub_jobs.c.server_id == server_id)
+        ids = (
+            self._c.execute(
+                select(t.jobs.c.id)
+                .where(
+                    t.jobs.c.project_id == project_id,
+                    or_(t.jobs.c.server_id == server_id, t.jobs.c.id.in_(in_batch)),
+                )
+                .order_by(t.jobs.c.created, t.jobs.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        return [job for job in (self.get(i, project_id) for i in ids) if job is not None]
 
     def update_sub_job(self, job_id: str, sub_id: str, **values: Any) -> None:
         vals = {k: getattr(v, "value", v) for k, v in values.items()}

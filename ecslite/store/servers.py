@@ -14,7 +14,13 @@ from sqlalchemy.sql import ColumnElement
 
 from ecslite.domain.boot import BootConfig
 from ecslite.domain.codec import decode, encode
-from ecslite.domain.server import REBUILD_TASK_STATES, Server, TaskState, VmState
+from ecslite.domain.server import (
+    BUILD_TASK_STATES,
+    REBUILD_TASK_STATES,
+    Server,
+    TaskState,
+    VmState,
+)
 from ecslite.domain.transitions import KEEP, ServerChange
 from ecslite.store import server_context
 from ecslite.store import tables as t
@@ -54,6 +60,10 @@ def _server(row: Any) -> Server:
         created=row.created,
         updated=row.updated,
         version=row.version,
+        access_ipv4=row.access_ipv4,
+        access_ipv6=row.access_ipv6,
+        description=row.description,
+        locked=bool(row.locked),
     )
 
 
@@ -105,22 +115,37 @@ class ServerRepo:
         flavor: str | None = None,
         ip: str | None = None,
         image: str | None = None,
+        name_regex: str | None = None,
+        changed_since: str | None = None,
+        ip6: str | None = None,
     ) -> tuple[list[Server], int]:
         c = t.servers.c
         rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
+        building = c.task_state.in_([ts.value for ts in BUILD_TASK_STATES])
         not_rebuild = or_(c.task_state.is_(None), ~rebuild)
+        settled = or_(c.task_state.is_(None), ~or_(rebuild, building))
         conds: list[ColumnElement[bool]] = [c.project_id == project_id]
         if status is not None:
             by_status: dict[str, ColumnElement[bool]] = {
                 "REBUILD": rebuild,
-                "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, not_rebuild),
+                "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, settled),
                 "SHUTOFF": and_(c.vm_state == VmState.STOPPED.value, not_rebuild),
                 "ERROR": and_(c.vm_state == VmState.ERROR.value, not_rebuild),
-                "BUILD": and_(c.vm_state == VmState.BUILDING.value, not_rebuild),
+                "BUILD": or_(
+                    and_(c.vm_state == VmState.BUILDING.value, not_rebuild), building
+                ),
             }
             conds.append(by_status.get(status, c.id.is_(None)))
         if name:
             conds.append(c.name.contains(name, autoescape=True))
+        if name_regex:
+            # A search, not a full match, as Nova's; SQLite gets Python's re from SQLAlchemy.
+            conds.append(c.name.regexp_match(name_regex))
+        if changed_since:
+            # Stored times share one format (``2026-12-06T19:40:00Z``), so text order is time order.
+            conds.append(c.updated >= changed_since)
+        if ip6:
+            conds.append(c.id.is_(None))  # no server has an IPv6 fixed address
         if flavor:
             conds.append(c.flavor_id == flavor)
         if image:
@@ -192,6 +217,10 @@ class ServerRepo:
                 created=server.created,
                 updated=server.updated,
                 version=0,
+                access_ipv4=server.access_ipv4,
+                access_ipv6=server.access_ipv6,
+                description=server.description,
+                locked=server.locked,
             )
         )
         self._changes.servers.add(server.id)
@@ -225,6 +254,24 @@ class ServerRepo:
                 .where(*conds)
                 .values(**vals, updated=updated, version=c.version + 1)
             )
+        if res.rowcount != 1:
+            return False
+        self._changes.servers.add(server_id)
+        return True
+
+    def set_attributes(
+        self, server_id: str, project_id: str, values: dict[str, object], *, updated: str
+    ) -> bool:
+        """Set the server's name, access addresses, description or lock, whatever its state:
+        they change nothing a running job relies on, so no claim is needed and the version
+        stays (a concurrent claim is not refused for it; a lock stops the next operation)."""
+        allowed = {"name", "access_ipv4", "access_ipv6", "description", "locked"}
+        assert allowed.issuperset(values), values
+        res = self._c.execute(
+            update(t.servers)
+            .where(t.servers.c.id == server_id, t.servers.c.project_id == project_id)
+            .values(**values, updated=updated)
+        )
         if res.rowcount != 1:
             return False
         self._changes.servers.add(server_id)

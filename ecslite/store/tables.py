@@ -170,6 +170,12 @@ servers = Table(
     Column("created", String(32), nullable=False),
     Column("updated", String(32), nullable=False),
     Column("version", Integer, nullable=False, default=0),
+    # Nova's accessIPv4/accessIPv6 and description: kept and shown, never configured.
+    Column("access_ipv4", String(64)),
+    Column("access_ipv6", String(64)),
+    Column("description", String(255)),
+    # Nova's lock: every operation is refused on a locked server until it is unlocked.
+    Column("locked", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_servers_project", "project_id", "created"),
 )
 
@@ -214,6 +220,8 @@ jobs = Table(
     # A job that spans hosts is one job (what its caller sees) with one part per host: each
     # part is a job of its own, bound to its host, whose parent_id names the job shown.
     Column("parent_id", String(64), index=True),
+    # Set by CancelJob; the runner reads it at each step boundary (jobs/runner.py).
+    Column("cancel_requested", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_jobs_runnable", "status", "lease_expires"),
     Index("ix_jobs_created", "created"),
 )

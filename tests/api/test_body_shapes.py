@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from ecslite.api.envelopes import api_of
+from ecslite.api.routes.nova_server_writes import CreateBody as NovaCreateBody
+from ecslite.api.routes.nova_server_writes import UpdateBody as NovaUpdateBody
 from ecslite.api.routes.nova_servers import ServerAction
 from ecslite.console.api import ChangeOsBody, CreateBody, DeleteBody, KeypairBody, ReinstallBody
 from ecslite.console.session import CSRF_HEADER, SESSION_COOKIE, csrf_for
@@ -135,6 +137,12 @@ def routes(api: Api) -> dict[str, Route]:
     ]
     for path, model in hidden:
         out[f"POST {path}"] = _model_route("post", path, model)
+    out["POST /v2.1/{project_id}/servers"] = _model_route(
+        "post", "/v2.1/{project_id}/servers", NovaCreateBody
+    )
+    out["PUT /v2.1/{project_id}/servers/{server_id}"] = _model_route(
+        "put", "/v2.1/{project_id}/servers/{server_id}", NovaUpdateBody
+    )
     return out
 
 
@@ -153,6 +161,8 @@ ROUTE_NAMES = [
     "POST /console/api/servers/{server_id}/delete",
     "POST /console/api/keypairs",
     "POST /v2.1/{project_id}/servers/{server_id}/action",
+    "POST /v2.1/{project_id}/servers",
+    "PUT /v2.1/{project_id}/servers/{server_id}",
 ]
 
 

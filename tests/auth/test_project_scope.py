@@ -95,6 +95,20 @@ ROUTES: dict[tuple[str, str], Body] = {
     ("PUT", "/v2.1/{project_id}/os-quota-sets/{tenant_id}"): lambda r: {"quota_set": {}},
     ("DELETE", "/v2.1/{project_id}/os-quota-sets/{tenant_id}"): None,
     ("GET", "/v2.1/{project_id}/servers/{server_id}"): None,
+    # A Nova create naming another account's key pair answers like one naming a missing one.
+    ("POST", "/v2.1/{project_id}/servers"): lambda r: {
+        "server": {
+            "name": "cross",
+            "imageRef": r["own_image_id"],
+            "flavorRef": "s6.small.1",
+            "networks": [{"uuid": r["subnet_id"]}],
+            "key_name": r["keypair_name"],
+        }
+    },
+    ("PUT", "/v2.1/{project_id}/servers/{server_id}"): lambda r: {"server": {"name": "x"}},
+    ("DELETE", "/v2.1/{project_id}/servers/{server_id}"): None,
+    ("GET", "/v2.1/{project_id}/servers/{server_id}/os-instance-actions"): None,
+    ("GET", "/v2.1/{project_id}/servers/{server_id}/os-instance-actions/{request_id}"): None,
     ("GET", "/v2/{project_id}/os-keypairs"): None,
     ("POST", "/v2/{project_id}/os-keypairs"): lambda r: {
         "keypair": {"name": r["keypair_name"], "public_key": PUBLIC_KEY}
@@ -236,6 +250,7 @@ class World:
         self.foreign = {
             "server_id": o["servers"]["stopped"],
             "job_id": job.json()["job_id"],
+            "request_id": job.json()["job_id"],
             "keypair_name": "other-key",
             "user_id": o["user_id"],
             "tenant_id": o["project_id"],
@@ -274,6 +289,7 @@ class World:
         return {
             "server_id": str(uuid.uuid4()),
             "job_id": uuid.uuid4().hex,
+            "request_id": uuid.uuid4().hex,
             "keypair_name": f"missing-{uuid.uuid4().hex[:8]}",
             "user_id": uuid.uuid4().hex,
             "tenant_id": uuid.uuid4().hex,

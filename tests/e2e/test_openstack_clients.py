@@ -225,3 +225,74 @@ def test_openstacksdk_lists_rebuilds_and_waits(cli: Cli) -> None:
     running = conn.compute.get_server(d["servers"]["running"])
     assert running.status in ("REBOOT", "ACTIVE")
     assert conn.compute.wait_for_server(running, status="ACTIVE", interval=0.2, wait=60)
+
+
+def test_server_create_list_rename_events_and_delete(cli: Cli, tmp_path: Path) -> None:
+    d = cli.demo
+    image, flavor, key = "Debian 12 (cloud-init)", "s3.small.1", d["keypair"]["name"]
+    common = ("--image", image, "--flavor", flavor, "--nic", "none")
+    created = cli.ok(
+        "server", "create", *common, "--key-name", key, "--wait", "cli-vm", "-f", "json"
+    )
+    sid = created["id"]
+    assert created["status"] == "ACTIVE" and created["key_name"] == key
+    user_data = tmp_path / "user-data.yaml"
+    user_data.write_text("#cloud-config\nhostname: cli-ud\n")
+    with_ud = cli.ok(
+        "server", "create", *common, "--user-data", str(user_data), "--wait", "cli-ud",
+        "-f", "json",
+    )  # fmt: skip
+    assert with_ud["status"] == "ACTIVE"
+    cli.ok("server", "create", *common, "--min", "2", "--max", "2", "cli-many")
+    many = poll(
+        lambda: {
+            s["Name"]: s["Status"]
+            for s in cli.ok("server", "list", "--name", "^cli-many", "-f", "json")
+        },
+        until=lambda m: sorted(m) == ["cli-many-1", "cli-many-2"]
+        and set(m.values()) == {"ACTIVE"},
+    )
+    assert len(many) == 2
+
+    # List filters answer (and do not ignore) the image and the flavor.
+    by_flavor = {s["ID"] for s in cli.ok("server", "list", "--flavor", flavor, "-f", "json")}
+    assert {sid, with_ud["id"]} <= by_flavor
+    by_image = {s["ID"] for s in cli.ok("server", "list", "--image", image, "-f", "json")}
+    assert sid in by_image
+    other = {s["ID"] for s in cli.ok("server", "list", "--flavor", "s6.large.4", "-f", "json")}
+    assert sid not in other
+
+    cli.ok("server", "set", "--name", "cli-renamed", sid)
+    assert cli.ok("server", "show", sid, "-f", "json")["name"] == "cli-renamed"
+    cli.ok("server", "stop", sid)
+    poll(lambda: cli.ok("server", "show", sid, "-f", "json")["status"], until="SHUTOFF".__eq__)
+    events = cli.ok("server", "event", "list", sid, "-f", "json")
+    assert [e["Action"] for e in events] == ["stop", "create"]
+    request_id = events[-1]["Request ID"]
+    shown = cli.ok("server", "event", "show", sid, request_id, "-f", "json")
+    assert shown["action"] == "create"
+
+    cli.ok("server", "delete", "--wait", sid)
+    gone = cli.run("server", "show", sid)
+    assert gone.returncode == 1 and "Traceback" not in gone.stderr
+
+
+def test_openstacksdk_cloud_layer_creates_and_deletes(cli: Cli) -> None:
+    d = cli.demo
+    conn = cli.sdk()
+    assert "s3.small.1" in {f.id for f in conn.list_flavors()}
+    limits = conn.get_compute_limits()
+    assert limits.max_total_instances >= limits.total_instances_used > 0
+    server = conn.create_server(
+        "sdk-vm",
+        image=d["images"]["cloudinit"],
+        flavor="s3.small.1",
+        key_name=d["keypair"]["name"],
+        wait=True,
+        timeout=120,
+        auto_ip=False,
+    )
+    assert server.status == "ACTIVE" and server.name == "sdk-vm"
+    assert conn.get_compute_limits().total_instances_used == limits.total_instances_used + 1
+    assert conn.delete_server(server.id, wait=True, timeout=120) is True
+    assert conn.get_server(server.id) is None

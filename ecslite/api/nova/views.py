@@ -83,8 +83,8 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
         "created": server.created,
         "updated": server.updated,
         "addresses": addresses_of(record),
-        "accessIPv4": "",
-        "accessIPv6": "",
+        "accessIPv4": server.access_ipv4 or "",
+        "accessIPv6": server.access_ipv6 or "",
         "OS-DCF:diskConfig": "MANUAL",
         "progress": 0,
         "OS-EXT-AZ:availability_zone": server.availability_zone,
@@ -104,13 +104,13 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
         "security_groups": [{"name": "default"}],
     }
     if v.at_least(9):
-        out["locked"] = False
+        out["locked"] = server.locked
     if v.at_least(16):
         # Nova's default policy shows it to administrators; every ecslite caller is its
         # operator's own project member, and one whose server's host died should see why.
         out["host_status"] = record.host_status.value
     if v.at_least(19):
-        out["description"] = None
+        out["description"] = server.description
     if v.at_least(26):
         out["tags"] = []
     if server.fault:

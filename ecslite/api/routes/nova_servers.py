@@ -2,14 +2,17 @@
 
 Listing pages as Nova does (``limit`` and ``marker``, newest first, a ``servers_links`` next
 link when a page is full). Actions: ``os-stop``, ``os-start``, ``os-getConsoleOutput`` and
-``rebuild`` (a reinstall job, see services/nova.py and docs/api.md) and ``reboot`` (the reboot
-job of ``batch_reboot_servers``, SOFT or HARD). Errors use Nova's envelope (api/nova/faults.py).
+``rebuild`` (a reinstall job, see services/nova.py and docs/api.md), ``reboot`` (the reboot
+job of ``batch_reboot_servers``, SOFT or HARD), ``lock``/``unlock``. Errors use Nova's
+envelope (api/nova/faults.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -29,7 +32,7 @@ from ecslite.api.routes.remote_console import change_password
 from ecslite.domain import errors
 from ecslite.domain.reinstall import decode_user_data
 from ecslite.services.lifecycle import RebootServers
-from ecslite.services.nova import KEEP, RebuildServer
+from ecslite.services.nova import KEEP, LockServer, RebuildServer
 from ecslite.services.power import PowerServers
 from ecslite.services.read_model import ServerFilter
 
@@ -44,7 +47,9 @@ def _base(request: Request) -> str:
 
 # Query parameters the list routes act on; any other is refused (400), never ignored: a filter
 # dropped silently would return servers it was meant to exclude.
-_FILTERS = frozenset({"limit", "marker", "status", "name", "image", "flavor", "ip"})
+_FILTERS = frozenset(
+    {"limit", "marker", "status", "name", "image", "flavor", "ip", "ip6", "changes-since", "host"}
+)
 # Sent by clients with values that ask for nothing ecslite lacks: accepted at those values.
 _NEUTRAL = {
     "deleted": frozenset({"false", "0"}),
@@ -62,9 +67,37 @@ class _ListQuery:
     flt: ServerFilter
 
 
+def _name_regex(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        re.compile(raw)
+    except re.error as exc:
+        raise NovaFault(
+            400, f"Invalid filter: name is not a valid regular expression ({exc})."
+        ) from None
+    return raw
+
+
+def _changes_since(raw: str | None) -> str | None:
+    """ISO 8601 as Nova takes it, to the stored form (UTC, seconds); 400 when unreadable."""
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        raise NovaFault(400, f"Invalid changes-since value {raw!r}: an ISO 8601 time.") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _list_query(request: Request) -> _ListQuery:
     params = request.query_params
     refuse_unknown(params, _FILTERS, _NEUTRAL)
+    if "host" in params:
+        # An administrator's filter in Nova; no caller of this API is one.
+        raise NovaFault(403, "Policy doesn't allow the host filter to be used by this caller.")
     limit = non_negative(params, "limit")
     image = params.get("image")
     status = params.get("status")
@@ -73,7 +106,9 @@ def _list_query(request: Request) -> _ListQuery:
         marker=params.get("marker"),
         flt=ServerFilter(
             status=status.upper() if status else None,
-            name=params.get("name") or None,
+            name_regex=_name_regex(params.get("name")),
+            changed_since=_changes_since(params.get("changes-since")),
+            ip6=params.get("ip6") or None,
             # An image given as its link (Nova accepts both) names the image by its last part.
             image=image.rstrip("/").rsplit("/", 1)[-1] if image else None,
             flavor=params.get("flavor") or None,
@@ -181,6 +216,8 @@ class ServerAction(BaseModel):
     reboot: RebootOption | None = None
     console_output: ConsoleOutput | None = Field(default=None, alias="os-getConsoleOutput")
     rebuild: Rebuild | None = None
+    lock: _NoOption | None = None
+    unlock: _NoOption | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +297,17 @@ def _change_password(call: _Call, option: Any) -> Response:
     return Response(status_code=202, headers=echo_headers(call.v))
 
 
+def _lock(locked: bool) -> Callable[[_Call, Any], Response]:
+    def act(call: _Call, option: Any) -> Response:
+        if option is not None:
+            _NoOption.model_validate(option)  # locked_reason is 2.73, past this API's 2.60
+        who = principal(call.request, call.project_id)
+        services(call.request).ops.submit(LockServer(who.project_id, call.server_id, locked))
+        return Response(status_code=202, headers=echo_headers(call.v))
+
+    return act
+
+
 # Nova's server actions by name (the body's one key); each validates its own option.
 _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "os-stop": _power(stop=True),
@@ -268,8 +316,10 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "os-getConsoleOutput": _console_output,
     "rebuild": _rebuild,
     "changePassword": _change_password,
+    "lock": _lock(locked=True),
+    "unlock": _lock(locked=False),
 }
-_OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput"})
+_OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock"})
 
 
 @router.post("/v2.1/{project_id}/servers/{server_id}/action")
@@ -280,8 +330,8 @@ async def server_action(
     if len(body) != 1 or next(iter(body)) not in _ACTIONS:
         raise NovaFault(
             400,
-            "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild "
-            "or changePassword.",
+            "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild, "
+            "changePassword, lock or unlock.",
         )
     name, option = next(iter(body.items()))
     if option is None and name not in _OPTIONAL:
