@@ -123,10 +123,14 @@ def test_an_upload_cut_off_half_way_leaves_no_active_image_and_no_file(
         ).encode()
         with socket.create_connection(("127.0.0.1", service.port)) as sock:
             sock.sendall(head + b"QFI\xfb" + b"\0" * (1024 * 1024))
-        # The route sees the disconnect and puts the image back; poll until it has.
+        # The route sees the disconnect and puts the image back; poll until it has: queued
+        # again, and changed since its creation (the upload may not have begun at the first look).
         shown = poll(
             lambda: http.get(f"/image/v2/images/{image_id}", headers={"X-Auth-Token": token}),
-            until=lambda r: r.json()["status"] == "queued",
+            until=lambda r: (
+                r.json()["status"] == "queued"
+                and r.json()["updated_at"] != created.json()["updated_at"]
+            ),
         )
         assert shown.json()["checksum"] is None
         staging = service.data_dir / "images" / ".staging"
