@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from ecslite import __version__
 from ecslite.domain.clock import Clock
 from ecslite.domain.job import JobStatus
+from ecslite.domain.placement import Usage
 from ecslite.domain.server import VmState
 from ecslite.jobs.runner import JobRunner
 from ecslite.store import migrate
@@ -219,11 +220,31 @@ class Monitoring:
             labels=["host"],
         )
         ready = GaugeMetricFamily("ecslite_ready", "1 when /readyz answers 200.")
+        host_up = GaugeMetricFamily(
+            "ecslite_host_up",
+            "1 while the host's heartbeat is fresh, 0 once it is down.",
+            labels=["host", "zone", "driver"],
+        )
+        host_enabled = GaugeMetricFamily(
+            "ecslite_host_enabled", "0 for a host an operator disabled.", labels=["host"]
+        )
+        usable = GaugeMetricFamily(
+            "ecslite_host_capacity",
+            "What the host offers placement (capacity times its allocation ratio), by resource.",
+            labels=["host", "resource"],
+        )
+        allocated = GaugeMetricFamily(
+            "ecslite_host_allocated",
+            "What the servers placed on the host hold, by resource (servers: their number).",
+            labels=["host", "resource"],
+        )
         now = self._clock.now()
         try:
             with self._uow(write=False) as uow:
                 queue = uow.jobs.queue()
                 active = uow.servers.count_on_host(self.host_id, VmState.ACTIVE.value)
+                hosts = uow.hosts.all()
+                usage = uow.hosts.usage()
         except Exception as exc:
             log.warning("metrics: store unreadable error=%s", type(exc).__name__)
             ready.add_metric([], 0)
@@ -237,8 +258,17 @@ class Monitoring:
             else:
                 running.add_metric(label, count)
         guests.add_metric([self.host_id], active)
+        for rec in hosts:
+            host_up.add_metric([rec.id, rec.availability_zone, rec.driver], float(rec.up(now)))
+            host_enabled.add_metric([rec.id], float(rec.enabled))
+            cap, held = rec.usable, usage.get(rec.id, Usage())
+            for resource in ("vcpus", "ram_mb", "disk_gb"):
+                usable.add_metric([rec.id, resource], getattr(cap, resource))
+                allocated.add_metric([rec.id, resource], getattr(held, resource))
+            allocated.add_metric([rec.id, "servers"], held.servers)
         ready.add_metric([], 1 if self.readiness().ready else 0)
-        yield from (waiting, running, oldest, guests, ready)
+        yield from (waiting, running, oldest, guests, host_up, host_enabled, usable, allocated)
+        yield ready
 
 
 class _StoreGauges(Collector):

@@ -114,6 +114,23 @@ def database() -> Iterator[str]:
         yield url
 
 
+def _metrics(http: httpx.Client) -> dict[str, dict[str, float]]:
+    """The API process's /metrics: each sample's value by family and host (servers for the
+    allocations), parsed with the Prometheus client's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    resp = http.get("/metrics")
+    assert resp.status_code == 200, resp.text
+    out: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(resp.text):
+        for sample in family.samples:
+            host = sample.labels.get("host")
+            if host is None or sample.labels.get("resource", "servers") != "servers":
+                continue
+            out.setdefault(sample.name, {})[host] = sample.value
+    return out
+
+
 def cli(*args: str) -> str:
     out = subprocess.run(
         [sys.executable, "-m", "ecslite", *args], capture_output=True, text=True, timeout=60
@@ -262,6 +279,13 @@ def test_three_hosts_placement_failure_and_recovery(tmp_path: Path, database: st
         )
         assert "host h3 is down" in nova_refusal.text
         assert job(stuck_job)["status"] == "INIT"
+        # What monitoring sees (the API process's /metrics, parsed as Prometheus does): h3 down,
+        # the others up, the job bound to h3 waiting in h3's queue, h3's servers still held.
+        seen = _metrics(http)
+        assert seen["ecslite_host_up"]["h3"] == 0
+        assert seen["ecslite_host_up"]["h1"] == seen["ecslite_host_up"]["h2"] == 1
+        assert seen["ecslite_job_queue_depth"]["h3"] >= 1
+        assert seen["ecslite_host_allocated"]["h3"] >= len(on_h3)
 
         cli("jobs", "fail", stuck_job, "--reason", "h3 lost power", "--endpoint", api.endpoint)
         assert job(stuck_job)["status"] == "FAIL"
@@ -273,6 +297,9 @@ def test_three_hosts_placement_failure_and_recovery(tmp_path: Path, database: st
         assert finished(running_job)["status"] == "SUCCESS"
         assert "recovery host_id=h3 resumed_jobs=1" in workers["h3"].log.read_text()
         poll(hosts, until=lambda h: h["h3"]["state"] == "up")
+        seen = _metrics(http)
+        assert seen["ecslite_host_up"]["h3"] == 1
+        assert seen.get("ecslite_job_queue_depth", {}).get("h3", 0) == 0
         with api.http() as h:
             resp = h.post(
                 f"/v2/{project}/cloudservers/{stuck_sid}/reinstallos",
