@@ -14,10 +14,11 @@ from ecslite.auth.credentials import (
     delete_access_key,
     find_user,
 )
-from ecslite.auth.keystone import IssuedToken, PasswordLogin, issue_token
+from ecslite.auth.keystone import IssuedToken, PasswordLogin, issue_token, read_token, user_scopes
 from ecslite.domain.clock import Clock
-from ecslite.domain.resources import User
+from ecslite.domain.resources import Project, User
 from ecslite.services.setup import apply_seeds, register_image_record
+from ecslite.store.identity import Domain
 from ecslite.store.secretbox import SecretBox
 from ecslite.store.seeding import SeedDocument
 from ecslite.store.uow import UowFactory
@@ -33,6 +34,14 @@ class Accounts:
         return issue_token(
             login, uow_factory=self._uow_factory, clock=self._clock, ttl_seconds=ttl_seconds
         )
+
+    def read_token(self, token: str) -> IssuedToken | None:
+        """The live token ``token``, or None when it is unknown, revoked or expired."""
+        return read_token(token, uow_factory=self._uow_factory, clock=self._clock)
+
+    def user_scopes(self, user: User) -> tuple[Domain | None, list[Project]]:
+        """The account and the projects ``user`` may scope a token to."""
+        return user_scopes(user, uow_factory=self._uow_factory)
 
     def find_user(self, ref: str, *, domain: str | None) -> User:
         """The user ``ref`` names (id, or a name unique in ``domain``); ``UnknownUser`` if none."""

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.deps import container
 from ecslite.api.routes.tokens import catalog, token_body
-from ecslite.auth.keystone import IssuedToken, read_token, user_scopes
+from ecslite.auth.keystone import IssuedToken
 from ecslite.domain import errors
 
 router = APIRouter(include_in_schema=False)
@@ -33,8 +33,7 @@ def _base(request: Request) -> str:
 def _read(request: Request, token: str | None) -> IssuedToken | None:
     if not token:
         return None
-    c = container(request)
-    return read_token(token, uow_factory=c.uow_factory, clock=c.clock)
+    return container(request).services.accounts.read_token(token)
 
 
 def _caller(request: Request) -> IssuedToken:
@@ -103,7 +102,7 @@ def auth_catalog(request: Request) -> dict[str, Any]:
 
 
 def _projects(request: Request, caller: IssuedToken) -> dict[str, Any]:
-    _, projects = user_scopes(caller.user, uow_factory=container(request).uow_factory)
+    _, projects = container(request).services.accounts.user_scopes(caller.user)
     base = _base(request)
     return {
         "projects": [
