@@ -175,7 +175,9 @@ def test_two_apis_three_workers_one_killed_all_reinstalls_succeed_once(
             for w in workers[1:]
             if "job finished" in (tmp_path / f"worker-{workers.index(w)}.log").read_text()
         ]
-        assert len(served) == 2  # both survivors took part
+        # Which survivor claims each job is a race (on a busy machine one may take them all):
+        # the survivors served the jobs the killed worker left, exactly once (above).
+        assert served, "a surviving worker ran jobs"
     finally:
         for c in clients:
             c.close()
