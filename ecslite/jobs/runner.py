@@ -24,6 +24,7 @@ mark is set finishes first; from a ``no_return`` step on, the mark is ignored.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 import time
@@ -86,11 +87,16 @@ class JobRunner:
         # The prefix names this worker across restarts: a restarted one frees its own leases.
         self.owner_prefix = owner_prefix
         self.owner = f"{owner_prefix}{uuid.uuid4().hex[:12]}"
+        # Each claim leases its job under a name of its own (the worker's name and a serial):
+        # if a lease runs out while its run is still going (the heartbeat starved on a busy
+        # machine), another thread of this same worker that claims the job again must not
+        # pass the first run's ownership checks, or both would record the same steps.
+        self._claims = itertools.count(1)
         self._wake = threading.Condition()
         self._pending_wakes = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._active: set[str] = set()
+        self._active: dict[str, str] = {}  # job id -> the lease its run holds
         self._active_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -134,69 +140,74 @@ class JobRunner:
     def _work_loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                job_id = self._claim()
+                claimed = self._claim()
             except Exception:
                 log.exception("claiming a job failed")
-                job_id = None
-            if job_id is None:
+                claimed = None
+            if claimed is None:
                 with self._wake:
                     if self._pending_wakes == 0 and not self._stopping.is_set():
                         self._wake.wait(self._poll)
                     self._pending_wakes = max(0, self._pending_wakes - 1)
                 continue
+            job_id, lease = claimed
             with self._active_lock:
-                self._active.add(job_id)
+                self._active[job_id] = lease
             try:
-                self.run_job(job_id)
+                self.run_job(job_id, lease)
             except LostOwnership:
                 log.warning("job_id=%s lost its lease or server; another runner owns it", job_id)
             except Exception:
                 log.exception("job_id=%s runner error; it will be retried after its lease", job_id)
             finally:
                 with self._active_lock:
-                    self._active.discard(job_id)
+                    if self._active.get(job_id) == lease:
+                        del self._active[job_id]
 
     def _heartbeat_loop(self) -> None:
         while not self._stopping.wait(self._lease / 3):
             self.last_beat = time.monotonic()
             with self._active_lock:
-                active = list(self._active)
+                active = list(self._active.items())
             if not active:
                 continue
             try:
                 with self._uow() as uow:
-                    uow.jobs.renew_leases(
-                        owner=self.owner, job_ids=active, until=self._clock.now() + self._lease
-                    )
+                    uow.jobs.renew_leases(leases=active, until=self._clock.now() + self._lease)
                     uow.commit()
             except Exception:
                 log.exception("lease renewal failed")
 
-    def _claim(self) -> str | None:
+    def _claim(self) -> tuple[str, str] | None:
+        lease = f"{self.owner}.{next(self._claims)}"
         with self._uow() as uow:
             job_id = uow.jobs.claim_next(
-                owner=self.owner,
+                owner=lease,
                 now=self._clock.now(),
                 lease_seconds=self._lease,
                 host_id=self._host_id,
             )
             uow.commit()
-        return job_id
+        return None if job_id is None else (job_id, lease)
 
     # -- one job ---------------------------------------------------------------------------
 
-    def run_job(self, job_id: str) -> None:
-        """Run (or resume) a leased job until it is SUCCESS or FAIL."""
+    def run_job(self, job_id: str, lease: str | None = None) -> None:
+        """Run (or resume) a job leased under ``lease`` (default: the runner's own name, for
+        callers that claimed it themselves) until it is SUCCESS or FAIL."""
+        lease = lease or self.owner
         with self._uow() as uow:
             job = uow.jobs.get(job_id)
             if job is None or job.status.terminal:
                 return
             if job.status is JobStatus.INIT:
-                self._own(uow, job.id, status=JobStatus.RUNNING, begin_time=self._clock.iso())
+                self._own(
+                    uow, job.id, lease, status=JobStatus.RUNNING, begin_time=self._clock.iso()
+                )
                 if job.parent_id is not None:
                     uow.jobs.roll_up(job.parent_id, now=self._clock.iso())
             uow.commit()
-        run = _Run(job, self._definitions[job.job_type])
+        run = _Run(job, self._definitions[job.job_type], lease)
         run.current = uow.jobs.tracked(job.id)
         log.info("job started job_id=%s type=%s phase=%s", job.id, job.job_type, job.phase)
 
@@ -235,10 +246,10 @@ class JobRunner:
             succeeded = ctx
         self._finish(run, JobStatus.FAIL if failure else JobStatus.SUCCESS, failure, succeeded)
 
-    def _own(self, uow: UnitOfWork, job_id: str, **values: object) -> None:
+    def _own(self, uow: UnitOfWork, job_id: str, lease: str, **values: object) -> None:
         ok = uow.jobs.cas(
             job_id,
-            owner=self.owner,
+            owner=lease,
             expected={},
             values={**values, "lease_expires": self._clock.now() + self._lease},
         )
@@ -269,7 +280,7 @@ class JobRunner:
         fault = None
         with self._uow() as uow:
             run.track(uow)
-            self._own(uow, job.id)
+            self._own(uow, job.id, run.lease)
             if succeeded is not None:
                 self._record(uow, run, succeeded)
             uow.jobs.update_sub_job(
@@ -341,7 +352,7 @@ class JobRunner:
         )
         with self._uow() as uow:
             run.track(uow)
-            self._own(uow, ctx.job.id)
+            self._own(uow, ctx.job.id, run.lease)
             uow.jobs.update_sub_job(
                 ctx.job.id,
                 ctx.sub.id,
@@ -356,6 +367,7 @@ class JobRunner:
                 self._own(
                     uow,
                     ctx.job.id,
+                    run.lease,
                     phase=Phase.ROLLBACK,
                     error_code=failure.code,
                     fail_reason=failure.reason,
@@ -392,7 +404,7 @@ class JobRunner:
         with self._uow() as uow:
             run.track(uow)
             if succeeded is not None:
-                self._own(uow, job_id)
+                self._own(uow, job_id, run.lease)
                 self._record(uow, run, succeeded)
             for sub in run.job.sub_jobs:
                 if run.status[sub.id] in (JobStatus.INIT, JobStatus.RUNNING):
@@ -412,7 +424,7 @@ class JobRunner:
             }
             if failure is not None:
                 values.update(error_code=failure.code, fail_reason=failure.reason)
-            if not uow.jobs.cas(job_id, owner=self.owner, expected={}, values=values):
+            if not uow.jobs.cas(job_id, owner=run.lease, expected={}, values=values):
                 raise LostOwnership(job_id)
             if run.job.parent_id is not None:
                 uow.jobs.roll_up(run.job.parent_id, now=now)
@@ -432,8 +444,9 @@ class JobRunner:
 class _Run:
     """A job being run: its definition, typed parameters and each sub-job's status so far."""
 
-    def __init__(self, job: Job, definition: JobDefinition) -> None:
+    def __init__(self, job: Job, definition: JobDefinition, lease: str) -> None:
         self.job = job
+        self.lease = lease
         self.definition = definition
         self.params = definition.parse_params(job.params)
         self.status = {s.id: s.status for s in job.sub_jobs}

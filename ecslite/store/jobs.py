@@ -10,7 +10,18 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.sql import ColumnElement
 
 from ecslite.domain.job import PARTS_HOST, Job, JobStatus, JobType, Phase, SubJob
@@ -281,11 +292,12 @@ class JobRepo:
         )
         return job_id if res.rowcount == 1 else None
 
-    def renew_leases(self, *, owner: str, job_ids: Sequence[str], until: float) -> None:
-        if job_ids:
+    def renew_leases(self, *, leases: Sequence[tuple[str, str]], until: float) -> None:
+        """Extend the leases named by (job id, lease owner) pairs that are still held."""
+        if leases:
             self._c.execute(
                 update(t.jobs)
-                .where(t.jobs.c.id.in_(list(job_ids)), t.jobs.c.lease_owner == owner)
+                .where(tuple_(t.jobs.c.id, t.jobs.c.lease_owner).in_(list(leases)))
                 .values(lease_expires=until)
             )
 
