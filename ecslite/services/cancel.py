@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass
 
 from ecslite.domain import errors
-from ecslite.domain.job import JobType
+from ecslite.domain.job import Job, JobStatus, JobType
+from ecslite.jobs.steps import CANCELLED_CODE
 from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.lifecycle import accept_delete
 
@@ -44,6 +45,11 @@ def handle_cancel(cmd: CancelJob, ports: Ports) -> bool:
         marked = uow.jobs.request_cancel(cmd.job_id, cmd.project_id)
         uow.commit()
     return marked
+
+
+def ended_cancelled(job: Job) -> bool:
+    """Whether the job ended by its cancellation (rolled back), not by a failure or success."""
+    return job.status is JobStatus.FAIL and job.error_code == CANCELLED_CODE
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import services
-from ecslite.domain.job import Job, JobStatus
-from ecslite.jobs.steps import CANCELLED_CODE
+from ecslite.domain.job import Job
 from ecslite.services.admin import Fault
-from ecslite.services.cancel import CancelAnyJob
+from ecslite.services.cancel import CancelAnyJob, ended_cancelled
 from ecslite.services.hosts import HostView
 
 router = APIRouter(prefix="/_ecslite/admin")
@@ -137,8 +136,7 @@ def _job(job: Job) -> dict[str, Any]:
         "status": job.status.value,
         "host_id": job.host_id,
         "cancel_requested": job.cancel_requested,
-        # Ended by its cancellation (rolled back), not by a failure of its own or a success.
-        "cancelled": job.status is JobStatus.FAIL and job.error_code == CANCELLED_CODE,
+        "cancelled": ended_cancelled(job),
         "error_code": job.error_code,
         "fail_reason": job.fail_reason,
         "begin_time": job.begin_time,
