@@ -19,7 +19,7 @@ import httpx
 from httpx_sse import SSEError, connect_sse
 
 from ecslite.auth.httpx_auth import SdkHmacAuth, TokenAuth
-from ecslite.cli.hosts import add_jobs_fail
+from ecslite.cli.hosts import add_jobs_cancel, add_jobs_fail
 
 
 class Target:
@@ -118,6 +118,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     w.add_argument("job_id")
     common_arguments(w)
     w.set_defaults(func=watch_job)
+    add_jobs_cancel(jsub)
     add_jobs_fail(jsub)
 
 

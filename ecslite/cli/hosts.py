@@ -1,6 +1,6 @@
-"""``ecslite hosts list|disable|enable|drain`` and ``ecslite jobs fail``: the operator's view of
-the hosts and the way out for a job whose host is gone, over the admin API (``serve
---enable-admin``; docs/scale-out.md, "Operator commands")."""
+"""``ecslite hosts list|disable|enable|drain``, ``ecslite jobs cancel`` and ``ecslite jobs fail``:
+the operator's view of the hosts, stopping a job, and the way out for a job whose host is gone,
+over the admin API (``serve --enable-admin``; docs/scale-out.md, "Operator commands")."""
 
 from __future__ import annotations
 
@@ -80,6 +80,17 @@ def add_jobs_fail(jsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     f.set_defaults(func=fail_job)
 
 
+def add_jobs_cancel(jsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    c = jsub.add_parser(
+        "cancel", help="stop a running job: it is undone like a failure (FAIL, Ecs.0099)"
+    )
+    c.add_argument("job_id")
+    c.add_argument("--wait", action="store_true", help="wait until the job has ended")
+    c.add_argument("--timeout", type=float, default=600.0, help="give up waiting after (s)")
+    _arguments(c)
+    c.set_defaults(func=cancel_job)
+
+
 def _row(h: dict[str, Any]) -> str:
     age = h["heartbeat_age"]
     alloc, usable = h["allocated"], h["usable"]
@@ -143,3 +154,31 @@ def fail_job(args: argparse.Namespace) -> int:
     _call(args, "POST", f"/jobs/{args.job_id}/fail", {"reason": args.reason})
     print(f"{args.job_id}: FAIL ({args.reason})")
     return 0
+
+
+def _job_line(job: dict[str, Any]) -> str:
+    line = f"{job['job_id']}: {job['status']}"
+    if job["error_code"]:
+        line += f" {job['error_code']} ({job['fail_reason']})"
+    return line
+
+
+def cancel_job(args: argparse.Namespace) -> int:
+    """Ask the job to stop; with --wait, follow it until it ends. Exit 0 once it has ended
+    cancelled (or the mark is set, without --wait); 1 when it ended otherwise — it was past
+    its point of no return — or cannot be cancelled (unknown, already ended); 2 on timeout."""
+    job = _call(args, "POST", f"/jobs/{args.job_id}/cancel", {})["job"]
+    print(f"{args.job_id}: cancel requested; it stops at its next step boundary", flush=True)
+    if not args.wait:
+        return 0
+    deadline = time.monotonic() + args.timeout
+    while job["status"] not in ("SUCCESS", "FAIL"):
+        if time.monotonic() > deadline:
+            print(
+                f"{args.job_id}: still {job['status']} after {args.timeout:.0f}s", file=sys.stderr
+            )
+            return 2
+        time.sleep(0.5)
+        job = _call(args, "GET", f"/jobs/{args.job_id}")["job"]
+    print(_job_line(job), flush=True)
+    return 0 if job["cancelled"] else 1

@@ -89,6 +89,7 @@ CLIENT_TOKEN_CONFLICT = _e(
 )
 EMPTY_BODY = _e("Common.0002", 400, "The request body cannot be left blank.")
 JOB_NOT_FOUND = _e("Common.0011", 400, "Failed to query system tasks.")
+JOB_ENDED = _e("Ecs.0005", 409, "The job has already ended.")
 # One answer for every authentication failure: it must not tell which check failed.
 UNAUTHORIZED = _e(
     "Common.0013",

@@ -6,6 +6,9 @@ ends exactly like a failed one — rolled back, nothing orphaned, quota released
 ``error_code`` Ecs.0099. The step running when the mark is set finishes first; a job past a
 point of no return (a reinstall deleting the old disk, a delete) ignores it and finishes.
 
+``CancelAnyJob`` is the operator's cancel (``ecslite jobs cancel``, the admin API): any
+project's job, by id alone, through the same mark; an ended job is refused, not ignored.
+
 ``DeleteServerAnyState`` is Nova's ``DELETE /servers/{id}``: Nova deletes in any state, so a
 server held by a job has that job cancelled, then (once it has ended) is deleted by the same
 delete job as ECS's batch delete. A server a cancelled create removed is simply gone.
@@ -17,7 +20,8 @@ import time
 from dataclasses import dataclass
 
 from ecslite.domain import errors
-from ecslite.domain.job import JobType
+from ecslite.domain.job import Job, JobStatus, JobType
+from ecslite.jobs.steps import CANCELLED_CODE
 from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.lifecycle import accept_delete
 
@@ -41,6 +45,33 @@ def handle_cancel(cmd: CancelJob, ports: Ports) -> bool:
         marked = uow.jobs.request_cancel(cmd.job_id, cmd.project_id)
         uow.commit()
     return marked
+
+
+def ended_cancelled(job: Job) -> bool:
+    """Whether the job ended by its cancellation (rolled back), not by a failure or success."""
+    return job.status is JobStatus.FAIL and job.error_code == CANCELLED_CODE
+
+
+@dataclass(frozen=True)
+class CancelAnyJob(Command[None]):
+    """The operator asks job ``job_id`` (of any project) to stop; refused when it has ended."""
+
+    job_id: str
+
+
+def handle_cancel_any(cmd: CancelAnyJob, ports: Ports) -> None:
+    with ports.uow_factory(write=False) as uow:
+        job = uow.jobs.get(cmd.job_id)
+    if job is None:
+        raise errors.EcsError(errors.JOB_NOT_FOUND, f"No job {cmd.job_id}.")
+    # It may end between the read and the mark: the mark's own check (unfinished only) decides.
+    if job.status.terminal or not handle_cancel(CancelJob(job.project_id, job.id), ports):
+        with ports.uow_factory(write=False) as uow:
+            ended = uow.jobs.get(cmd.job_id)
+        status = ended.status.value if ended is not None else job.status.value
+        raise errors.EcsError(
+            errors.JOB_ENDED, f"Job {cmd.job_id} ended {status}: there is nothing to cancel."
+        )
 
 
 @dataclass(frozen=True)

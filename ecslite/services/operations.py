@@ -48,6 +48,7 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     images.FinishUpload: images.handle_finish_upload,
     images.AbortUpload: images.handle_abort_upload,
     cancel.CancelJob: cancel.handle_cancel,
+    cancel.CancelAnyJob: cancel.handle_cancel_any,
     cancel.DeleteServerAnyState: cancel.handle_delete_any_state,
 }
 

@@ -30,6 +30,14 @@ class JobReads:
             raise errors.EcsError(errors.JOB_NOT_FOUND, f"Job {job_id} does not exist.")
         return job
 
+    def any_project(self, job_id: str) -> Job:
+        """A job of any project, for the operator (the admin API); JOB_NOT_FOUND if none."""
+        with self._uow_factory(write=False) as uow:
+            job = uow.jobs.get(job_id)
+        if job is None:
+            raise errors.EcsError(errors.JOB_NOT_FOUND, f"No job {job_id}.")
+        return job
+
     def recent(self, project_id: str, *, server_id: str | None, limit: int) -> list[Job]:
         with self._uow_factory(write=False) as uow:
             return list(uow.jobs.recent(project_id, server_id=server_id, limit=limit))

@@ -193,3 +193,33 @@ def test_a_batch_across_hosts_is_one_job_with_a_part_per_host(api: Api) -> None:
     assert (job["status"], job["fail_reason"]) == ("FAIL", "h2 gone")
     assert api.server(there)["status"] == "ERROR"
     assert api.server(here)["status"] == "SHUTOFF"
+
+
+def test_cancelling_marks_an_unfinished_job_and_refuses_an_ended_or_unknown_one(api: Api) -> None:
+    sid = api.demo["servers"]["stopped"]
+    add_host(api, "gone")
+    sql(api, "UPDATE servers SET host_id = 'gone' WHERE id = :s", s=sid)
+    accepted = api.reinstall(sid, **api.key_login())
+    assert accepted.status_code == 200, accepted.text
+    job_id = accepted.json()["job_id"]
+    resp = api.client.post(f"/_ecslite/admin/jobs/{job_id}/cancel")
+    assert resp.status_code == 202, resp.text
+    # Marked for the runner of gone, which would undo it at its next step; none runs here.
+    marked = resp.json()["job"]
+    assert (marked["status"], marked["cancel_requested"], marked["cancelled"]) == (
+        "INIT",
+        True,
+        False,
+    )
+    assert api.client.get(f"/_ecslite/admin/jobs/{job_id}").json()["job"] == marked
+    # Its host never comes back: failing it is the way out, after which a cancel is refused.
+    sql(api, "UPDATE hosts SET heartbeat = 0 WHERE id = 'gone'")
+    failed = api.client.post(f"/_ecslite/admin/jobs/{job_id}/fail", json={"reason": "gone"})
+    assert failed.status_code == 202, failed.text
+    refused = api.client.post(f"/_ecslite/admin/jobs/{job_id}/cancel")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "Ecs.0005"
+    assert f"Job {job_id} ended FAIL" in refused.json()["error"]["message"]
+    unknown = api.client.post("/_ecslite/admin/jobs/nope/cancel")
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "Common.0011"
+    assert api.client.get("/_ecslite/admin/jobs/nope").status_code == 400

@@ -1,17 +1,19 @@
 """The operator's API under /_ecslite/admin: failure injection and reset (test-suite helpers),
-hosts (list, disable, enable) and failing a stuck job. Off unless enabled."""
+hosts (list, disable, enable), showing, cancelling and failing a job. Off unless enabled."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import services
+from ecslite.domain.job import Job
 from ecslite.services.admin import Fault
+from ecslite.services.cancel import CancelAnyJob, ended_cancelled
 from ecslite.services.hosts import HostView
 
 router = APIRouter(prefix="/_ecslite/admin")
@@ -88,6 +90,10 @@ class DisableBody(BaseModel):
     reason: StrictStr | None = Field(default=None, max_length=255)
 
 
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 class FailBody(BaseModel):
     reason: StrictStr = Field(min_length=1, max_length=255)
 
@@ -120,3 +126,34 @@ async def fail_job(request: Request, job_id: str) -> dict[str, Any]:
     body = await parse_body(request, FailBody)
     await run_in_threadpool(services(request).hosts.fail_job, job_id, body.reason)
     return {"job_id": job_id, "status": "FAIL"}
+
+
+def _job(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.id,
+        "project_id": job.project_id,
+        "job_type": job.job_type.value,
+        "status": job.status.value,
+        "host_id": job.host_id,
+        "cancel_requested": job.cancel_requested,
+        "cancelled": ended_cancelled(job),
+        "error_code": job.error_code,
+        "fail_reason": job.fail_reason,
+        "begin_time": job.begin_time,
+        "end_time": job.end_time,
+    }
+
+
+@router.get("/jobs/{job_id}")
+def show_job(request: Request, job_id: str) -> dict[str, Any]:
+    return {"job": _job(services(request).jobs.any_project(job_id))}
+
+
+@router.post("/jobs/{job_id}/cancel", status_code=202)
+async def cancel_job(request: Request, job_id: str) -> dict[str, Any]:
+    """Mark the job; its runner undoes it at its next step boundary (services/cancel.py)."""
+    if (await request.body()).strip():
+        await parse_body(request, CancelBody)  # takes nothing: anything named is refused
+    ops = services(request).ops
+    await run_in_threadpool(ops.submit, CancelAnyJob(job_id))
+    return {"job": _job(await run_in_threadpool(services(request).jobs.any_project, job_id))}
