@@ -16,7 +16,6 @@ import copy
 import inspect
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +32,15 @@ from tests.conftest import Api
 
 WRONG: list[Any] = [None, 0, -1, 2**63, 1.5, "", "x", True, [], [None], {}, {"a": None}]
 NOT_AN_OBJECT: list[Any] = [None, 0, "x", [], [{}], True]
-# Raw bodies no JSON value describes: not JSON, not UTF-8, nested past any recursion limit.
-RAW: list[bytes] = [b"{", b"\xff\xfe{}", b"[" * 30000 + b"]" * 30000, b'{"a":' * 20000]
+# Raw bodies: not JSON, not UTF-8, nested past any recursion limit, and valid JSON nested just
+# below Python's default one (each layer of code that walks it recursively could still fail).
+RAW: list[bytes] = [
+    b"{",
+    b"\xff\xfe{}",
+    b"[" * 30000 + b"]" * 30000,
+    b'{"a":' * 20000,
+    b'{"k":' + b"[" * 900 + b"]" * 900 + b"}",
+]
 # Bodies that are not JSON at all: the file upload and the console's login and logout forms.
 NOT_JSON = {
     "PUT /image/v2/images/{image_id}/file",
@@ -191,8 +197,8 @@ def _values(api: Api) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def session(api: Api) -> Iterator[dict[str, str]]:
+def console_headers(api: Api) -> dict[str, str]:
+    """A console session of the demo user: its cookie and CSRF header."""
     d = api.demo
     login = {
         "auth": {
@@ -212,7 +218,12 @@ def session(api: Api) -> Iterator[dict[str, str]]:
     resp = api.client.post("/v3/auth/tokens", json=login, auth=None)
     assert resp.status_code == 201, resp.text
     token = resp.headers["X-Subject-Token"]
-    yield {"cookie": f"{SESSION_COOKIE}={token}", CSRF_HEADER: csrf_for(token)}
+    return {"cookie": f"{SESSION_COOKIE}={token}", CSRF_HEADER: csrf_for(token)}
+
+
+@pytest.fixture
+def session(api: Api) -> dict[str, str]:
+    return console_headers(api)
 
 
 def test_the_routes_with_bodies_include_every_door(api: Api) -> None:
