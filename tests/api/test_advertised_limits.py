@@ -153,6 +153,15 @@ def test_nova_create_at_a_limit_is_accepted(api: Api, name: str) -> None:
     assert resp.status_code == 202, resp.text
 
 
+def test_nova_create_takes_no_personality_files(api: Api) -> None:
+    """``maxPersonality`` is advertised (Nova's clients read it) but no file is injected: a
+    create with any is refused rather than run without them."""
+    before = counts(api)
+    files = [{"path": "/etc/motd", "contents": base64.b64encode(b"hi").decode()}]
+    _nova_refusal(_nova_create(api, personality=files))
+    assert counts(api) == before
+
+
 def test_nova_update_name(api: Api) -> None:
     sid = api.demo["servers"]["stopped"]
 
