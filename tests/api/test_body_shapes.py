@@ -118,16 +118,20 @@ def member_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
 
 def mutated(base: Any, path: tuple[Any, ...], value: Any, how: str) -> Any:
     """``base`` with the member at ``path`` set to ``value`` ("set"), removed ("delete"), or
-    set with its siblings removed ("alone")."""
+    set with the siblings of it and of each of its parents removed ("alone": one branch of a
+    union such as Nova's actions, ``{"reboot": {"type": null}}``)."""
     doc = copy.deepcopy(base)
     parent = doc
-    for step in path[:-1]:
+    for depth, step in enumerate(path):
+        if how == "alone" and isinstance(parent, dict):
+            kept = parent[step]
+            parent.clear()
+            parent[step] = kept
+        if depth == len(path) - 1:
+            break
         parent = parent[step]
     if how == "delete" and isinstance(parent, dict):
         del parent[path[-1]]
-    elif how == "alone" and isinstance(parent, dict):
-        parent.clear()
-        parent[path[-1]] = value
     else:
         parent[path[-1]] = value
     return doc
@@ -290,6 +294,11 @@ def _fuzz(api: Api, route: Route, url: str, headers: dict[str, str]) -> list[str
     for value in NOT_AN_OBJECT:
         send(json.dumps(value).encode())
     send(json.dumps(route.base).encode())
+    # Every member of the outer two levels null on its own, whatever hypothesis samples below:
+    # the shape of {"reboot": null} and {"server": {"name": null}}.
+    for path in route.paths:
+        if len(path) <= 2:
+            send(json.dumps(mutated(route.base, path, None, "alone")).encode())
 
     @settings(
         max_examples=EXAMPLES,
