@@ -102,9 +102,10 @@ class Monitor:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 scheme, _, token = value.partition(b" ")
-                assert self._token is not None
-                return scheme.lower() == b"bearer" and hmac.compare_digest(
-                    token.strip(), self._token
+                return (
+                    self._token is not None
+                    and scheme.lower() == b"bearer"
+                    and hmac.compare_digest(token.strip(), self._token)
                 )
         return False
 

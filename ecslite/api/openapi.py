@@ -3,6 +3,7 @@ it can answer, each in the error envelope of the API the path belongs to (ECS, N
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -37,11 +38,29 @@ _CLIENT_TOKEN = {
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` for a route that parses ``model`` from its JSON body itself."""
-    _BODY_MODELS[model.__name__] = model
+def json_body(model: type[BaseModel], media_type: str = "application/json") -> dict[str, Any]:
+    """``openapi_extra`` for a route that parses ``model`` from its JSON body itself.
+
+    Every route that reads a JSON body declares it this way, hidden routes included: the
+    declaration is what ``declared_body`` (and the body-shape property test) finds on the route.
+    """
+    known = _BODY_MODELS.setdefault(model.__name__, model)
+    if known is not model:
+        # The name is the model's key here and its name in the OpenAPI document.
+        raise ValueError(f"two body models are named {model.__name__}")
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": ref}}}}
+
+
+def declared_body(route: object) -> tuple[type[BaseModel], str] | None:
+    """The body model and media type ``route`` (an ``APIRoute``, or FastAPI's ``RouteContext``
+    of an included one) declared with ``json_body``, if any."""
+    extra = getattr(route, "openapi_extra", None) or {}
+    content = extra.get("requestBody", {}).get("content", {})
+    for media_type, spec in content.items():
+        name = str(spec["schema"]["$ref"]).rsplit("/", 1)[1]
+        return _BODY_MODELS[name], media_type
+    return None
 
 
 def _add_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
@@ -58,9 +77,13 @@ def install_openapi(app: FastAPI) -> None:
         spec = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        paths_text = json.dumps(spec["paths"])
         components = spec.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
-        models: list[type[BaseModel]] = [ErrorBody, *_BODY_MODELS.values()]
+        # Hidden routes (Nova, Glance, console) declare their bodies too; only the bodies of
+        # the routes in the document are in it.
+        used = [m for name, m in _BODY_MODELS.items() if f'/schemas/{name}"' in paths_text]
+        models: list[type[BaseModel]] = [ErrorBody, *used]
         for model in models:
             _add_schema(schemas, model)
         schemas.pop("HTTPValidationError", None)

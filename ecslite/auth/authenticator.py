@@ -176,11 +176,10 @@ class Authenticator:
                 project = uow.catalog.project(project_header[0].strip())
         secret = self._open_secret(bytes(stored.secret_sealed)) if stored else _DUMMY_SECRET
         expected = sig.compute_signature(secret, to_sign)
-        if not hmac.compare_digest(expected, parsed.signature):
+        if not hmac.compare_digest(expected, parsed.signature) or stored is None:
             raise AuthError(
                 "unknown access key" if stored is None else "signature mismatch", access_key=ak
             )
-        assert stored is not None
         if project_header is not None:
             if len(project_header) != 1 or project is None:
                 raise AuthError("X-Project-Id names no project", access_key=ak)

@@ -168,7 +168,8 @@ def _find_user(login: PasswordLogin, ident: IdentityRepo) -> User | None:
         if login.user_name is not None and user.name != login.user_name:
             return None
         return user
-    assert login.user_name is not None and domain is not None
+    if login.user_name is None or domain is None:
+        return None  # a name without its domain names no user (Keystone's rule)
     return ident.user_by_name(domain.id, login.user_name)
 
 

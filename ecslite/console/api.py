@@ -18,6 +18,7 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
+from ecslite.api.openapi import json_body
 from ecslite.api.routes.events import event_stream
 from ecslite.console import actions
 from ecslite.console.session import (
@@ -83,7 +84,7 @@ async def job(request: Request, job_id: str) -> dict[str, Any]:
     return await run_in_threadpool(actions.show_job, services(request), s.principal, job_id)
 
 
-class ReinstallBody(BaseModel):
+class ConsoleReinstallBody(BaseModel):
     keyname: StrictStr | None = None
     adminpass: StrictStr | None = Field(default=None, repr=False)
     user_data: StrictStr | None = None
@@ -91,11 +92,11 @@ class ReinstallBody(BaseModel):
     stop_first: StrictBool = False
 
 
-class ChangeOsBody(ReinstallBody):
+class ConsoleChangeOsBody(ConsoleReinstallBody):
     image_id: StrictStr
 
 
-def _form(body: ReinstallBody, image_id: str | None = None) -> actions.ReinstallForm:
+def _form(body: ConsoleReinstallBody, image_id: str | None = None) -> actions.ReinstallForm:
     return actions.ReinstallForm(
         keyname=body.keyname or None,
         adminpass=body.adminpass or None,
@@ -106,33 +107,35 @@ def _form(body: ReinstallBody, image_id: str | None = None) -> actions.Reinstall
     )
 
 
-@router.post("/servers/{server_id}/reinstall")
+@router.post("/servers/{server_id}/reinstall", openapi_extra=json_body(ConsoleReinstallBody))
 async def reinstall(request: Request, server_id: str) -> dict[str, str]:
     s = await _session(request, mutation=True)
-    form = _form(await parse_body(request, ReinstallBody))
+    form = _form(await parse_body(request, ConsoleReinstallBody))
     c = services(request)
     job_id = await run_in_threadpool(actions.reinstall, c, s.principal, server_id, form)
     return {"job_id": job_id}
 
 
-@router.post("/servers/{server_id}/changeos")
+@router.post("/servers/{server_id}/changeos", openapi_extra=json_body(ConsoleChangeOsBody))
 async def change_os(request: Request, server_id: str) -> dict[str, str]:
     s = await _session(request, mutation=True)
-    body = await parse_body(request, ChangeOsBody)
+    body = await parse_body(request, ConsoleChangeOsBody)
     form = _form(body, body.image_id)
     c = services(request)
     job_id = await run_in_threadpool(actions.reinstall, c, s.principal, server_id, form)
     return {"job_id": job_id}
 
 
-class ResetPasswordBody(BaseModel):
+class ConsoleResetPasswordBody(BaseModel):
     password: StrictStr = Field(repr=False)
 
 
-@router.post("/servers/{server_id}/reset-password")
+@router.post(
+    "/servers/{server_id}/reset-password", openapi_extra=json_body(ConsoleResetPasswordBody)
+)
 async def reset_password(request: Request, server_id: str) -> dict[str, str]:
     s = await _session(request, mutation=True)
-    body = await parse_body(request, ResetPasswordBody)
+    body = await parse_body(request, ConsoleResetPasswordBody)
     c = services(request)
     job_id = await run_in_threadpool(
         actions.reset_password, c, s.principal, server_id, body.password
@@ -148,7 +151,7 @@ async def remote_console(request: Request, server_id: str) -> dict[str, str]:
     return {"url": f"{PREFIX}/remote/{token}"}
 
 
-class CreateBody(BaseModel):
+class ConsoleCreateBody(BaseModel):
     name: StrictStr
     image_id: StrictStr
     flavor_id: StrictStr
@@ -158,10 +161,10 @@ class CreateBody(BaseModel):
     data_disk_gb: StrictInt | None = None
 
 
-@router.post("/servers")
+@router.post("/servers", openapi_extra=json_body(ConsoleCreateBody))
 async def create_server(request: Request) -> dict[str, str]:
     s = await _session(request, mutation=True)
-    body = await parse_body(request, CreateBody)
+    body = await parse_body(request, ConsoleCreateBody)
     form = actions.CreateForm(
         name=body.name,
         image_id=body.image_id,
@@ -176,14 +179,14 @@ async def create_server(request: Request) -> dict[str, str]:
     return {"job_id": job_id, "server_id": server_id}
 
 
-class DeleteBody(BaseModel):
+class ConsoleDeleteBody(BaseModel):
     delete_volume: StrictBool = False
 
 
-@router.post("/servers/{server_id}/delete")
+@router.post("/servers/{server_id}/delete", openapi_extra=json_body(ConsoleDeleteBody))
 async def delete_server(request: Request, server_id: str) -> dict[str, str]:
     s = await _session(request, mutation=True)
-    body = await parse_body(request, DeleteBody)
+    body = await parse_body(request, ConsoleDeleteBody)
     job_id = await run_in_threadpool(
         lambda: actions.delete_server(
             services(request), s.principal, server_id, delete_volume=body.delete_volume
@@ -192,15 +195,15 @@ async def delete_server(request: Request, server_id: str) -> dict[str, str]:
     return {"job_id": job_id}
 
 
-class KeypairBody(BaseModel):
+class ConsoleKeypairBody(BaseModel):
     name: StrictStr
     public_key: StrictStr | None = None
 
 
-@router.post("/keypairs")
+@router.post("/keypairs", openapi_extra=json_body(ConsoleKeypairBody))
 async def create_keypair(request: Request) -> dict[str, Any]:
     s = await _session(request, mutation=True)
-    body = await parse_body(request, KeypairBody)
+    body = await parse_body(request, ConsoleKeypairBody)
     created = await run_in_threadpool(
         lambda: actions.add_keypair(
             services(request), s.principal, name=body.name, public_key=body.public_key or None

@@ -14,15 +14,15 @@ import re
 from dataclasses import dataclass
 
 from ecslite.domain import errors
+from ecslite.domain.limits import MAX_COUNT
+from ecslite.domain.limits import NOVA_SERVER_NAME_MAX as NOVA_NAME_MAX
+from ecslite.domain.limits import SERVER_NAME_MAX as NAME_MAX
 
-NAME_MAX = 64
-NOVA_NAME_MAX = 255
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 VOLUME_TYPES = frozenset({"SATA", "SAS", "SSD", "GPSSD", "ESSD", "GPSSD2", "ESSD2"})
 SYSTEM_DISK_MAX_GB = 1024
 DATA_DISK_MIN_GB, DATA_DISK_MAX_GB = 10, 32768
 MAX_DATA_DISKS = 23
-MAX_COUNT = 100
 DATA_DEVICES = tuple(f"/dev/vd{c}" for c in "bcdefghijklmnopqrstuvwx")
 
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from ecslite.domain import errors
+from ecslite.domain.limits import KEYPAIR_NAME_MAX
 
-NAME = re.compile(r"[A-Za-z0-9_\-. ]{1,64}")
+NAME = re.compile(rf"[A-Za-z0-9_\-. ]{{1,{KEYPAIR_NAME_MAX}}}")
 SUPPORTED_TYPES = (
     "ssh-ed25519",
     "ssh-rsa",
@@ -47,7 +48,7 @@ def check_name(name: str) -> None:
     if not NAME.fullmatch(name):
         raise errors.EcsError(
             errors.INVALID_PARAMETER,
-            "Key pair name must be 1-64 letters, digits, spaces, '.', '_' or '-'.",
+            f"Key pair name must be 1-{KEYPAIR_NAME_MAX} letters, digits, spaces, '.', '_' or '-'.",
         )
 
 

@@ -19,12 +19,12 @@ from typing import Annotated, Any
 from pydantic import Field, computed_field
 
 from ecslite.domain import errors
+from ecslite.domain.limits import USER_DATA_MAX_BYTES
 from ecslite.domain.server import VmState
 
 PASSWORD_SPECIALS = frozenset("!@$%^-_=+[{}]:,./?")
 PASSWORD_MIN, PASSWORD_MAX = 8, 26
 PASSWORD_MIN_CLASSES = 3
-USER_DATA_MAX_BYTES = 32 * 1024
 # base64 of 32 KiB is 43,692 characters; anything longer cannot decode within the limit, so it
 # is refused before decoding.
 USER_DATA_MAX_ENCODED = 4 * ((USER_DATA_MAX_BYTES + 2) // 3)

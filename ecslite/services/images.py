@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecslite.domain import errors
+from ecslite.domain.limits import MAX_IMAGE_META
 from ecslite.domain.resources import Image
 from ecslite.images.upload import ImageDataError, ImageTooLarge, Staging, as_qcow2
 from ecslite.services.command import Command, Ports
@@ -61,7 +62,7 @@ _KNOWN = frozenset(
 )
 _PROPERTY = re.compile(r"^[A-Za-z0-9_:.\-]{1,255}$")
 MAX_TAGS = 128
-MAX_PROPERTIES = 128
+MAX_PROPERTIES = MAX_IMAGE_META
 
 
 @dataclass(frozen=True)

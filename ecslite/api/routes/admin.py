@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import services
+from ecslite.api.openapi import json_body
 from ecslite.domain.job import Job
 from ecslite.services.admin import Fault
 from ecslite.services.cancel import CancelAnyJob, ended_cancelled
@@ -27,7 +28,7 @@ class FaultBody(BaseModel):
     message: StrictStr = "Injected failure."
 
 
-@router.post("/faults", status_code=201)
+@router.post("/faults", status_code=201, openapi_extra=json_body(FaultBody))
 async def add_fault(request: Request) -> dict[str, Any]:
     body = await parse_body(request, FaultBody)
     fault = Fault(
@@ -108,7 +109,7 @@ def show_host(request: Request, host_id: str) -> dict[str, Any]:
     return {"host": _host(services(request).hosts.get(host_id))}
 
 
-@router.post("/hosts/{host_id}/disable")
+@router.post("/hosts/{host_id}/disable", openapi_extra=json_body(DisableBody))
 async def disable_host(request: Request, host_id: str) -> dict[str, Any]:
     body = await parse_body(request, DisableBody)
     view = await run_in_threadpool(services(request).hosts.set_enabled, host_id, False, body.reason)
@@ -121,7 +122,7 @@ async def enable_host(request: Request, host_id: str) -> dict[str, Any]:
     return {"host": _host(view)}
 
 
-@router.post("/jobs/{job_id}/fail", status_code=202)
+@router.post("/jobs/{job_id}/fail", status_code=202, openapi_extra=json_body(FailBody))
 async def fail_job(request: Request, job_id: str) -> dict[str, Any]:
     body = await parse_body(request, FailBody)
     await run_in_threadpool(services(request).hosts.fail_job, job_id, body.reason)

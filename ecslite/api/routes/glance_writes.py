@@ -16,13 +16,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, RootModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, RootModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.views import image_view
+from ecslite.api.openapi import json_body
 from ecslite.api.routes.glance import glance_project
 from ecslite.services.images import (
     AbortUpload,
@@ -52,10 +53,11 @@ class _PatchOp(BaseModel):
     value: Any = None
 
 
-_PATCH = TypeAdapter(list[_PatchOp])
+class ImagePatch(RootModel[list[_PatchOp]]):
+    pass
 
 
-@router.post("/image/v2/images", status_code=201)
+@router.post("/image/v2/images", status_code=201, openapi_extra=json_body(_Attributes))
 async def create_image(request: Request) -> JSONResponse:
     body = await parse_body(request, _Attributes)
     project_id = glance_project(request)
@@ -74,14 +76,14 @@ def _change(op: _PatchOp) -> ImageChange:
     return ImageChange(op=op.op, name=name, value=op.value)
 
 
-@router.patch("/image/v2/images/{image_id}")
+@router.patch("/image/v2/images/{image_id}", openapi_extra=json_body(ImagePatch, PATCH_MEDIA_TYPE))
 async def update_image(image_id: str, request: Request) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != PATCH_MEDIA_TYPE:
         raise NovaFault(415, f"Send Content-Type: {PATCH_MEDIA_TYPE}.")
     try:
-        ops = _PATCH.validate_python(json.loads(await request.body()))
-    except (ValueError, ValidationError):
+        ops = ImagePatch.model_validate(json.loads(await request.body())).root
+    except (ValueError, ValidationError, RecursionError):
         raise NovaFault(
             400, "The body must be a JSON list of add/replace/remove operations."
         ) from None

@@ -64,7 +64,12 @@ def _typed(view: dict[str, Any], v: Microversion) -> dict[str, Any]:
     return view
 
 
-@router.post("/v2/{project_id}/os-keypairs", include_in_schema=False, response_model=None)
+@router.post(
+    "/v2/{project_id}/os-keypairs",
+    include_in_schema=False,
+    response_model=None,
+    openapi_extra=json_body(CreateKeypairBody),
+)
 @router.post(
     "/v2.1/{project_id}/os-keypairs",
     response_model=None,

@@ -17,13 +17,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, StrictStr
 
+from ecslite.api.body import parse_body
 from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, microversion
 from ecslite.api.nova.query import non_negative, refuse_unknown
 from ecslite.api.nova.views import EPOCH
+from ecslite.api.openapi import json_body
 from ecslite.api.views_catalog import limits_view
+from ecslite.domain import limits
 from ecslite.domain.quota import Quotas, Usage
 from ecslite.domain.resources import Image
 from ecslite.services.catalog import Limits
@@ -43,9 +47,9 @@ _QUOTAS = {
 }
 # Reported before 2.57 (personality) and before 2.36 (Neutron's, which ecslite has not).
 _PERSONALITY = {
-    "injected_files": 5,
-    "injected_file_content_bytes": 10240,
-    "injected_file_path_bytes": 255,
+    "injected_files": limits.MAX_PERSONALITY,
+    "injected_file_content_bytes": limits.MAX_PERSONALITY_SIZE,
+    "injected_file_path_bytes": limits.MAX_PERSONALITY_PATH,
 }
 _NETWORK = {
     "fixed_ips": -1,
@@ -295,17 +299,16 @@ def _change_metadata(
     )
 
 
-async def _metadata_body(request: Request, key: str) -> dict[str, str]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise NovaFault(400, "The body is not valid JSON.") from None
-    items = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(items, dict) or not all(
-        isinstance(k, str) and isinstance(val, str) for k, val in items.items()
-    ):
-        raise NovaFault(400, f"The body must be {{{key!r}: {{string: string}}}}.")
-    return items
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImageMetadataBody(_Strict):
+    metadata: dict[StrictStr, StrictStr]
+
+
+class ImageMetaItemBody(_Strict):
+    meta: dict[StrictStr, StrictStr]
 
 
 @router.get("/v2.1/{project_id}/images/{image_id}/metadata")
@@ -315,14 +318,20 @@ def list_image_metadata(
     return {"metadata": _metadata(_visible(request, project_id, image_id, v))}
 
 
-@router.post("/v2.1/{project_id}/images/{image_id}/metadata")
-@router.put("/v2.1/{project_id}/images/{image_id}/metadata")
+@router.post(
+    "/v2.1/{project_id}/images/{image_id}/metadata", openapi_extra=json_body(ImageMetadataBody)
+)
+@router.put(
+    "/v2.1/{project_id}/images/{image_id}/metadata", openapi_extra=json_body(ImageMetadataBody)
+)
 async def update_image_metadata(
     project_id: str, image_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> dict[str, Any]:
     """POST merges the items in; PUT replaces the whole metadata with them."""
+    _proxy_version(v)
+    items = (await parse_body(request, ImageMetadataBody)).metadata
+    limits.check_image_metadata(items)
     im = _visible(request, project_id, image_id, v)
-    items = await _metadata_body(request, "metadata")
     changes = [ImageChange(op="add", name=k, value=val) for k, val in items.items()]
     if request.method == "PUT":
         changes = [
@@ -346,7 +355,10 @@ def show_image_metadata_item(
     return {"meta": {key: meta[key]}}
 
 
-@router.put("/v2.1/{project_id}/images/{image_id}/metadata/{key}")
+@router.put(
+    "/v2.1/{project_id}/images/{image_id}/metadata/{key}",
+    openapi_extra=json_body(ImageMetaItemBody),
+)
 async def set_image_metadata_item(
     project_id: str,
     image_id: str,
@@ -354,8 +366,10 @@ async def set_image_metadata_item(
     request: Request,
     v: Microversion = Depends(microversion),
 ) -> dict[str, Any]:
+    _proxy_version(v)
+    items = (await parse_body(request, ImageMetaItemBody)).meta
+    limits.check_image_metadata(items)
     im = _visible(request, project_id, image_id, v)
-    items = await _metadata_body(request, "meta")
     if list(items) != [key]:
         raise NovaFault(400, "The body must name exactly the item of the URL.")
     _change_metadata(request, project_id, im, [ImageChange(op="add", name=key, value=items[key])])

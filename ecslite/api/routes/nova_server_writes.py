@@ -22,6 +22,7 @@ from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
 from ecslite.api.nova.views import server_detail
+from ecslite.api.openapi import json_body
 from ecslite.domain import errors
 from ecslite.domain.create import DiskRequest
 from ecslite.domain.reinstall import decode_user_data, generate_password
@@ -92,7 +93,7 @@ class NovaServerBody(_Strict):
     config_drive: StrictBool | StrictStr | None = None
 
 
-class CreateBody(_Strict):
+class NovaCreateBody(_Strict):
     server: NovaServerBody
 
 
@@ -137,11 +138,11 @@ def _boot_source(body: NovaServerBody) -> tuple[str, DiskRequest | None]:
     return _last_part(mapping.uuid), size
 
 
-@router.post("/v2.1/{project_id}/servers")
+@router.post("/v2.1/{project_id}/servers", openapi_extra=json_body(NovaCreateBody))
 async def create_server(
     project_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> JSONResponse:
-    body = (await parse_body(request, CreateBody)).server
+    body = (await parse_body(request, NovaCreateBody)).server
     return await run_in_threadpool(_create, request, project_id, body, v)
 
 
@@ -238,7 +239,7 @@ class UpdateFields(_Strict):
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(default=None, alias="OS-DCF:diskConfig")
 
 
-class UpdateBody(_Strict):
+class NovaUpdateBody(_Strict):
     server: UpdateFields
 
 
@@ -250,11 +251,11 @@ _COLUMNS = {
 }
 
 
-@router.put("/v2.1/{project_id}/servers/{server_id}")
+@router.put("/v2.1/{project_id}/servers/{server_id}", openapi_extra=json_body(NovaUpdateBody))
 async def update_server(
     project_id: str, server_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> JSONResponse:
-    body = (await parse_body(request, UpdateBody)).server
+    body = (await parse_body(request, NovaUpdateBody)).server
     return await run_in_threadpool(_update, request, project_id, server_id, body, v)
 
 

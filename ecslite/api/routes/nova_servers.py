@@ -27,6 +27,7 @@ from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
 from ecslite.api.nova.query import non_negative, refuse_unknown
 from ecslite.api.nova.views import rebuild_detail, server_detail, server_summary
+from ecslite.api.openapi import json_body
 from ecslite.api.routes.console import output_lines
 from ecslite.api.routes.remote_console import change_password
 from ecslite.domain import errors
@@ -204,7 +205,7 @@ class _NoOption(_Strict):
     """``os-stop`` and ``os-start`` take nothing: ``null`` or ``{}``."""
 
 
-class ServerAction(BaseModel):
+class NovaServerAction(BaseModel):
     """The action body's shape, one member per action (exactly one is sent). The route reads
     the body as a mapping and validates the one member with its own model; this union is what a
     client (or a property test) is told the body may hold."""
@@ -322,7 +323,9 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
 _OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock"})
 
 
-@router.post("/v2.1/{project_id}/servers/{server_id}/action")
+@router.post(
+    "/v2.1/{project_id}/servers/{server_id}/action", openapi_extra=json_body(NovaServerAction)
+)
 async def server_action(
     project_id: str, server_id: str, request: Request, v: Microversion = Depends(microversion)
 ) -> Any:
