@@ -150,7 +150,7 @@ def show_job(request: Request, job_id: str) -> dict[str, Any]:
     return {"job": _job(services(request).jobs.any_project(job_id))}
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=202)
+@router.post("/jobs/{job_id}/cancel", status_code=202, openapi_extra=json_body(CancelBody))
 async def cancel_job(request: Request, job_id: str) -> dict[str, Any]:
     """Mark the job; its runner undoes it at its next step boundary (services/cancel.py)."""
     if (await request.body()).strip():
