@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     # Refuse a second use of an AK/SK signature on a mutating request within its validity
     # window (max_clock_skew_seconds); shared by every API process through the store.
     refuse_replayed_signatures: bool = True
+    # ... except a repeat over the connection that carried the first use: the same client
+    # sending the same request twice within X-Sdk-Date's one second. Turn off behind a proxy
+    # whose upstream connections carry requests of many clients (docs/reliability.md).
+    replay_ok_on_same_connection: bool = True
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"
