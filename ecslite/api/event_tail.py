@@ -47,7 +47,14 @@ class EventTail:
         await self._refresh()
         if self._floor is None or cursor < self._floor:
             return None
-        found = [ev for ev in self._events if ev.id > cursor and f.selects(ev)]
+        # From the newest back: a stream is usually at the tip, so this looks at new events only.
+        found: list[Event] = []
+        for ev in reversed(self._events):
+            if ev.id <= cursor:
+                break
+            if f.selects(ev):
+                found.append(ev)
+        found.reverse()
         return found, max(cursor, self._top)
 
     async def _refresh(self) -> None:
