@@ -103,8 +103,8 @@ class Settings(BaseSettings):
     max_heads_per_source: int = Field(default=32, ge=1)
     max_body_senders_per_source: int = Field(default=32, ge=1)
     # Event streams (GET /v1/{project_id}/events, the console's): open at once per project
-    # and in all; one more is answered 429. Streams take no admission slot, but every commit
-    # wakes every open stream of the process to read the store (docs/reliability.md).
+    # and in all; one more is answered 429. Streams take no admission slot; every commit wakes
+    # every open stream of the process, which then filters one shared read (docs/reliability.md).
     max_streams_per_project: int = Field(default=32, ge=1)
     max_streams: int = Field(default=1000, ge=1)
     # Requests handled at once per process, how many more may wait and for how long;
