@@ -18,7 +18,8 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 # End-to-end tests of the HTTP layer and of clients that never reach the store differently on
 # PostgreSQL (connection handling, admission, log lines, CLI and browser clients): first pass only.
 STORE_AGNOSTIC := test_openstack_clients.py test_readme_quickstart.py test_slow_clients.py \
-	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py
+	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py \
+	test_nginx_proxy.py
 
 .PHONY: install serve check test test-sqlite test-postgres lint bench bench-check tempest
 

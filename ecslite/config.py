@@ -103,8 +103,8 @@ class Settings(BaseSettings):
     max_heads_per_source: int = Field(default=32, ge=1)
     max_body_senders_per_source: int = Field(default=32, ge=1)
     # Event streams (GET /v1/{project_id}/events, the console's): open at once per project
-    # and in all; one more is answered 429. Streams take no admission slot, but every commit
-    # wakes every open stream of the process to read the store (docs/reliability.md).
+    # and in all; one more is answered 429. Streams take no admission slot; every commit wakes
+    # every open stream of the process, which then filters one shared read (docs/reliability.md).
     max_streams_per_project: int = Field(default=32, ge=1)
     max_streams: int = Field(default=1000, ge=1)
     # Requests handled at once per process, how many more may wait and for how long;
@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     # Refuse a second use of an AK/SK signature on a mutating request within its validity
     # window (max_clock_skew_seconds); shared by every API process through the store.
     refuse_replayed_signatures: bool = True
+    # ... except a repeat over the connection that carried the first use: the same client
+    # sending the same request twice within X-Sdk-Date's one second. Turn off behind a proxy
+    # whose upstream connections carry requests of many clients (docs/reliability.md).
+    replay_ok_on_same_connection: bool = True
     # Failed logins allowed per client address and per user, in the `limits` notation.
     login_failures_per_source: str = "30/minute"
     login_failures_per_user: str = "10/minute"

@@ -20,6 +20,10 @@ client likes, and nothing bounds how many are open, in all or from one address.
   sending a request head at once; one more is closed (slow-loris from one address).
   (Bodies in progress are bounded per address by ``asgi_body.BodyReader``, which can answer.)
 
+Each connection also carries the signatures its requests spent (``connection_signatures``), so
+that replay refusal can tell the same client repeating a request on its own connection from a
+copy sent over another (``auth.authenticator.ConnectionSignatures``).
+
 A connection handling a request (reading, answering, streaming) is never closed here; the time
 a route takes is not limited here. All counts are kept on the event loop: no locks.
 """
@@ -35,8 +39,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import h11
+from starlette.types import Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ecslite.auth.authenticator import ConnectionSignatures
 from ecslite.domain import errors
 
 log = logging.getLogger("ecslite.http")
@@ -113,8 +119,22 @@ class Registry:
         return cap - max(1, cap // 10)
 
 
-def guarded_h11(limits: ConnectionLimits) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with ``limits`` applied (pass as ``uvicorn.Config(http=...)``)."""
+# Where a request's scope carries its connection's spent signatures (in ``scope["state"]``, which
+# uvicorn copies for each request from the protocol's ``app_state``: a shallow copy, so every
+# request of a connection shares the one object).
+_SIGNATURES = "ecslite.connection_signatures"
+
+
+def connection_signatures(scope: Scope) -> ConnectionSignatures | None:
+    found = scope.get("state", {}).get(_SIGNATURES)
+    return found if isinstance(found, ConnectionSignatures) else None
+
+
+def guarded_h11(limits: ConnectionLimits, *, track_signatures: bool = True) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with ``limits`` applied (pass as ``uvicorn.Config(http=...)``).
+
+    ``track_signatures``: give each connection its ``ConnectionSignatures`` (off behind a proxy
+    whose upstream connections carry requests of many clients)."""
     busy = _busy_response()
     reg = Registry(limits)
 
@@ -128,6 +148,8 @@ def guarded_h11(limits: ConnectionLimits) -> type[H11Protocol]:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            if track_signatures:
+                self.app_state = {**self.app_state, _SIGNATURES: ConnectionSignatures()}
             self._addr = self.client[0] if self.client else "-"
             src = reg.sources.get(self._addr)
             if src is None:

@@ -17,9 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ecslite.api.asgi_body import no_receive, replay
+from ecslite.api.connections import connection_signatures
 from ecslite.api.errors import error_for_path
 from ecslite.api.streaming import is_streamed_upload
-from ecslite.auth.authenticator import Authenticator, AuthError, IncomingRequest
+from ecslite.auth.authenticator import (
+    Authenticator,
+    AuthError,
+    ConnectionSignatures,
+    IncomingRequest,
+)
 from ecslite.domain import errors
 
 log = logging.getLogger("ecslite.auth")
@@ -92,6 +98,7 @@ class AuthGuard:
                 query_string=scope.get("query_string", b"").decode("latin-1"),
                 headers=headers,
                 body=body,
+                connection=connection_signatures(scope),
             )
             try:
                 identity = await run_in_threadpool(self.authenticator.authenticate, req)
@@ -108,7 +115,7 @@ class AuthGuard:
             scope.setdefault("state", {})["identity"] = identity
             if identity.spent_signature is not None:
                 await self._run_spending(
-                    scope, replay(body, receive), send, identity.spent_signature
+                    scope, replay(body, receive), send, identity.spent_signature, req.connection
                 )
                 return
         await self.app(scope, replay(body, receive), send)
@@ -137,21 +144,33 @@ class AuthGuard:
         scope.setdefault("state", {})["identity"] = identity
         await self.app(scope, receive, send)
 
-    async def _run_spending(self, scope: Scope, receive: Receive, send: Send, sig: str) -> None:
-        """Run a request that spent a signature; release it unless the request succeeded."""
-        status = 500
+    async def _run_spending(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        sig: str,
+        conn: ConnectionSignatures | None,
+    ) -> None:
+        """Run a request that spent a signature; release it unless the request succeeded.
+
+        A refusal releases the signature before its answer leaves, so a client that retries as
+        soon as it reads the refusal (on this connection or another) finds it released."""
+        started = False
 
         async def watch(message: Message) -> None:
-            nonlocal status
+            nonlocal started
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                started = True
+                if int(message["status"]) >= 400:
+                    await run_in_threadpool(self.authenticator.release, sig, conn)
             await send(message)
 
         try:
             await self.app(scope, receive, watch)
         finally:
-            if status >= 400:
-                await run_in_threadpool(self.authenticator.release, sig)
+            if not started:  # no answer (an error the server answers 500, or a disconnect)
+                await run_in_threadpool(self.authenticator.release, sig, conn)
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []

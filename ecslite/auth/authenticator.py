@@ -10,10 +10,15 @@ Two kinds of credentials are accepted:
 With ``refuse_replays`` (on by default), a mutating AK/SK request whose signature was already
 used is refused: the store remembers each such signature until its X-Sdk-Date leaves the
 allowed skew, so every API process sharing the store refuses the replay. A request that was
-refused (4xx/5xx) releases its signature, so retrying a refused call works. One exception: a
-request whose signature covers an ``X-Client-Token`` sent to a route that honours it
-(``IDEMPOTENT_PATHS``) may be repeated — such a route answers a repeat with its first answer
-and starts nothing, and that is how a client retries safely.
+refused (4xx/5xx) releases its signature, so retrying a refused call works. Two exceptions:
+
+- a request whose signature covers an ``X-Client-Token`` sent to a route that honours it
+  (``IDEMPOTENT_PATHS``) may be repeated — such a route answers a repeat with its first answer
+  and starts nothing, and that is how a client retries safely;
+- a repeat over the connection that carried the first use (``ConnectionSignatures``): X-Sdk-Date
+  has a resolution of one second, so an SDK that sends the same create twice within a second
+  sends the same signature twice, and over its own keep-alive connection that is the client
+  again, not a third party replaying what it captured (which has a connection of its own).
 
 Every refusal raises ``AuthError`` whose ``reason`` is for the service log only: callers answer
 every refusal with the same 401 so a client learns nothing about which check failed.
@@ -25,8 +30,9 @@ import functools
 import hashlib
 import hmac
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ecslite.auth import signature as sig
@@ -80,6 +86,32 @@ class Principal:
     domain_id: str
 
 
+@dataclass
+class ConnectionSignatures:
+    """The signatures the requests of one client connection spent (the most recent ``KEEP``).
+
+    Kept by the HTTP server with the connection and gone with it. A mutating request whose
+    signature this connection already spent is the same client sending the same request again
+    within X-Sdk-Date's second (HTTP/1.1 answers one request of a connection at a time, so it
+    is never a concurrent copy); it is accepted as the public cloud would accept it.
+    """
+
+    KEEP = 32
+    _spent: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def __contains__(self, signature: object) -> bool:
+        return signature in self._spent
+
+    def add(self, signature: str) -> None:
+        self._spent[signature] = None
+        self._spent.move_to_end(signature)
+        while len(self._spent) > self.KEEP:
+            self._spent.popitem(last=False)
+
+    def discard(self, signature: str) -> None:
+        self._spent.pop(signature, None)
+
+
 @dataclass(frozen=True)
 class IncomingRequest:
     """What the verifier needs from an HTTP request, independent of the web framework."""
@@ -89,6 +121,9 @@ class IncomingRequest:
     query_string: str
     headers: Sequence[tuple[str, str]]  # lower-case names, in arrival order
     body: bytes
+    # The signatures spent on the connection this request came over (None: not tracked,
+    # e.g. in-process clients or a proxy whose upstream connections carry many clients).
+    connection: ConnectionSignatures | None = None
 
 
 def token_digest(token: str) -> str:
@@ -190,8 +225,9 @@ class Authenticator:
             and req.method.upper() in MUTATING_METHODS
             and not _idempotent_retry(req.raw_path, parsed.signed_headers)
         ):
-            self._first_use(parsed.signature, signed_at=when.timestamp(), access_key=ak)
-            spent: str | None = parsed.signature
+            spent: str | None = self._first_use(
+                parsed.signature, signed_at=when.timestamp(), access_key=ak, conn=req.connection
+            )
         else:
             spent = None
         return Identity(
@@ -203,9 +239,20 @@ class Authenticator:
             spent_signature=spent,
         )
 
-    def _first_use(self, signature: str, *, signed_at: float, access_key: str) -> None:
+    def _first_use(
+        self,
+        signature: str,
+        *,
+        signed_at: float,
+        access_key: str,
+        conn: ConnectionSignatures | None,
+    ) -> str | None:
         """Refuse a signature seen before: it stays valid (for a replay) as long as its
-        X-Sdk-Date is within the allowed skew, so it is remembered that long."""
+        X-Sdk-Date is within the allowed skew, so it is remembered that long. Return the
+        signature when this request spent it (it is released if the request is refused), None
+        for a repeat on the connection that spent it (the first use keeps it spent)."""
+        if conn is not None and signature in conn:
+            return None
         with self._uow_factory() as uow:
             fresh = uow.identity.remember_signature(
                 signature, expires_at=signed_at + self._max_skew, now=self._clock.now()
@@ -213,8 +260,11 @@ class Authenticator:
             uow.commit()
         if not fresh:
             raise AuthError("replayed signature", access_key=access_key)
+        if conn is not None:
+            conn.add(signature)
+        return signature
 
-    def release(self, signature: str) -> None:
+    def release(self, signature: str, conn: ConnectionSignatures | None = None) -> None:
         """Let ``signature`` be used again: its request was refused and changed nothing.
 
         A replay is refused so that one signed change cannot happen twice; a refused request
@@ -222,6 +272,8 @@ class Authenticator:
         free) must not be told it is not authenticated. Concurrent copies stay refused: the
         signature is held while the first copy runs.
         """
+        if conn is not None:
+            conn.discard(signature)
         with self._uow_factory() as uow:
             uow.identity.forget_signature(signature)
             uow.commit()

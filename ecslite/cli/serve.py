@@ -209,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
                         max_connections=max_connections,
                         max_per_source=settings.max_connections_per_source,
                         max_heads_per_source=settings.max_heads_per_source,
-                    )
+                    ),
+                    track_signatures=settings.replay_ok_on_same_connection,
                 ),
                 timeout_keep_alive=settings.http_idle_timeout,
             )

@@ -27,6 +27,14 @@ class StreamFilter:
     job_id: str | None
     server_id: str | None
 
+    def selects(self, ev: Event) -> bool:
+        """Whether ``ev`` (read by ``read_all``, so carrying its project) belongs here."""
+        return (
+            ev.project_id == self.project_id
+            and (self.job_id is None or ev.job_id == self.job_id)
+            and (self.server_id is None or ev.server_id == self.server_id)
+        )
+
 
 @dataclass
 class Opening:
@@ -77,6 +85,15 @@ class EventFeed:
             return uow.events.since(
                 after, project_id=f.project_id, job_id=f.job_id, server_id=f.server_id, limit=PAGE
             )
+
+    def read_all(self, after: int) -> list[Event]:
+        """Up to ``PAGE`` events of every project after ``after`` (one reader for many streams)."""
+        with self._uow_factory(write=False) as uow:
+            return uow.events.since_all(after, limit=PAGE)
+
+    def last_id(self) -> int:
+        with self._uow_factory(write=False) as uow:
+            return uow.events.last_id()
 
     def _current_state(self, uow: UnitOfWork, f: StreamFilter, cursor: int) -> list[Event]:
         """Servers first, then jobs: the state a client builds on before the first change."""

@@ -50,6 +50,8 @@ class Event:
     job_id: str | None
     server_id: str | None
     payload: str
+    # Filled by ``since_all`` (a reader shared by streams of many projects filters on it).
+    project_id: str | None = None
 
 
 class EventRepo:
@@ -100,6 +102,17 @@ class EventRepo:
             .limit(limit)
         ).all()
         return [Event(r.id, r.kind, r.job_id, r.server_id, r.payload) for r in rows]
+
+    def since_all(self, after: int, *, limit: int = 200) -> list[Event]:
+        """Up to ``limit`` events of every project after ``after`` (in id order)."""
+        c = t.events.c
+        rows = self._c.execute(
+            select(c.id, c.kind, c.job_id, c.server_id, c.payload, c.project_id)
+            .where(c.id > after)
+            .order_by(c.id)
+            .limit(limit)
+        ).all()
+        return [Event(r.id, r.kind, r.job_id, r.server_id, r.payload, r.project_id) for r in rows]
 
     def delete_of_jobs(self, job_ids: Sequence[str]) -> int:
         """Delete the events of these jobs (through ``ix_events_job``)."""

@@ -183,3 +183,38 @@ def test_cli_jobs_watch_prints_each_step_until_the_end(svc: Service) -> None:
     lines = out.stdout.splitlines()
     assert lines[-1] == f"job {job_id} SUCCESS"
     assert any("step 7/7 deleteOldSystemDisk" in line and "SUCCESS" in line for line in lines)
+
+
+def test_each_tenants_stream_carries_only_its_own_events(svc: Service) -> None:
+    """Every stream of a process is fed by one shared reader of the store (api/event_tail.py):
+    another tenant's stream, open while this tenant's reinstall runs, gets none of its events,
+    and does get its own next change."""
+    from ecslite.auth.httpx_auth import SdkHmacAuth
+
+    demo = svc.demo
+    other = demo["other_project"]
+    auth = SdkHmacAuth(other["access_key"], other["secret_key"], other["project_id"])
+    with (
+        svc.http() as client,
+        httpx.Client(base_url=svc.endpoint, auth=auth, timeout=30) as them,
+        connect_sse(them, "GET", f"/v1/{other['project_id']}/events") as theirs,
+    ):
+        assert theirs.response.status_code == 200
+        job_id = reinstall(client, demo, demo["servers"]["stopped"])
+        ours = stream(client, demo["project_id"], job_id=job_id)
+        assert ours[-1][1] == "job" and ours[-1][2]["status"] == "SUCCESS"
+        start = them.post(
+            f"/v1/{other['project_id']}/cloudservers/action",
+            json={"os-start": {"servers": [{"id": other["servers"]["stopped"]}]}},
+        )
+        assert start.status_code == 200, start.text
+        their_job = start.json()["job_id"]
+        seen: list[tuple[str, dict[str, Any]]] = []
+        for ev in theirs.iter_sse():
+            body = json.loads(ev.data)
+            seen.append((ev.event, body))
+            if ev.event == "job" and body["job_id"] == their_job and body["status"] == "SUCCESS":
+                break
+    theirs_servers = set(other["servers"].values())
+    assert {b["server"]["id"] for k, b in seen if k == "server"} <= theirs_servers
+    assert {b["job_id"] for k, b in seen if k == "job"} == {their_job}

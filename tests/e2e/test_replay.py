@@ -1,8 +1,9 @@
 """Replay refusal (on by default) against real processes (SQLite, and PostgreSQL with
 ECSLITE_TEST_DATABASE_URL): a captured signed mutating request sent again within its
-validity window is refused 401, also by another API process sharing the database; reads may
-be repeated, and so may a signed X-Client-Token retry; with the setting off a replay is
-accepted, as on the public cloud."""
+validity window over another connection is refused 401, also by another API process sharing
+the database; reads may be repeated, and so may a signed X-Client-Token retry, and the same
+client sending the same request again over its own connection (an SDK creating twice within
+X-Sdk-Date's second); with the setting off a replay is accepted, as on the public cloud."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def test_a_replayed_mutating_request_is_refused(svc: Service) -> None:
     with httpx.Client(timeout=10) as raw:
         first = raw.send(captured)
         assert first.status_code == 200, first.text
-        again = raw.send(captured)
+    with httpx.Client(timeout=10) as eavesdropper:  # a connection of its own
+        again = eavesdropper.send(captured)
     assert again.status_code == 401
     assert again.json()["error"]["code"] == "Common.0013"
     assert 'reason="replayed signature"' in svc.log()
@@ -146,5 +148,49 @@ def test_a_refused_request_may_be_retried_but_not_replayed_once_accepted(svc: Se
         assert again.status_code == 409, again.text  # refused again, not as a replay
         fresh = _captured(svc, "POST", path, {"keypair": {"name": "replay-probe"}})
         assert raw.send(fresh).status_code == 200
-        replayed = raw.send(fresh)
+    with httpx.Client(timeout=10) as eavesdropper:
+        replayed = eavesdropper.send(fresh)
     assert replayed.status_code == 401, replayed.text
+
+
+def _create(svc: Service, name: str) -> httpx.Request:
+    d = svc.demo
+    body = {
+        "server": {
+            "name": name,
+            "imageRef": d["images"]["cloudinit"],
+            "flavorRef": "s6.small.1",
+            "vpcid": d["vpc_id"],
+            "nics": [{"subnet_id": d["subnet_id"]}],
+            "adminPass": "Replay-Twice-1",
+        }
+    }
+    return _captured(svc, "POST", f"/v1/{d['project_id']}/cloudservers", body)
+
+
+def test_the_same_client_may_send_the_same_create_twice(svc: Service) -> None:
+    """An SDK that creates two identical servers within one second signs both requests with
+    the same X-Sdk-Date, hence the same signature. Over the client's own keep-alive connection
+    both are accepted (two jobs, two servers), as the public cloud accepts them; the same bytes
+    from any other connection are a replay."""
+    captured = _create(svc, "replay-twice")
+    with httpx.Client(timeout=10) as sdk:
+        first = sdk.send(captured)
+        second = sdk.send(captured)
+        assert (first.status_code, second.status_code) == (200, 200), second.text
+        assert first.json()["job_id"] != second.json()["job_id"]
+        assert first.json()["serverIds"] != second.json()["serverIds"]
+    with httpx.Client(timeout=10) as eavesdropper:
+        third = eavesdropper.send(captured)
+    assert third.status_code == 401, third.text
+
+
+def test_a_refused_request_is_released_before_its_answer(svc: Service) -> None:
+    """A refused request's signature is released before the refusal is sent, so a client that
+    retries the moment it reads the refusal, from a new connection, is answered again, not 401."""
+    d = svc.demo
+    path = f"/v2.1/{d['project_id']}/os-keypairs"
+    taken = _captured(svc, "POST", path, {"keypair": {"name": d["keypair"]["name"]}})
+    for _ in range(5):
+        with httpx.Client(timeout=10) as fresh_connection:
+            assert fresh_connection.send(taken).status_code == 409

@@ -21,6 +21,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from ecslite.api.deps import principal, services
+from ecslite.api.event_tail import tail_of
 from ecslite.domain import errors
 from ecslite.domain.job import JobStatus
 from ecslite.services.event_feed import PAGE, Event, EventFeed, Opening, StreamFilter
@@ -29,7 +30,7 @@ router = APIRouter()
 
 # Notifications wake readers at once; this re-read only bounds the delay if one was missed.
 # Each stream waits a random 0.5-1.5 times this, so idle streams opened together do not all
-# read the store in the same instant (a herd that delayed every other call, issue 24).
+# wake in the same instant; the store is read once for all of them (api/event_tail.py).
 RECHECK_SECONDS = 5.0
 PING_SECONDS = 15
 _TERMINAL = frozenset({JobStatus.SUCCESS.value, JobStatus.FAIL.value})
@@ -89,16 +90,21 @@ async def _stream(
         yield _sse(ev)
     if opening.finished:
         return
+    tail = tail_of(feed)
     cursor = opening.cursor
     while True:
-        seen = (
-            feed.bus.seq
-        )  # before reading: a commit after the read changes it, so no sleep-through
-        events = await run_in_threadpool(feed.read, f, cursor)
+        seen = feed.bus.seq  # before reading: a commit after the read changes it
+        shared = await tail.after(f, cursor)
+        if shared is None:  # behind what the shared reader keeps: read the store directly
+            events = await run_in_threadpool(feed.read, f, cursor)
+            behind = len(events) == PAGE
+            next_cursor = events[-1].id if events else cursor
+        else:
+            (events, next_cursor), behind = shared, False
         for ev in events:
             yield _sse(ev)
-            cursor = ev.id
             if _ends(f, ev):
                 return
-        if len(events) < PAGE:
+        cursor = next_cursor
+        if not behind:
             await feed.bus.wait(seen, RECHECK_SECONDS * random.uniform(0.5, 1.5))
