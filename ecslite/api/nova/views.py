@@ -112,7 +112,7 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
     if v.at_least(19):
         out["description"] = server.description
     if v.at_least(26):
-        out["tags"] = []
+        out["tags"] = list(server.tags)
     if server.fault:
         out["fault"] = {
             "code": 500,
@@ -122,7 +122,8 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
     return out
 
 
-# What Nova's rebuild answer leaves out of the server below 2.75 (from 2.75 it is show's).
+# What Nova's rebuild and update answers leave out of the server below 2.75 (from 2.75 they
+# are show's).
 # The highest version served is below 2.75, so a rebuild never shows them.
 _NOT_IN_REBUILD = (
     "OS-EXT-AZ:availability_zone",
@@ -139,14 +140,20 @@ _NOT_IN_REBUILD = (
 
 
 def rebuild_detail(detail: dict[str, Any]) -> dict[str, Any]:
-    """The server as Nova's rebuild answers it below 2.75: no status extensions, no AZ, key,
+    """The server as Nova's rebuild and update answer it below 2.75: no status extensions, no AZ, key,
     volumes or security groups, and addresses without their ``OS-EXT-IPS`` attributes."""
     out = {k: val for k, val in detail.items() if k not in _NOT_IN_REBUILD}
-    out["addresses"] = {
-        net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
-        for net, addrs in detail.get("addresses", {}).items()
-    }
+    out["addresses"] = plain_addresses(detail.get("addresses", {}))
     return out
+
+
+def plain_addresses(addresses: dict[str, Any]) -> dict[str, Any]:
+    """``addresses`` without the ``OS-EXT-IPS`` attributes, as Nova's ``ips`` routes and its
+    rebuild and update answers (below 2.75) show them."""
+    return {
+        net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
+        for net, addrs in addresses.items()
+    }
 
 
 # The recorded time of an image stored before images had one.

@@ -31,6 +31,7 @@ from ecslite.api.routes.console import output_lines
 from ecslite.api.routes.remote_console import change_password
 from ecslite.domain import errors
 from ecslite.domain.reinstall import decode_user_data
+from ecslite.services.cancel import DeleteServerAnyState
 from ecslite.services.lifecycle import RebootServers
 from ecslite.services.nova import KEEP, LockServer, RebuildServer
 from ecslite.services.power import PowerServers
@@ -297,6 +298,30 @@ def _change_password(call: _Call, option: Any) -> Response:
     return Response(status_code=202, headers=echo_headers(call.v))
 
 
+def _force_delete(call: _Call, option: Any) -> Response:
+    """Nova deletes at once whatever the state (deferred delete is off here, so there is no
+    soft-deleted server to hurry): the same command as ``DELETE /servers/{id}``."""
+    if option is not None:
+        _NoOption.model_validate(option)
+    who = principal(call.request, call.project_id)
+    services(call.request).ops.submit(DeleteServerAnyState(who.project_id, call.server_id))
+    return Response(status_code=202, headers=echo_headers(call.v))
+
+
+def _restore(call: _Call, option: Any) -> Response:
+    """No server is ever soft-deleted here (deferred delete is off): an existing server is in
+    no state to restore (409, as Nova answers a server that is not SOFT_DELETED)."""
+    if option is not None:
+        _NoOption.model_validate(option)
+    who = principal(call.request, call.project_id)
+    server = services(call.request).servers.show(who.project_id, call.server_id).server
+    raise NovaFault(
+        409,
+        f"Cannot 'restore' instance {server.id} while it is in vm_state {server.vm_state.value}: "
+        "only a soft-deleted server can be restored, and deferred delete is off.",
+    )
+
+
 def _lock(locked: bool) -> Callable[[_Call, Any], Response]:
     def act(call: _Call, option: Any) -> Response:
         if option is not None:
@@ -318,8 +343,12 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "changePassword": _change_password,
     "lock": _lock(locked=True),
     "unlock": _lock(locked=False),
+    "forceDelete": _force_delete,
+    "restore": _restore,
 }
-_OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock"})
+_OPTIONAL = frozenset(
+    {"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock", "forceDelete", "restore"}
+)
 
 
 @router.post("/v2.1/{project_id}/servers/{server_id}/action")
@@ -331,7 +360,7 @@ async def server_action(
         raise NovaFault(
             400,
             "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild, "
-            "changePassword, lock or unlock.",
+            "changePassword, lock, unlock, forceDelete or restore.",
         )
     name, option = next(iter(body.items()))
     if option is None and name not in _OPTIONAL:
