@@ -255,6 +255,13 @@ def _plan(
     flavor = uow.flavors.get(cmd.flavor_id)
     if flavor is None:
         raise errors.EcsError(errors.FLAVOR_NOT_FOUND, f"flavorRef {cmd.flavor_id!r}.")
+    if flavor.ram_mb < image.min_ram_mb:
+        # The image says it needs more memory than the flavor gives (Nova refuses it too).
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            f"The flavor's memory ({flavor.ram_mb} MB) is below the image's min_ram "
+            f"({image.min_ram_mb} MB).",
+        )
     subnets = _subnets(uow, cmd) if cmd.nova is None else _nova_subnets(uow, cmd, cmd.nova)
     public_key = _public_key(uow, cmd)
     n = len(names)

@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 
 from ecslite.domain import limits
+from tests.api.test_glance_writes import _create as glance_create
+from tests.api.test_glance_writes import _put as glance_put
+from tests.api.test_glance_writes import _token as glance_token
+from tests.api.test_glance_writes import qcow2_bytes
 from tests.api.test_nova import MISSING, _action, _fault, _nova
 from tests.api.test_nova_server_writes import _active, _created
 from tests.conftest import Api
@@ -197,3 +201,44 @@ def test_update_answers_as_nova_below_2_75_and_keeps_canonical_addresses(api: Ap
         set(a) == {"version", "addr"} for addrs in server["addresses"].values() for a in addrs
     )
     assert _nova(api, "GET", f"/servers/{sid}").json()["server"]["accessIPv6"] == "::babe:dc0c:1602"
+
+
+def test_a_request_that_starts_a_job_answers_its_action_request_id(api: Api) -> None:
+    """Tempest finds the create's action by the create response's x-openstack-request-id."""
+    resp = _nova(
+        api,
+        "POST",
+        "/servers",
+        "2.60",
+        json={
+            "server": {
+                "name": "rid",
+                "imageRef": api.demo["images"]["cloudinit"],
+                "flavorRef": "s3.small.1",
+                "networks": "none",
+            }
+        },
+    )
+    assert resp.status_code == 202, resp.text
+    rid = resp.headers["x-openstack-request-id"]
+    assert rid.startswith("req-") and resp.headers["x-compute-request-id"] == rid
+    sid = resp.json()["server"]["id"]
+    action = _nova(api, "GET", f"/servers/{sid}/os-instance-actions/{rid}")
+    assert action.status_code == 200, action.text
+    assert action.json()["instanceAction"]["action"] == "create"
+    assert action.json()["instanceAction"]["request_id"] == rid
+    _active(api, sid)
+    stop = _action(api, sid, {"os-stop": None})
+    listed = _nova(api, "GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+    assert listed[0]["action"] == "stop"
+    assert listed[0]["request_id"] == stop.headers["x-openstack-request-id"]
+
+
+def test_a_flavor_below_the_image_min_ram_is_refused(api: Api) -> None:
+    flavor = _nova(api, "GET", "/flavors/s3.small.1").json()["flavor"]
+    image = glance_create(api, min_ram=flavor["ram"] + 1)["id"]
+    uploaded = glance_put(api, image, qcow2_bytes(), glance_token(api))
+    assert uploaded.status_code == 204, uploaded.text
+    body = {"name": "low-ram", "imageRef": image, "flavorRef": "s3.small.1", "networks": "none"}
+    resp = _nova(api, "POST", "/servers", "2.60", json={"server": body})
+    assert "min_ram" in _fault(resp, "badRequest", 400)

@@ -18,6 +18,7 @@ from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, microversion
 from ecslite.api.nova.query import refuse_unknown
+from ecslite.api.openstack_headers import openstack_request_id
 from ecslite.domain import errors
 from ecslite.domain.job import Job, JobStatus, JobType
 
@@ -62,7 +63,8 @@ def _action(actions: _Actions, job: Job, v: Microversion) -> dict[str, Any]:
     out: dict[str, Any] = {
         "action": _ACTION_NAMES.get(job.job_type, job.job_type.value),
         "instance_uuid": actions.server_id,
-        "request_id": job.id,
+        # The job's req-<uuid>: the x-openstack-request-id of the request that started it.
+        "request_id": openstack_request_id(job.id),
         "user_id": actions.user_id,
         "project_id": job.project_id,
         "start_time": job.created,
@@ -90,7 +92,8 @@ def show_action(
     v: Microversion = Depends(microversion),
 ) -> dict[str, Any]:
     actions = _of_server(request, project_id, server_id, v)
-    job = next((j for j in actions.jobs if j.id == request_id), None)
+    # The request id as listed (req-<uuid>) or the job's own id.
+    job = next((j for j in actions.jobs if request_id in (j.id, openstack_request_id(j.id))), None)
     if job is None:
         raise NovaFault(
             404, f"Action for request_id {request_id} on instance {server_id} not found"

@@ -22,6 +22,7 @@ from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
 from ecslite.api.nova.views import rebuild_detail, server_detail
+from ecslite.api.openstack_headers import job_request_headers
 from ecslite.domain import errors
 from ecslite.domain.create import DiskRequest
 from ecslite.domain.reinstall import decode_user_data, generate_password
@@ -198,7 +199,7 @@ def _create(
             # A bad member of the request, not a missing resource: Nova's 400 here.
             raise NovaFault(400, "Invalid key_name provided.") from None
         raise
-    headers = echo_headers(v)
+    headers = {**echo_headers(v), **job_request_headers(accepted.job_id)}
     if body.return_reservation_id:
         return JSONResponse(
             status_code=202, content={"reservation_id": f"r-{accepted.job_id}"}, headers=headers
@@ -230,12 +231,15 @@ def delete_server(
 ) -> Response:
     who = principal(request, project_id)
     try:
-        services(request).ops.submit(DeleteServerAnyState(who.project_id, server_id))
+        job = services(request).ops.submit(DeleteServerAnyState(who.project_id, server_id))
     except errors.EcsError as exc:
         if exc.spec is errors.SERVER_NOT_FOUND:
             raise NovaFault(404, f"Instance {server_id} could not be found.") from None
         raise
-    return Response(status_code=204, headers=echo_headers(v))
+    return Response(
+        status_code=204,
+        headers={**echo_headers(v), **job_request_headers(job.job_id if job else None)},
+    )
 
 
 class UpdateFields(_Strict):

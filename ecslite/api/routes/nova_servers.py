@@ -27,6 +27,7 @@ from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
 from ecslite.api.nova.query import non_negative, refuse_unknown
 from ecslite.api.nova.views import rebuild_detail, server_detail, server_summary
+from ecslite.api.openstack_headers import job_request_headers
 from ecslite.api.routes.console import output_lines
 from ecslite.api.routes.remote_console import change_password
 from ecslite.domain import errors
@@ -234,10 +235,12 @@ def _power(stop: bool) -> Callable[[_Call, Any], Response]:
         if option is not None:
             _NoOption.model_validate(option)
         who = principal(call.request, call.project_id)
-        services(call.request).ops.submit(
+        job = services(call.request).ops.submit(
             PowerServers(who.project_id, (call.server_id,), stop=stop, nova=True)
         )
-        return Response(status_code=202, headers=echo_headers(call.v))
+        return Response(
+            status_code=202, headers={**echo_headers(call.v), **job_request_headers(job.job_id)}
+        )
 
     return act
 
@@ -245,10 +248,12 @@ def _power(stop: bool) -> Callable[[_Call, Any], Response]:
 def _reboot(call: _Call, option: Any) -> Response:
     opt = RebootOption.model_validate(option)
     who = principal(call.request, call.project_id)
-    services(call.request).ops.submit(
+    job = services(call.request).ops.submit(
         RebootServers(who.project_id, (call.server_id,), hard=opt.type == "HARD", nova=True)
     )
-    return Response(status_code=202, headers=echo_headers(call.v))
+    return Response(
+        status_code=202, headers={**echo_headers(call.v), **job_request_headers(job.job_id)}
+    )
 
 
 def _console_output(call: _Call, option: Any) -> dict[str, Any]:
@@ -273,7 +278,7 @@ def _rebuild(call: _Call, option: Any) -> Response:
     if "user_data" in sent:
         user_data = decode_user_data(req.user_data) if req.user_data is not None else None
     who = principal(call.request, call.project_id)
-    services(call.request).ops.submit(
+    job = services(call.request).ops.submit(
         RebuildServer(
             project_id=who.project_id,
             server_id=call.server_id,
@@ -290,7 +295,11 @@ def _rebuild(call: _Call, option: Any) -> Response:
     body["server"] = rebuild_detail(body["server"])
     if req.admin_pass is not None:
         body["server"]["adminPass"] = req.admin_pass
-    return JSONResponse(status_code=202, content=body, headers=echo_headers(call.v))
+    return JSONResponse(
+        status_code=202,
+        content=body,
+        headers={**echo_headers(call.v), **job_request_headers(job.job_id)},
+    )
 
 
 def _change_password(call: _Call, option: Any) -> Response:
@@ -304,8 +313,11 @@ def _force_delete(call: _Call, option: Any) -> Response:
     if option is not None:
         _NoOption.model_validate(option)
     who = principal(call.request, call.project_id)
-    services(call.request).ops.submit(DeleteServerAnyState(who.project_id, call.server_id))
-    return Response(status_code=202, headers=echo_headers(call.v))
+    job = services(call.request).ops.submit(DeleteServerAnyState(who.project_id, call.server_id))
+    return Response(
+        status_code=202,
+        headers={**echo_headers(call.v), **job_request_headers(job.job_id if job else None)},
+    )
 
 
 def _restore(call: _Call, option: Any) -> Response:
