@@ -18,6 +18,12 @@ from ecslite.services.read_model import ServerRecord
 _POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
 
 
+# Nova shows ``progress`` only while a server is in one of these (not SHUTOFF, ERROR, ...).
+_PROGRESS_STATUSES = frozenset(
+    {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
+)
+
+
 def _links(base: str, project_id: str, kind: str, item_id: str) -> list[dict[str, str]]:
     root = base.rsplit("/v2.1", 1)[0]
     return [
@@ -86,7 +92,6 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
         "accessIPv4": server.access_ipv4 or "",
         "accessIPv6": server.access_ipv6 or "",
         "OS-DCF:diskConfig": "MANUAL",
-        "progress": 0,
         "OS-EXT-AZ:availability_zone": server.availability_zone,
         "config_drive": "True",
         "key_name": server.key_name,
@@ -103,6 +108,8 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
         ],
         "security_groups": [{"name": "default"}],
     }
+    if server.status in _PROGRESS_STATUSES:
+        out["progress"] = 0
     if v.at_least(9):
         out["locked"] = server.locked
     if v.at_least(16):
@@ -136,6 +143,7 @@ _NOT_IN_REBUILD = (
     "OS-EXT-STS:power_state",
     "os-extended-volumes:volumes_attached",
     "security_groups",
+    "host_status",
 )
 
 

@@ -278,12 +278,13 @@ def _rebuild(call: _Call, option: Any) -> Response:
     if "user_data" in sent:
         user_data = decode_user_data(req.user_data) if req.user_data is not None else None
     who = principal(call.request, call.project_id)
+    image_id = req.image_ref.rstrip("/").rsplit("/", 1)[-1]
     job = services(call.request).ops.submit(
         RebuildServer(
             project_id=who.project_id,
             server_id=call.server_id,
             user_id=who.user_id,
-            image_id=req.image_ref.rstrip("/").rsplit("/", 1)[-1],
+            image_id=image_id,
             key_name=req.key_name if "key_name" in sent else KEEP,
             admin_pass=req.admin_pass,
             user_data=user_data,
@@ -293,6 +294,12 @@ def _rebuild(call: _Call, option: Any) -> Response:
     )
     body = _show(call.request, call.project_id, call.server_id, call.v)
     body["server"] = rebuild_detail(body["server"])
+    # Nova's answer names the image being rebuilt to (the record switches when the job does).
+    image = body["server"]["image"]
+    image["id"] = image_id
+    image["links"] = [
+        {**link, "href": link["href"].rsplit("/", 1)[0] + "/" + image_id} for link in image["links"]
+    ]
     if req.admin_pass is not None:
         body["server"]["adminPass"] = req.admin_pass
     return JSONResponse(
