@@ -242,3 +242,18 @@ def test_a_flavor_below_the_image_min_ram_is_refused(api: Api) -> None:
     body = {"name": "low-ram", "imageRef": image, "flavorRef": "s3.small.1", "networks": "none"}
     resp = _nova(api, "POST", "/servers", "2.60", json={"server": body})
     assert "min_ram" in _fault(resp, "badRequest", 400)
+
+
+def test_rebuild_answer_names_the_new_image_without_show_only_fields(api: Api) -> None:
+    sid, alt = api.demo["servers"]["stopped"], api.demo["images"]["alt"]
+    resp = _action(api, sid, {"rebuild": {"imageRef": alt, "adminPass": "plainpassword"}})
+    assert resp.status_code == 202, resp.text
+    server = resp.json()["server"]
+    assert server["image"]["id"] == alt and server["image"]["links"][0]["href"].endswith(alt)
+    assert "host_status" not in server and server["adminPass"] == "plainpassword"
+    done = poll(
+        lambda: _nova(api, "GET", f"/servers/{sid}", "2.60").json()["server"],
+        until=lambda s: s["status"] == "SHUTOFF" and not s["OS-EXT-STS:task_state"],
+    )
+    # Nova shows progress only while ACTIVE, building or rebuilding: not SHUTOFF.
+    assert done["image"]["id"] == alt and "progress" not in done
