@@ -41,6 +41,9 @@ from ecslite.api.routes import (
     nova_catalog,
     nova_instance_actions,
     nova_reads,
+    nova_server_ips,
+    nova_server_metadata,
+    nova_server_tags,
     nova_server_writes,
     nova_servers,
     password,
@@ -162,6 +165,9 @@ def create_app(
     nova_scope = [*ecs_scope, Depends(microversion)]
     app.include_router(nova_server_writes.router, dependencies=nova_scope)
     app.include_router(nova_instance_actions.router, dependencies=nova_scope)
+    app.include_router(nova_server_metadata.router, dependencies=nova_scope)
+    app.include_router(nova_server_tags.router, dependencies=nova_scope)
+    app.include_router(nova_server_ips.router, dependencies=nova_scope)
     app.include_router(nova_catalog.router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(remote_console.nova_router, dependencies=[*ecs_scope, Depends(microversion)])
     app.include_router(keypairs.router, dependencies=[*ecs_scope, Depends(microversion)])

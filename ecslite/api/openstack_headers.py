@@ -41,6 +41,17 @@ def openstack_request_id(request_id: str | None) -> str:
     return f"req-{uuid.uuid4()}"
 
 
+def job_request_headers(job_id: str | None) -> dict[str, str]:
+    """The request-id headers of a Nova request that started job ``job_id``: the job's own
+    ``req-<uuid>``, which is the ``request_id`` of the server's instance action for it, so a
+    client finds the action of its request (as Tempest does). The access log keeps the request's
+    own id (``x-request-id``). No job: nothing, the layer below adds the request's id."""
+    if not job_id:
+        return {}
+    rid = openstack_request_id(job_id)
+    return {"x-openstack-request-id": rid, "x-compute-request-id": rid}
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:

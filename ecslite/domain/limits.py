@@ -45,6 +45,9 @@ ADVERTISED: dict[str, int] = {
 }
 
 KEYPAIR_QUOTA = errors.ErrorSpec("Ecs.0005", 403, "Quota exceeded, too many key pairs.")
+# Too many metadata items: a bad parameter on ECS's routes (as before), Nova's 403 "Quota
+# exceeded for metadata items" on Nova's (api/nova/faults.py maps it by identity).
+METADATA_ITEMS = errors.ErrorSpec("Ecs.0005", 400, "Invalid parameter values.")
 
 
 def check_metadata(metadata: Mapping[str, str] | None) -> None:
@@ -53,7 +56,7 @@ def check_metadata(metadata: Mapping[str, str] | None) -> None:
         return
     if len(metadata) > MAX_SERVER_META:
         raise errors.EcsError(
-            errors.INVALID_PARAMETER,
+            METADATA_ITEMS,
             f"metadata has {len(metadata)} items; at most {MAX_SERVER_META} (maxServerMeta).",
         )
     for key, value in metadata.items():

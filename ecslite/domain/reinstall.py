@@ -77,6 +77,25 @@ def check_password(password: str) -> None:
         )
 
 
+NOVA_PASSWORD_MAX = 255
+
+
+def check_nova_password(password: str) -> None:
+    """Nova's rule for ``adminPass``: none on content (Nova sets no complexity rule; the cloud's
+    operator decides, as Tempest's generated passwords assume). Refused only what cannot be a
+    usable login password: empty, over 255 characters, or holding a control character (no
+    console can type one, and a newline would cut the password short in the guest's chpasswd).
+    """
+    if not 1 <= len(password) <= NOVA_PASSWORD_MAX:
+        raise errors.EcsError(
+            errors.PASSWORD_COMPLEXITY, f"adminPass must be 1-{NOVA_PASSWORD_MAX} characters."
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in password):
+        raise errors.EcsError(
+            errors.PASSWORD_COMPLEXITY, "adminPass may not contain control characters."
+        )
+
+
 def decode_user_data(encoded: str) -> bytes:
     """Return the decoded user data; refuse non-base64 or more than 32 KB decoded."""
     if len(encoded) > USER_DATA_MAX_ENCODED:

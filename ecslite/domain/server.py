@@ -113,6 +113,8 @@ class Server:
     description: str | None = None
     # Nova's lock: no operation starts on a locked server (domain/allowed.py).
     locked: bool = False
+    # Nova's server tags (2.26+): labels a user filters by, nothing acts on them.
+    tags: tuple[str, ...] = ()
 
     @property
     def status(self) -> str:

@@ -22,7 +22,7 @@ from ecslite.domain.host import Capacity
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
 from ecslite.domain.network import Port, Subnet, free_addresses
 from ecslite.domain.quota import Usage, check_quota
-from ecslite.domain.reinstall import check_password, check_user_data_size
+from ecslite.domain.reinstall import check_nova_password, check_password, check_user_data_size
 from ecslite.domain.server import Server, TaskState, VmState
 from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild, server_steps
 from ecslite.services.accept import JobPlan, accept_job
@@ -94,7 +94,8 @@ def prepare(cmd: CreateServers) -> PreparedCreate:
         check_user_data_size(cmd.user_data)
         check_user_data(cmd.user_data)
     if cmd.admin_pass is not None:
-        check_password(cmd.admin_pass)
+        # Nova's door keeps Nova's rule (any usable password); every other door the ECS rule.
+        (check_password if cmd.nova is None else check_nova_password)(cmd.admin_pass)
     return PreparedCreate(
         request=replace(cmd, admin_pass=None),
         password_hash=hash_password(cmd.admin_pass) if cmd.admin_pass is not None else None,
@@ -254,6 +255,13 @@ def _plan(
     flavor = uow.flavors.get(cmd.flavor_id)
     if flavor is None:
         raise errors.EcsError(errors.FLAVOR_NOT_FOUND, f"flavorRef {cmd.flavor_id!r}.")
+    if flavor.ram_mb < image.min_ram_mb:
+        # The image says it needs more memory than the flavor gives (Nova refuses it too).
+        raise errors.EcsError(
+            errors.INVALID_PARAMETER,
+            f"The flavor's memory ({flavor.ram_mb} MB) is below the image's min_ram "
+            f"({image.min_ram_mb} MB).",
+        )
     subnets = _subnets(uow, cmd) if cmd.nova is None else _nova_subnets(uow, cmd, cmd.nova)
     public_key = _public_key(uow, cmd)
     n = len(names)

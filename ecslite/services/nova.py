@@ -18,7 +18,7 @@ from ecslite.cloudinit.payload import hash_password
 from ecslite.cloudinit.validate import check_user_data
 from ecslite.domain import errors, limits, transitions
 from ecslite.domain.clock import Clock
-from ecslite.domain.reinstall import check_password, check_user_data_size
+from ecslite.domain.reinstall import check_nova_password, check_user_data_size
 from ecslite.services.command import Command, JobAccepted, Ports
 from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.store.uow import UowFactory
@@ -50,7 +50,8 @@ def prepare(cmd: RebuildServer) -> RebuildCommand:
         check_user_data(cmd.user_data)
     password_hash = None
     if cmd.admin_pass is not None:
-        check_password(cmd.admin_pass)
+        # Nova's rule, not ECS's: Nova accepts any usable password (docs/api.md).
+        check_nova_password(cmd.admin_pass)
         # The plaintext stops here: only the SHA-512 crypt hash travels on.
         password_hash = hash_password(cmd.admin_pass)
     return RebuildCommand(

@@ -22,6 +22,8 @@ from ecslite.services import (
     password,
     power,
     reinstall,
+    server_metadata,
+    server_tags,
     volumes,
 )
 from ecslite.services.command import Command, JobAccepted, Ports
@@ -50,6 +52,11 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     cancel.CancelJob: cancel.handle_cancel,
     cancel.CancelAnyJob: cancel.handle_cancel_any,
     cancel.DeleteServerAnyState: cancel.handle_delete_any_state,
+    server_metadata.SetServerMetadata: server_metadata.handle_set,
+    server_metadata.DeleteServerMetadataItem: server_metadata.handle_delete,
+    server_tags.ReplaceServerTags: server_tags.handle_replace,
+    server_tags.AddServerTag: server_tags.handle_add,
+    server_tags.DeleteServerTag: server_tags.handle_delete,
 }
 
 

@@ -17,7 +17,7 @@ from ecslite.domain.allowed import AllowedStates, batch
 from ecslite.domain.clock import Clock, new_job_id
 from ecslite.domain.codec import encode
 from ecslite.domain.job import Job, JobStatus, JobType, SubJob
-from ecslite.domain.reinstall import check_password
+from ecslite.domain.reinstall import check_nova_password, check_password
 from ecslite.domain.server import Server, TaskState, VmState
 from ecslite.jobs.password import RESET, PasswordParams
 from ecslite.services.accept import Claim, JobPlan, accept_job
@@ -60,7 +60,8 @@ def prepare(cmd: ResetPasswords) -> str:
         raise errors.EcsError(
             errors.INVALID_PARAMETER, f"servers may list at most {MAX_BATCH} servers."
         )
-    check_password(cmd.new_password)
+    # Nova's changePassword takes any usable password, as Nova does; ECS's doors its rule.
+    (check_nova_password if cmd.nova else check_password)(cmd.new_password)
     return hash_password(cmd.new_password)
 
 

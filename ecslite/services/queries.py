@@ -42,14 +42,18 @@ class JobReads:
         with self._uow_factory(write=False) as uow:
             return list(uow.jobs.recent(project_id, server_id=server_id, limit=limit))
 
-    def of_server(self, project_id: str, server_id: str) -> tuple[Server, list[Job]]:
+    def of_server(
+        self, project_id: str, server_id: str, *, deleted_too: bool = False
+    ) -> tuple[Server | None, list[Job]]:
         """The project's server and every kept job that acted on it (also in a batch), oldest
-        first (Nova's instance actions); Ecs.0114 when there is no such server."""
+        first (Nova's instance actions); Ecs.0114 when there is no such server. With
+        ``deleted_too`` a deleted server whose jobs are still kept answers (None, its jobs)."""
         with self._uow_factory(write=False) as uow:
             server = uow.servers.get(server_id, project_id)
-            if server is None:
-                raise errors.EcsError(errors.SERVER_NOT_FOUND)
-            return server, uow.jobs.of_server(project_id, server_id)
+            jobs = uow.jobs.of_server(project_id, server_id)
+        if server is None and not (deleted_too and jobs):
+            raise errors.EcsError(errors.SERVER_NOT_FOUND)
+        return server, jobs
 
 
 @dataclass(frozen=True)

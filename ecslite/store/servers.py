@@ -64,6 +64,7 @@ def _server(row: Any) -> Server:
         access_ipv6=row.access_ipv6,
         description=row.description,
         locked=bool(row.locked),
+        tags=tuple(row.tags or ()),
     )
 
 
@@ -100,6 +101,17 @@ class ServerRepo:
             ).first()
         return _server(row) if row else None
 
+    def get_for_update(self, server_id: str, project_id: str) -> Server | None:
+        """The project's server, its row locked until the transaction ends (PostgreSQL; SQLite
+        writers are serialised already): a read-modify-write of its metadata or tags loses no
+        concurrent change."""
+        row = self._c.execute(
+            select(t.servers)
+            .where(t.servers.c.id == server_id, t.servers.c.project_id == project_id)
+            .with_for_update()
+        ).first()
+        return _server(row) if row else None
+
     def in_context(self, server_id: str, project_id: str | None = None) -> ServerContext | None:
         """The server with its image, flavor and user data, in one statement."""
         return server_context.read(self._c, server_id, project_id, _server)
@@ -131,9 +143,7 @@ class ServerRepo:
                 "ACTIVE": and_(c.vm_state == VmState.ACTIVE.value, settled),
                 "SHUTOFF": and_(c.vm_state == VmState.STOPPED.value, not_rebuild),
                 "ERROR": and_(c.vm_state == VmState.ERROR.value, not_rebuild),
-                "BUILD": or_(
-                    and_(c.vm_state == VmState.BUILDING.value, not_rebuild), building
-                ),
+                "BUILD": or_(and_(c.vm_state == VmState.BUILDING.value, not_rebuild), building),
             }
             conds.append(by_status.get(status, c.id.is_(None)))
         if name:
@@ -221,6 +231,7 @@ class ServerRepo:
                 access_ipv6=server.access_ipv6,
                 description=server.description,
                 locked=server.locked,
+                tags=list(server.tags) or None,
             )
         )
         self._changes.servers.add(server.id)
@@ -262,10 +273,19 @@ class ServerRepo:
     def set_attributes(
         self, server_id: str, project_id: str, values: dict[str, object], *, updated: str
     ) -> bool:
-        """Set the server's name, access addresses, description or lock, whatever its state:
-        they change nothing a running job relies on, so no claim is needed and the version
-        stays (a concurrent claim is not refused for it; a lock stops the next operation)."""
-        allowed = {"name", "access_ipv4", "access_ipv6", "description", "locked"}
+        """Set the server's name, access addresses, description, lock, metadata or tags,
+        whatever its state: they change nothing a running job relies on, so no claim is needed
+        and the version stays (a concurrent claim is not refused for it; a lock stops the next
+        operation)."""
+        allowed = {
+            "name",
+            "access_ipv4",
+            "access_ipv6",
+            "description",
+            "locked",
+            "metadata",
+            "tags",
+        }
         assert allowed.issuperset(values), values
         res = self._c.execute(
             update(t.servers)

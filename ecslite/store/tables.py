@@ -176,6 +176,8 @@ servers = Table(
     Column("description", String(255)),
     # Nova's lock: every operation is refused on a locked server until it is unlocked.
     Column("locked", Boolean, nullable=False, default=False, server_default=false()),
+    # Nova's server tags (2.26+): a JSON list of strings; NULL for a server never tagged.
+    Column("tags", JSON),
     Index("ix_servers_project", "project_id", "created"),
 )
 

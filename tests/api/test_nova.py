@@ -187,7 +187,7 @@ def test_rebuild_with_another_image_changes_the_os(api: Api) -> None:
         ("2.53", {"key_name": "demo-key"}, "badRequest", 400),
         ("2.56", {"user_data": "aGk="}, "badRequest", 400),
         ("2.60", {"key_name": "no-such-key"}, "badRequest", 400),
-        ("2.60", {"adminPass": "weak"}, "badRequest", 400),
+        ("2.60", {"adminPass": ""}, "badRequest", 400),
         ("2.60", {"user_data": "not base64!"}, "badRequest", 400),
         ("2.60", {"imageRef": MISSING}, "badRequest", 400),
         ("2.60", {"unknown": 1}, "badRequest", 400),

@@ -11,7 +11,7 @@ import re
 
 from fastapi.responses import JSONResponse
 
-from ecslite.domain import errors
+from ecslite.domain import errors, limits
 
 _NAMES = {
     400: "badRequest",
@@ -63,6 +63,8 @@ def from_ecs(exc: errors.EcsError) -> NovaFault:
         return NovaFault(404, "Instance could not be found.")
     if exc.spec is errors.BAD_SERVER_STATE:
         return NovaFault(409, exc.message)
+    if exc.spec is limits.METADATA_ITEMS:
+        return NovaFault(403, f"Quota exceeded for metadata items: {exc.message}")
     if exc.spec in (errors.ECS_QUOTA, errors.VOLUME_QUOTA):
         return NovaFault(403, exc.message)  # Nova's "Quota exceeded" is a 403
     return NovaFault(exc.http_status, exc.message)

@@ -18,6 +18,12 @@ from ecslite.services.read_model import ServerRecord
 _POWER_STATE = {VmState.ACTIVE: 1, VmState.STOPPED: 4, VmState.ERROR: 0}
 
 
+# Nova shows ``progress`` only while a server is in one of these (not SHUTOFF, ERROR, ...).
+_PROGRESS_STATUSES = frozenset(
+    {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
+)
+
+
 def _links(base: str, project_id: str, kind: str, item_id: str) -> list[dict[str, str]]:
     root = base.rsplit("/v2.1", 1)[0]
     return [
@@ -86,7 +92,6 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
         "accessIPv4": server.access_ipv4 or "",
         "accessIPv6": server.access_ipv6 or "",
         "OS-DCF:diskConfig": "MANUAL",
-        "progress": 0,
         "OS-EXT-AZ:availability_zone": server.availability_zone,
         "config_drive": "True",
         "key_name": server.key_name,
@@ -103,6 +108,8 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
         ],
         "security_groups": [{"name": "default"}],
     }
+    if server.status in _PROGRESS_STATUSES:
+        out["progress"] = 0
     if v.at_least(9):
         out["locked"] = server.locked
     if v.at_least(16):
@@ -112,7 +119,7 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
     if v.at_least(19):
         out["description"] = server.description
     if v.at_least(26):
-        out["tags"] = []
+        out["tags"] = list(server.tags)
     if server.fault:
         out["fault"] = {
             "code": 500,
@@ -122,7 +129,8 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
     return out
 
 
-# What Nova's rebuild answer leaves out of the server below 2.75 (from 2.75 it is show's).
+# What Nova's rebuild and update answers leave out of the server below 2.75 (from 2.75 they
+# are show's).
 # The highest version served is below 2.75, so a rebuild never shows them.
 _NOT_IN_REBUILD = (
     "OS-EXT-AZ:availability_zone",
@@ -135,18 +143,25 @@ _NOT_IN_REBUILD = (
     "OS-EXT-STS:power_state",
     "os-extended-volumes:volumes_attached",
     "security_groups",
+    "host_status",
 )
 
 
 def rebuild_detail(detail: dict[str, Any]) -> dict[str, Any]:
-    """The server as Nova's rebuild answers it below 2.75: no status extensions, no AZ, key,
+    """The server as Nova's rebuild and update answer it below 2.75: no status extensions, no AZ, key,
     volumes or security groups, and addresses without their ``OS-EXT-IPS`` attributes."""
     out = {k: val for k, val in detail.items() if k not in _NOT_IN_REBUILD}
-    out["addresses"] = {
-        net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
-        for net, addrs in detail.get("addresses", {}).items()
-    }
+    out["addresses"] = plain_addresses(detail.get("addresses", {}))
     return out
+
+
+def plain_addresses(addresses: dict[str, Any]) -> dict[str, Any]:
+    """``addresses`` without the ``OS-EXT-IPS`` attributes, as Nova's ``ips`` routes and its
+    rebuild and update answers (below 2.75) show them."""
+    return {
+        net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
+        for net, addrs in addresses.items()
+    }
 
 
 # The recorded time of an image stored before images had one.

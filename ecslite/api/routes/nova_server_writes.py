@@ -21,8 +21,9 @@ from ecslite.api.body import parse_body
 from ecslite.api.deps import principal, services
 from ecslite.api.nova.faults import NovaFault
 from ecslite.api.nova.microversion import Microversion, echo_headers, microversion
-from ecslite.api.nova.views import server_detail
+from ecslite.api.nova.views import rebuild_detail, server_detail
 from ecslite.api.openapi import json_body
+from ecslite.api.openstack_headers import job_request_headers
 from ecslite.domain import errors
 from ecslite.domain.create import DiskRequest
 from ecslite.domain.reinstall import decode_user_data, generate_password
@@ -110,15 +111,18 @@ def _networks(body: NovaServerBody, v: Microversion) -> tuple[str, ...] | None:
     return tuple(n.uuid for n in nets)
 
 
-def _check_ip(value: str | None, version: int) -> None:
+def _access_ip(value: str | None, version: int) -> str | None:
+    """The address in its canonical form (Nova keeps ``::babe:dc0c:1602`` for
+    ``0000:...:babe:220.12.22.2``); 400 when it is not an address of that family."""
     if not value:
-        return
+        return value
     try:
-        ok = ipaddress.ip_address(value).version == version
+        address = ipaddress.ip_address(value)
     except ValueError:
-        ok = False
-    if not ok:
+        address = None
+    if address is None or address.version != version:
         raise NovaFault(400, f"Invalid input: {value!r} is not an IPv{version} address.")
+    return address.compressed
 
 
 def _boot_source(body: NovaServerBody) -> tuple[str, DiskRequest | None]:
@@ -155,8 +159,8 @@ def _create(
         raise NovaFault(400, "min_count must be <= max_count.")
     if "description" in body.model_fields_set and not v.at_least(19):
         raise NovaFault(400, "description needs microversion 2.19 or later.")
-    _check_ip(body.access_ipv4, 4)
-    _check_ip(body.access_ipv6, 6)
+    access_ipv4 = _access_ip(body.access_ipv4, 4)
+    access_ipv6 = _access_ip(body.access_ipv6, 6)
     image_id, root = _boot_source(body)
     admin_pass = body.admin_pass
     if admin_pass is None and body.key_name is None:
@@ -184,13 +188,19 @@ def _create(
         nova=NovaOptions(
             networks=_networks(body, v),
             min_count=body.min_count,
-            access_ipv4=body.access_ipv4,
-            access_ipv6=body.access_ipv6,
+            access_ipv4=access_ipv4,
+            access_ipv6=access_ipv6,
             description=body.description,
         ),
     )
-    accepted = services(request).ops.submit(command)
-    headers = echo_headers(v)
+    try:
+        accepted = services(request).ops.submit(command)
+    except errors.EcsError as exc:
+        if exc.spec is errors.KEYPAIR_NOT_FOUND:
+            # A bad member of the request, not a missing resource: Nova's 400 here.
+            raise NovaFault(400, "Invalid key_name provided.") from None
+        raise
+    headers = {**echo_headers(v), **job_request_headers(accepted.job_id)}
     if body.return_reservation_id:
         return JSONResponse(
             status_code=202, content={"reservation_id": f"r-{accepted.job_id}"}, headers=headers
@@ -222,12 +232,15 @@ def delete_server(
 ) -> Response:
     who = principal(request, project_id)
     try:
-        services(request).ops.submit(DeleteServerAnyState(who.project_id, server_id))
+        job = services(request).ops.submit(DeleteServerAnyState(who.project_id, server_id))
     except errors.EcsError as exc:
         if exc.spec is errors.SERVER_NOT_FOUND:
             raise NovaFault(404, f"Instance {server_id} could not be found.") from None
         raise
-    return Response(status_code=204, headers=echo_headers(v))
+    return Response(
+        status_code=204,
+        headers={**echo_headers(v), **job_request_headers(job.job_id if job else None)},
+    )
 
 
 class UpdateFields(_Strict):
@@ -268,13 +281,15 @@ def _update(
         raise NovaFault(400, "description needs microversion 2.19 or later.")
     if "name" in sent and body.name is None:
         raise NovaFault(400, "Invalid input for field/attribute name: None is not a string.")
-    _check_ip(body.access_ipv4, 4)
-    _check_ip(body.access_ipv6, 6)
+    access = {
+        "access_ipv4": _access_ip(body.access_ipv4, 4),
+        "access_ipv6": _access_ip(body.access_ipv6, 6),
+    }
     # An empty accessIP clears it, as Nova stores "" as none.
     values: dict[str, str | None] = {}
     for field, column in _COLUMNS.items():
         if field in sent:
-            value = getattr(body, field)
+            value = access.get(field, getattr(body, field))
             values[column] = value if field == "name" else (value or None)
     try:
         services(request).ops.submit(UpdateServer(who.project_id, server_id, values))
@@ -283,6 +298,8 @@ def _update(
         if exc.spec is errors.SERVER_NOT_FOUND:
             raise NovaFault(404, f"Instance {server_id} could not be found.") from None
         raise
+    # Nova answers an update with the same reduced server as a rebuild below 2.75.
     return JSONResponse(
-        content={"server": server_detail(record, _base(request), v)}, headers=echo_headers(v)
+        content={"server": rebuild_detail(server_detail(record, _base(request), v))},
+        headers=echo_headers(v),
     )

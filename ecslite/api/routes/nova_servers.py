@@ -28,10 +28,12 @@ from ecslite.api.nova.microversion import Microversion, echo_headers, microversi
 from ecslite.api.nova.query import non_negative, refuse_unknown
 from ecslite.api.nova.views import rebuild_detail, server_detail, server_summary
 from ecslite.api.openapi import json_body
+from ecslite.api.openstack_headers import job_request_headers
 from ecslite.api.routes.console import output_lines
 from ecslite.api.routes.remote_console import change_password
 from ecslite.domain import errors
 from ecslite.domain.reinstall import decode_user_data
+from ecslite.services.cancel import DeleteServerAnyState
 from ecslite.services.lifecycle import RebootServers
 from ecslite.services.nova import KEEP, LockServer, RebuildServer
 from ecslite.services.power import PowerServers
@@ -234,10 +236,12 @@ def _power(stop: bool) -> Callable[[_Call, Any], Response]:
         if option is not None:
             _NoOption.model_validate(option)
         who = principal(call.request, call.project_id)
-        services(call.request).ops.submit(
+        job = services(call.request).ops.submit(
             PowerServers(who.project_id, (call.server_id,), stop=stop, nova=True)
         )
-        return Response(status_code=202, headers=echo_headers(call.v))
+        return Response(
+            status_code=202, headers={**echo_headers(call.v), **job_request_headers(job.job_id)}
+        )
 
     return act
 
@@ -245,10 +249,12 @@ def _power(stop: bool) -> Callable[[_Call, Any], Response]:
 def _reboot(call: _Call, option: Any) -> Response:
     opt = RebootOption.model_validate(option)
     who = principal(call.request, call.project_id)
-    services(call.request).ops.submit(
+    job = services(call.request).ops.submit(
         RebootServers(who.project_id, (call.server_id,), hard=opt.type == "HARD", nova=True)
     )
-    return Response(status_code=202, headers=echo_headers(call.v))
+    return Response(
+        status_code=202, headers={**echo_headers(call.v), **job_request_headers(job.job_id)}
+    )
 
 
 def _console_output(call: _Call, option: Any) -> dict[str, Any]:
@@ -273,12 +279,13 @@ def _rebuild(call: _Call, option: Any) -> Response:
     if "user_data" in sent:
         user_data = decode_user_data(req.user_data) if req.user_data is not None else None
     who = principal(call.request, call.project_id)
-    services(call.request).ops.submit(
+    image_id = req.image_ref.rstrip("/").rsplit("/", 1)[-1]
+    job = services(call.request).ops.submit(
         RebuildServer(
             project_id=who.project_id,
             server_id=call.server_id,
             user_id=who.user_id,
-            image_id=req.image_ref.rstrip("/").rsplit("/", 1)[-1],
+            image_id=image_id,
             key_name=req.key_name if "key_name" in sent else KEEP,
             admin_pass=req.admin_pass,
             user_data=user_data,
@@ -288,14 +295,51 @@ def _rebuild(call: _Call, option: Any) -> Response:
     )
     body = _show(call.request, call.project_id, call.server_id, call.v)
     body["server"] = rebuild_detail(body["server"])
+    # Nova's answer names the image being rebuilt to (the record switches when the job does).
+    image = body["server"]["image"]
+    image["id"] = image_id
+    image["links"] = [
+        {**link, "href": link["href"].rsplit("/", 1)[0] + "/" + image_id} for link in image["links"]
+    ]
     if req.admin_pass is not None:
         body["server"]["adminPass"] = req.admin_pass
-    return JSONResponse(status_code=202, content=body, headers=echo_headers(call.v))
+    return JSONResponse(
+        status_code=202,
+        content=body,
+        headers={**echo_headers(call.v), **job_request_headers(job.job_id)},
+    )
 
 
 def _change_password(call: _Call, option: Any) -> Response:
     change_password(call.request, call.project_id, call.server_id, option)
     return Response(status_code=202, headers=echo_headers(call.v))
+
+
+def _force_delete(call: _Call, option: Any) -> Response:
+    """Nova deletes at once whatever the state (deferred delete is off here, so there is no
+    soft-deleted server to hurry): the same command as ``DELETE /servers/{id}``."""
+    if option is not None:
+        _NoOption.model_validate(option)
+    who = principal(call.request, call.project_id)
+    job = services(call.request).ops.submit(DeleteServerAnyState(who.project_id, call.server_id))
+    return Response(
+        status_code=202,
+        headers={**echo_headers(call.v), **job_request_headers(job.job_id if job else None)},
+    )
+
+
+def _restore(call: _Call, option: Any) -> Response:
+    """No server is ever soft-deleted here (deferred delete is off): an existing server is in
+    no state to restore (409, as Nova answers a server that is not SOFT_DELETED)."""
+    if option is not None:
+        _NoOption.model_validate(option)
+    who = principal(call.request, call.project_id)
+    server = services(call.request).servers.show(who.project_id, call.server_id).server
+    raise NovaFault(
+        409,
+        f"Cannot 'restore' instance {server.id} while it is in vm_state {server.vm_state.value}: "
+        "only a soft-deleted server can be restored, and deferred delete is off.",
+    )
 
 
 def _lock(locked: bool) -> Callable[[_Call, Any], Response]:
@@ -319,8 +363,12 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "changePassword": _change_password,
     "lock": _lock(locked=True),
     "unlock": _lock(locked=False),
+    "forceDelete": _force_delete,
+    "restore": _restore,
 }
-_OPTIONAL = frozenset({"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock"})
+_OPTIONAL = frozenset(
+    {"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock", "forceDelete", "restore"}
+)
 
 
 @router.post(
@@ -334,7 +382,7 @@ async def server_action(
         raise NovaFault(
             400,
             "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild, "
-            "changePassword, lock or unlock.",
+            "changePassword, lock, unlock, forceDelete or restore.",
         )
     name, option = next(iter(body.items()))
     if option is None and name not in _OPTIONAL:
