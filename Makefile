@@ -19,7 +19,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 # PostgreSQL (connection handling, admission, log lines, CLI and browser clients): first pass only.
 STORE_AGNOSTIC := test_openstack_clients.py test_readme_quickstart.py test_slow_clients.py \
 	test_log_forging.py test_login_flood.py test_burst_admission.py test_cli_servers.py \
-	test_nginx_proxy.py
+	test_nginx_proxy.py test_openstack_rebuild_repeat.py
 
 .PHONY: install serve check test test-sqlite test-postgres lint bench bench-check tempest
 
