@@ -50,10 +50,10 @@ check: lint
 TEST_WORKERS ?= 3
 
 test-sqlite: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --durations=15
 
 test-postgres: install
-	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q -n $(TEST_WORKERS) -m "not qemu" tests/api tests/e2e \
+	ECSLITE_TEST_DATABASE_URL=$(PG_URL) ECSLITE_CRASH_REPS=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --durations=15 -m "not qemu" tests/api tests/e2e \
 	  $(foreach t,$(STORE_AGNOSTIC),--ignore=tests/e2e/$(t))
 
 test: lint test-sqlite test-postgres

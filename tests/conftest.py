@@ -90,6 +90,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 GUEST_FILE_PREFIX = "test_qemu_"
 
 
+# Units that run for minutes (measured with --durations), longest first.
+LONG_UNITS = (
+    "guests",
+    "tests/e2e/test_openstack_rebuild_repeat.py",
+    "tests/e2e/test_crash_matrix.py",
+    "tests/e2e/test_scale_out.py",
+    "tests/e2e/test_hosts.py",
+)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under xdist (`make test` runs `-n 3`), hand out whole files, and all the guest-booting
@@ -101,6 +111,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return "guests" if Path(path).name.startswith(GUEST_FILE_PREFIX) else path
+
+        def _assign_work_unit(self, node: Any) -> None:
+            # xdist orders units by their number of tests, which would leave a long file of
+            # one or two tests for the very end of the run: hand the long ones out first.
+            for scope in reversed(LONG_UNITS):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
 
     return ByFile(config, log)
 
