@@ -15,10 +15,11 @@ The runner keeps the job as its own writes left it (``_Run.current``) and hands 
 transaction, so the job's event body is rendered without reading the job back: while it
 holds the lease, nothing else writes the job's state.
 
-Cancellation (CancelJob marks the job): read at each step boundary, it fails the step about to
-start with CANCELLED_CODE before its driver work, so the job's failure policy undoes the job as
-for any failure (rollback, or each remaining step's compensation). The step running when the
-mark is set finishes first; from a ``no_return`` step on, the mark is ignored.
+Cancellation (CancelJob marks the job): read at each step boundary by the statement that renews
+the lease, it fails the step about to start with CANCELLED_CODE before its driver work, so the
+job's failure policy undoes the job as for any failure (rollback, or each remaining step's
+compensation). The step running when the mark is set finishes first; from a ``no_return`` step
+on, the mark is ignored.
 """
 
 from __future__ import annotations
@@ -246,15 +247,16 @@ class JobRunner:
             succeeded = ctx
         self._finish(run, JobStatus.FAIL if failure else JobStatus.SUCCESS, failure, succeeded)
 
-    def _own(self, uow: UnitOfWork, job_id: str, lease: str, **values: object) -> None:
-        ok = uow.jobs.cas(
+    def _own(self, uow: UnitOfWork, job_id: str, lease: str, **values: object) -> bool:
+        """Renew the lease (writing ``values`` with it); whether the job was asked to stop."""
+        owned = uow.jobs.own(
             job_id,
             owner=lease,
-            expected={},
             values={**values, "lease_expires": self._clock.now() + self._lease},
         )
-        if not ok:
+        if owned is None:
             raise LostOwnership(job_id)
+        return owned.cancel_requested
 
     def _record(self, uow: UnitOfWork, run: _Run, ctx: StepContext[Any]) -> None:
         step = run.definition.step(ctx.sub.job_type)
@@ -280,7 +282,7 @@ class JobRunner:
         fault = None
         with self._uow() as uow:
             run.track(uow)
-            self._own(uow, job.id, run.lease)
+            cancel = self._own(uow, job.id, run.lease)
             if succeeded is not None:
                 self._record(uow, run, succeeded)
             uow.jobs.update_sub_job(
@@ -302,7 +304,7 @@ class JobRunner:
                     server = dataclasses.replace(server, task_state=step.task_state)
             if step.no_return:
                 run.past_no_return = True
-            if not run.past_no_return and uow.jobs.cancel_requested(job.id):
+            if not run.past_no_return and cancel:
                 # Failed like an injected fault: before the act, then the policy applies.
                 fault = (CANCELLED_CODE, CANCELLED_REASON)
             elif self._inject_faults:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -52,7 +53,19 @@ _UNFINISHED = [JobStatus.INIT.value, JobStatus.RUNNING.value]
 _JOB_OWNED = update(t.jobs).where(
     t.jobs.c.id == bindparam("_id"), t.jobs.c.lease_owner == bindparam("_owner")
 )
+# The same check answering whether the job was asked to stop: the runner reads the mark with
+# the lease it renews at each step boundary instead of in a statement of its own (UPDATE …
+# RETURNING: SQLite >= 3.35, PostgreSQL; on PostgreSQL the row lock orders it after a
+# concurrent CancelJob's write).
+_JOB_OWNED_CANCEL = _JOB_OWNED.returning(t.jobs.c.cancel_requested)
 _SUB_JOB = update(t.sub_jobs).where(t.sub_jobs.c.id == bindparam("_id"))
+
+
+@dataclass(frozen=True)
+class Owned:
+    """What the lease holder learns when it renews its lease: the job's cancellation mark."""
+
+    cancel_requested: bool
 
 
 def _conds(table: Any, expected: Mapping[str, Any]) -> list[ColumnElement[bool]]:
@@ -380,6 +393,20 @@ class JobRepo:
             self._changes.jobs.add(job_id)
         return True
 
+    def own(self, job_id: str, *, owner: str, values: Mapping[str, Any]) -> Owned | None:
+        """Write ``values`` (at least the lease's expiry) to the job while ``owner`` holds its
+        lease, and read its cancellation mark in the same statement; None: not its lease."""
+        vals = {k: getattr(v, "value", v) for k, v in values.items()}
+        row = self._c.execute(_JOB_OWNED_CANCEL, {**vals, "_id": job_id, "_owner": owner}).first()
+        if row is None:
+            return None
+        known = self._known.get(job_id)
+        if known is not None:
+            self._follow(job_id, _applied(known, values))
+        if not _JOB_VIEW_COLUMNS.isdisjoint(vals):
+            self._changes.jobs.add(job_id)
+        return Owned(cancel_requested=bool(row[0]))
+
     def request_cancel(self, job_id: str, project_id: str) -> bool:
         """Mark the project's unfinished job to be cancelled (a job spanning hosts: each of its
         parts, which their hosts' runners read); False when it has ended."""
@@ -393,13 +420,6 @@ class JobRepo:
             .values(cancel_requested=True)
         )
         return res.rowcount >= 1
-
-    def cancel_requested(self, job_id: str) -> bool:
-        """Whether the job was asked to stop (read by the runner at each step boundary)."""
-        value = self._c.execute(
-            select(t.jobs.c.cancel_requested).where(t.jobs.c.id == job_id)
-        ).scalar_one_or_none()
-        return bool(value)
 
     def of_server(self, project_id: str, server_id: str) -> list[Job]:
         """Every kept job that acted on the server (alone or in a batch), oldest first."""
