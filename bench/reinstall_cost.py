@@ -32,13 +32,13 @@ from bench.ecslite_proc import make_seed
 
 # Recorded 2026-12-06 (docs/performance.md): 123 statements, 18 transactions, 16-28 ms of CPU
 # at load 6-9 on the 2-core bench machine. Raised to 139 the same evening by two features that
-# read at every step: job cancellation (`SELECT jobs.cancel_requested`, 7 per reinstall) and
-# Nova's host_status (the server's host row, 7: acceptance and each server event body), plus 2
-# for binding the job to its servers' hosts. The levers: read the cancel mark with the lease
-# renewal (`UPDATE … RETURNING`), and the host with the server's joined read.
+# read at every step (job cancellation, Nova's host_status), then lowered to 121 statements and
+# 16 transactions (branch r3-perf): the cancel mark read by the lease renewal (UPDATE …
+# RETURNING), the host joined into the server's one read, the claim, the job's start and its
+# first step boundary in one transaction.
 BUDGET = {
-    "statements_per_reinstall": 139.0,
-    "transactions_per_reinstall": 18.0,
+    "statements_per_reinstall": 121.0,
+    "transactions_per_reinstall": 16.0,
     "cpu_ms_per_reinstall": 25.0,
 }
 
