@@ -56,6 +56,7 @@ from ecslite.store.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger("ecslite.jobs")
 _LOST = "job_id=%s lost its lease or server; another runner owns it"
+_ERROR = "job_id=%s runner error; it will be retried after its lease"
 
 
 class JobRunner:
@@ -179,19 +180,23 @@ class JobRunner:
             )
             if job is None:
                 return None
+            failed: Exception | None = None
             try:
                 run = self._start(uow, job, lease)
                 uow.commit()
-            except LostOwnership:
-                run = None
-        if run is None:
-            # Its server belongs to another job. The claim was rolled back with the start:
-            # lease the job alone, as a claim committed on its own did, so that it is tried
-            # again when the lease runs out rather than at every poll.
+            except Exception as exc:
+                failed = exc
+        if failed is not None:
+            # Its server belongs to another job, or the start failed. The claim was rolled
+            # back with the start: lease the job alone, as a claim committed on its own did,
+            # so that it is tried again when the lease runs out rather than at every poll.
             with self._uow() as uow:
                 uow.jobs.lease(job.id, owner=lease, now=now, lease_seconds=self._lease)
                 uow.commit()
-            log.warning(_LOST, job.id)
+            if isinstance(failed, LostOwnership):
+                log.warning(_LOST, job.id)
+            else:
+                log.error(_ERROR, job.id, exc_info=failed)
             return None
         with self._active_lock:
             self._active[job.id] = lease
@@ -209,7 +214,7 @@ class JobRunner:
         except LostOwnership:
             log.warning(_LOST, run.job.id)
         except Exception:
-            log.exception("job_id=%s runner error; it will be retried after its lease", run.job.id)
+            log.exception(_ERROR, run.job.id)
         finally:
             self._forget(run)
         return True
