@@ -9,16 +9,18 @@ the first sub-job not yet SUCCESS. A job in its rollback phase resumes its rollb
 
 One write transaction per step boundary: finishing step N (its record, SUCCESS) and starting
 step N+1 (RUNNING, the server's task_state, taking an injected fault) commit together, before
-step N+1's driver work begins. The job's last step is recorded with the job's end.
+step N+1's driver work begins. The claim, the job's start (INIT → RUNNING) and its first step's
+start commit together too; the job's last step is recorded with the job's end.
 
-The runner keeps the job as its own writes left it (``_Run.current``) and hands it to each
+The runner keeps the job as its own writes left it (``Run.current``) and hands it to each
 transaction, so the job's event body is rendered without reading the job back: while it
 holds the lease, nothing else writes the job's state.
 
-Cancellation (CancelJob marks the job): read at each step boundary, it fails the step about to
-start with CANCELLED_CODE before its driver work, so the job's failure policy undoes the job as
-for any failure (rollback, or each remaining step's compensation). The step running when the
-mark is set finishes first; from a ``no_return`` step on, the mark is ignored.
+Cancellation (CancelJob marks the job): read at each step boundary by the statement that renews
+the lease, it fails the step about to start with CANCELLED_CODE before its driver work, so the
+job's failure policy undoes the job as for any failure (rollback, or each remaining step's
+compensation). The step running when the mark is set finishes first; from a ``no_return`` step
+on, the mark is ignored.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ from typing import Any
 from ecslite.domain import errors, transitions
 from ecslite.domain.clock import Clock
 from ecslite.domain.job import Job, JobStatus, JobType, Phase, SubJob
-from ecslite.drivers.base import Driver, DriverError
+from ecslite.drivers.base import Driver
 from ecslite.jobs import failpoints
 from ecslite.jobs.observe import JobObserver, NoObserver
 from ecslite.jobs.registry import DEFINITIONS
+from ecslite.jobs.run import Run, act
 from ecslite.jobs.steps import (
     CANCELLED_CODE,
     CANCELLED_REASON,
@@ -52,6 +55,8 @@ from ecslite.jobs.steps import (
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger("ecslite.jobs")
+_LOST = "job_id=%s lost its lease or server; another runner owns it"
+_ERROR = "job_id=%s runner error; it will be retried after its lease"
 
 
 class JobRunner:
@@ -140,29 +145,15 @@ class JobRunner:
     def _work_loop(self) -> None:
         while not self._stopping.is_set():
             try:
-                claimed = self._claim()
+                ran = self.run_next()
             except Exception:
                 log.exception("claiming a job failed")
-                claimed = None
-            if claimed is None:
+                ran = False
+            if not ran:
                 with self._wake:
                     if self._pending_wakes == 0 and not self._stopping.is_set():
                         self._wake.wait(self._poll)
                     self._pending_wakes = max(0, self._pending_wakes - 1)
-                continue
-            job_id, lease = claimed
-            with self._active_lock:
-                self._active[job_id] = lease
-            try:
-                self.run_job(job_id, lease)
-            except LostOwnership:
-                log.warning("job_id=%s lost its lease or server; another runner owns it", job_id)
-            except Exception:
-                log.exception("job_id=%s runner error; it will be retried after its lease", job_id)
-            finally:
-                with self._active_lock:
-                    if self._active.get(job_id) == lease:
-                        del self._active[job_id]
 
     def _heartbeat_loop(self) -> None:
         while not self._stopping.wait(self._lease / 3):
@@ -178,17 +169,60 @@ class JobRunner:
             except Exception:
                 log.exception("lease renewal failed")
 
-    def _claim(self) -> tuple[str, str] | None:
+    def _claim(self) -> Run | None:
+        """Claim the oldest runnable job and start it in the claim's own transaction (its
+        start and its first step boundary commit with the lease): None when there is none."""
         lease = f"{self.owner}.{next(self._claims)}"
+        now = self._clock.now()
         with self._uow() as uow:
-            job_id = uow.jobs.claim_next(
-                owner=lease,
-                now=self._clock.now(),
-                lease_seconds=self._lease,
-                host_id=self._host_id,
+            job = uow.jobs.claim_next_job(
+                owner=lease, now=now, lease_seconds=self._lease, host_id=self._host_id
             )
-            uow.commit()
-        return None if job_id is None else (job_id, lease)
+            if job is None:
+                return None
+            failed: Exception | None = None
+            try:
+                run = self._start(uow, job, lease)
+                uow.commit()
+            except Exception as exc:
+                failed = exc
+        if failed is not None:
+            # Its server belongs to another job, or the start failed. The claim was rolled
+            # back with the start: lease the job alone, as a claim committed on its own did,
+            # so that it is tried again when the lease runs out rather than at every poll.
+            with self._uow() as uow:
+                uow.jobs.lease(job.id, owner=lease, now=now, lease_seconds=self._lease)
+                uow.commit()
+            if isinstance(failed, LostOwnership):
+                log.warning(_LOST, job.id)
+            else:
+                log.error(_ERROR, job.id, exc_info=failed)
+            return None
+        with self._active_lock:
+            self._active[job.id] = lease
+        self._started(run, uow)
+        return run
+
+    def run_next(self) -> bool:
+        """Claim the oldest runnable job and run it to its end on this thread (what each
+        runner thread does in turn; benchmarks call it too); False when there was none."""
+        run = self._claim()
+        if run is None:
+            return False
+        try:
+            self._go_on(run)
+        except LostOwnership:
+            log.warning(_LOST, run.job.id)
+        except Exception:
+            log.exception(_ERROR, run.job.id)
+        finally:
+            self._forget(run)
+        return True
+
+    def _forget(self, run: Run) -> None:
+        with self._active_lock:
+            if self._active.get(run.job.id) == run.lease:
+                del self._active[run.job.id]
 
     # -- one job ---------------------------------------------------------------------------
 
@@ -200,17 +234,39 @@ class JobRunner:
             job = uow.jobs.get(job_id)
             if job is None or job.status.terminal:
                 return
-            if job.status is JobStatus.INIT:
-                self._own(
-                    uow, job.id, lease, status=JobStatus.RUNNING, begin_time=self._clock.iso()
-                )
-                if job.parent_id is not None:
-                    uow.jobs.roll_up(job.parent_id, now=self._clock.iso())
+            run = self._start(uow, job, lease)
             uow.commit()
-        run = _Run(job, self._definitions[job.job_type], lease)
-        run.current = uow.jobs.tracked(job.id)
-        log.info("job started job_id=%s type=%s phase=%s", job.id, job.job_type, job.phase)
+        self._started(run, uow)
+        self._go_on(run)
 
+    def _start(self, uow: UnitOfWork, job: Job, lease: str) -> Run:
+        """In ``uow``: the job's start (INIT → RUNNING) and its first step boundary, so a
+        claimed job costs one transaction before its first step's driver work, not three."""
+        run = Run(job, self._definitions[job.job_type], lease)
+        if job.status is JobStatus.INIT:
+            run.start = {"status": JobStatus.RUNNING, "begin_time": self._clock.iso()}
+        todo = run.todo
+        if job.phase is not Phase.ROLLBACK and todo:
+            run.first = self._boundary_in(
+                uow, run, None, todo[0], run.definition.step(todo[0].job_type)
+            )
+        elif run.start:
+            self._own(uow, job.id, lease, **run.take_start())
+            if job.parent_id is not None:
+                uow.jobs.roll_up(job.parent_id, now=self._clock.iso())
+        return run
+
+    def _started(self, run: Run, uow: UnitOfWork) -> None:
+        """After the start's commit: follow the job, say so."""
+        run.current = uow.jobs.tracked(run.job.id)
+        job, first = run.job, run.first[0].sub.job_type if run.first else None
+        log.info(
+            "job started job_id=%s type=%s phase=%s step=%s", job.id, job.job_type, job.phase, first
+        )
+
+    def _go_on(self, run: Run) -> None:
+        """Run a started job's steps (the first one's boundary is committed) to its end."""
+        job = run.job
         if job.phase is Phase.ROLLBACK:
             failed = next((s for s in job.sub_jobs if s.status is JobStatus.FAIL), job.sub_jobs[-1])
             err = StepFailed(job.error_code or errors.SYSTEM_ERROR.code, job.fail_reason or "")
@@ -226,14 +282,15 @@ class JobRunner:
             None,
         )
         succeeded: StepContext[Any] | None = None  # done, recorded at the next boundary
-        for sub in job.sub_jobs:
-            if sub.status.terminal:
-                continue
+        for sub in run.todo:
             step = run.definition.step(sub.job_type)
-            ctx, fault = self._boundary(run, succeeded, sub, step)
+            if run.first is not None:
+                (ctx, fault), run.first = run.first, None
+            else:
+                ctx, fault = self._boundary(run, succeeded, sub, step)
             succeeded = None
             try:
-                self._act(ctx, step, fault)
+                act(ctx, step, fault)
             except StepFailed as exc:
                 failure = failure or exc
                 if run.definition.policy is FailurePolicy.ROLL_BACK:
@@ -246,17 +303,18 @@ class JobRunner:
             succeeded = ctx
         self._finish(run, JobStatus.FAIL if failure else JobStatus.SUCCESS, failure, succeeded)
 
-    def _own(self, uow: UnitOfWork, job_id: str, lease: str, **values: object) -> None:
-        ok = uow.jobs.cas(
+    def _own(self, uow: UnitOfWork, job_id: str, lease: str, **values: object) -> bool:
+        """Renew the lease (writing ``values`` with it); whether the job was asked to stop."""
+        owned = uow.jobs.own(
             job_id,
             owner=lease,
-            expected={},
             values={**values, "lease_expires": self._clock.now() + self._lease},
         )
-        if not ok:
+        if owned is None:
             raise LostOwnership(job_id)
+        return owned.cancel_requested
 
-    def _record(self, uow: UnitOfWork, run: _Run, ctx: StepContext[Any]) -> None:
+    def _record(self, uow: UnitOfWork, run: Run, ctx: StepContext[Any]) -> None:
         step = run.definition.step(ctx.sub.job_type)
         if step.record is not None:
             step.record(uow, ctx)
@@ -265,55 +323,71 @@ class JobRunner:
         )
         run.status[ctx.sub.id] = JobStatus.SUCCESS
 
-    def _after_record(self, run: _Run, ctx: StepContext[Any] | None) -> None:
+    def _after_record(self, run: Run, ctx: StepContext[Any] | None) -> None:
         if ctx is not None:
             self._step_ended(run, ctx.sub, JobStatus.SUCCESS)
             failpoints.hit(f"after_record:{ctx.sub.job_type}")
             log.info("step succeeded job_id=%s step=%s", ctx.job.id, ctx.sub.job_type)
 
     def _boundary(
-        self, run: _Run, succeeded: StepContext[Any] | None, sub: SubJob, step: Step
+        self, run: Run, succeeded: StepContext[Any] | None, sub: SubJob, step: Step
     ) -> tuple[StepContext[Any], tuple[str, str] | None]:
         """One transaction: record the step that just succeeded, start ``sub``."""
+        with self._uow() as uow:
+            run.track(uow)
+            started = self._boundary_in(uow, run, succeeded, sub, step)
+            uow.commit()
+        run.current = uow.jobs.tracked(run.job.id)
+        self._after_record(run, succeeded)
+        log.info("step started job_id=%s step=%s", run.job.id, sub.job_type)
+        return started
+
+    def _boundary_in(
+        self,
+        uow: UnitOfWork,
+        run: Run,
+        succeeded: StepContext[Any] | None,
+        sub: SubJob,
+        step: Step,
+    ) -> tuple[StepContext[Any], tuple[str, str] | None]:
+        """In ``uow``: renew the lease (starting the job if it is not yet), record the step
+        that just succeeded, start ``sub``; its context and the fault it must fail with."""
         job = run.job
         server_id = sub.server_id or job.server_id
         fault = None
-        with self._uow() as uow:
-            run.track(uow)
-            self._own(uow, job.id, run.lease)
-            if succeeded is not None:
-                self._record(uow, run, succeeded)
-            uow.jobs.update_sub_job(
-                job.id,
-                sub.id,
-                status=JobStatus.RUNNING,
-                begin_time=sub.begin_time or self._clock.iso(),
-            )
-            run.status[sub.id] = JobStatus.RUNNING
-            run.started[sub.id] = time.monotonic()
-            server = uow.servers.get(server_id) if server_id else None
-            if step.task_state is not None:
-                if server is None or server.current_job_id != job.id:
-                    raise LostOwnership(job.id)
-                # Consecutive steps often share a task_state: no write, no event for a no-op.
-                if server.task_state is not step.task_state:
-                    ctx = self._context(run, sub, server)
-                    ctx.change_server(uow, transitions.step_started(step.task_state))
-                    server = dataclasses.replace(server, task_state=step.task_state)
-            if step.no_return:
-                run.past_no_return = True
-            if not run.past_no_return and uow.jobs.cancel_requested(job.id):
-                # Failed like an injected fault: before the act, then the policy applies.
-                fault = (CANCELLED_CODE, CANCELLED_REASON)
-            elif self._inject_faults:
-                fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
-            uow.commit()
-        run.current = uow.jobs.tracked(job.id)
-        self._after_record(run, succeeded)
-        log.info("step started job_id=%s step=%s server_id=%s", job.id, sub.job_type, server_id)
+        start = run.take_start()
+        cancel = self._own(uow, job.id, run.lease, **start)
+        if start and job.parent_id is not None:
+            uow.jobs.roll_up(job.parent_id, now=self._clock.iso())
+        if succeeded is not None:
+            self._record(uow, run, succeeded)
+        uow.jobs.update_sub_job(
+            job.id,
+            sub.id,
+            status=JobStatus.RUNNING,
+            begin_time=sub.begin_time or self._clock.iso(),
+        )
+        run.status[sub.id] = JobStatus.RUNNING
+        run.started[sub.id] = time.monotonic()
+        server = uow.servers.get(server_id) if server_id else None
+        if step.task_state is not None:
+            if server is None or server.current_job_id != job.id:
+                raise LostOwnership(job.id)
+            # Consecutive steps often share a task_state: no write, no event for a no-op.
+            if server.task_state is not step.task_state:
+                ctx = self._context(run, sub, server)
+                ctx.change_server(uow, transitions.step_started(step.task_state))
+                server = dataclasses.replace(server, task_state=step.task_state)
+        if step.no_return:
+            run.past_no_return = True
+        if not run.past_no_return and cancel:
+            # Failed like an injected fault: before the act, then the policy applies.
+            fault = (CANCELLED_CODE, CANCELLED_REASON)
+        elif self._inject_faults:
+            fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
         return self._context(run, sub, server), fault
 
-    def _context(self, run: _Run, sub: SubJob, server: Any) -> StepContext[Any]:
+    def _context(self, run: Run, sub: SubJob, server: Any) -> StepContext[Any]:
         return StepContext(
             job=run.job,
             sub=sub,
@@ -325,23 +399,8 @@ class JobRunner:
             host_id=self._host_id,
         )
 
-    def _act(self, ctx: StepContext[Any], step: Step, fault: tuple[str, str] | None) -> None:
-        try:
-            if fault is not None:
-                raise StepFailed(fault[0], fault[1])
-            failpoints.hit(f"before_act:{step.name}")
-            step.act(ctx)
-            failpoints.hit(f"after_act:{step.name}")
-        except DriverError as exc:
-            raise StepFailed(exc.code, exc.message) from exc
-        except (StepFailed, LostOwnership):
-            raise
-        except Exception as exc:
-            log.exception("step crashed job_id=%s step=%s", ctx.job.id, step.name)
-            raise StepFailed(errors.SYSTEM_ERROR.code, f"Internal error in {step.name}.") from exc
-
     def _fail_step(
-        self, run: _Run, ctx: StepContext[Any], failure: StepFailed, step: Step, *, roll_back: bool
+        self, run: Run, ctx: StepContext[Any], failure: StepFailed, step: Step, *, roll_back: bool
     ) -> None:
         log.warning(
             "step failed job_id=%s step=%s error_code=%s reason=%s",
@@ -378,7 +437,7 @@ class JobRunner:
         run.current = uow.jobs.tracked(ctx.job.id)
         self._step_ended(run, ctx.sub, JobStatus.FAIL)
 
-    def _roll_back(self, run: _Run, failed: SubJob, failure: StepFailed) -> None:
+    def _roll_back(self, run: Run, failed: SubJob, failure: StepFailed) -> None:
         roll_back = run.definition.roll_back
         if roll_back is not None:
             with self._uow(write=False) as uow:
@@ -393,7 +452,7 @@ class JobRunner:
 
     def _finish(
         self,
-        run: _Run,
+        run: Run,
         status: JobStatus,
         failure: StepFailed | None,
         succeeded: StepContext[Any] | None,
@@ -433,34 +492,9 @@ class JobRunner:
         self.observer.job_ended(run.job.job_type.value, status.value, time.monotonic() - run.t0)
         log.info("job finished job_id=%s status=%s", job_id, status)
 
-    def _step_ended(self, run: _Run, sub: SubJob, outcome: JobStatus) -> None:
+    def _step_ended(self, run: Run, sub: SubJob, outcome: JobStatus) -> None:
         started = run.started.pop(sub.id, None)
         if started is not None:
             self.observer.step_ended(
                 run.job.job_type.value, sub.job_type, outcome.value, time.monotonic() - started
             )
-
-
-class _Run:
-    """A job being run: its definition, typed parameters and each sub-job's status so far."""
-
-    def __init__(self, job: Job, definition: JobDefinition, lease: str) -> None:
-        self.job = job
-        self.lease = lease
-        self.definition = definition
-        self.params = definition.parse_params(job.params)
-        self.status = {s.id: s.status for s in job.sub_jobs}
-        self.t0 = time.monotonic()
-        self.started: dict[str, float] = {}
-        # The job as the runner's last committed write left it; None when unknown.
-        self.current: Job | None = None
-        # A resumed job that had reached a point of no return stays past it.
-        self.past_no_return = any(
-            definition.step(s.job_type).no_return
-            for s in job.sub_jobs
-            if s.status is not JobStatus.INIT
-        )
-
-    def track(self, uow: UnitOfWork) -> None:
-        if self.current is not None:
-            uow.jobs.track(self.current)

@@ -104,13 +104,13 @@ def record(
     project_id: str | None = None,
     network_of: NetworkOf | None = None,
 ) -> ServerRecord | None:
-    """One server with its context in four statements (server with image, flavor and user
-    data joined; volumes; ports; its host): what a GET and every server event body read."""
+    """One server with its context in three statements (server with image, flavor, host and
+    user data joined; volumes; ports): what a GET and every server event body read."""
     found = uow.servers.in_context(server_id, project_id)
     if found is None:
         return None
     ids = [server_id]
-    host = uow.hosts.get(found.server.host_id) if found.server.host_id else None
+    host = found.host
     return ServerRecord(
         server=found.server,
         volumes=uow.volumes.attached_to(ids)[server_id],

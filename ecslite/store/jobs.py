@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy.sql import ColumnElement
 from ecslite.domain.job import PARTS_HOST, Job, JobStatus, JobType, Phase, SubJob
 from ecslite.store import tables as t
 from ecslite.store.changes import Changes
+from ecslite.store.job_follow import JOB_VIEW_COLUMNS, applied, sub_applied
 
 JOBS_CHANNEL = "ecslite_jobs"
 
@@ -52,7 +54,29 @@ _UNFINISHED = [JobStatus.INIT.value, JobStatus.RUNNING.value]
 _JOB_OWNED = update(t.jobs).where(
     t.jobs.c.id == bindparam("_id"), t.jobs.c.lease_owner == bindparam("_owner")
 )
+# The same check answering whether the job was asked to stop: the runner reads the mark with
+# the lease it renews at each step boundary instead of in a statement of its own (UPDATE …
+# RETURNING: SQLite >= 3.35, PostgreSQL; on PostgreSQL the row lock orders it after a
+# concurrent CancelJob's write).
+_JOB_OWNED_CANCEL = _JOB_OWNED.returning(t.jobs.c.cancel_requested)
 _SUB_JOB = update(t.sub_jobs).where(t.sub_jobs.c.id == bindparam("_id"))
+
+
+@dataclass(frozen=True)
+class Owned:
+    """What the lease holder learns when it renews its lease: the job's cancellation mark."""
+
+    cancel_requested: bool
+
+
+def _runnable(now: float, host_id: str | None) -> ColumnElement[bool]:
+    """Unfinished, lease free or expired, and (for a runner of ``host_id``) of that host or
+    of none."""
+    free = or_(t.jobs.c.lease_expires.is_(None), t.jobs.c.lease_expires < now)
+    runnable = and_(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]), free)
+    if host_id is not None:
+        runnable = and_(runnable, or_(t.jobs.c.host_id.is_(None), t.jobs.c.host_id == host_id))
+    return runnable
 
 
 def _conds(table: Any, expected: Mapping[str, Any]) -> list[ColumnElement[bool]]:
@@ -76,53 +100,6 @@ def _sub_job(row: Any) -> SubJob:
         error_code=row.error_code,
         fail_reason=row.fail_reason,
     )
-
-
-# Job columns GET /jobs shows: a write to any other (lease, phase) is not an event.
-_JOB_VIEW_COLUMNS = frozenset({"status", "begin_time", "end_time", "error_code", "fail_reason"})
-# Columns a write may set that the repository can apply to the job it knows (below); a write
-# to any other column makes it forget the job, which is then read again when asked for.
-_JOB_FIELDS = {
-    "status": JobStatus,
-    "phase": Phase,
-    "host_id": str,
-    "begin_time": str,
-    "end_time": str,
-    "error_code": str,
-    "fail_reason": str,
-}
-_LEASE_COLUMNS = frozenset({"lease_owner", "lease_expires"})
-_SUB_JOB_FIELDS = frozenset({"begin_time", "end_time", "error_code", "fail_reason"})
-
-
-def _applied(job: Job, values: Mapping[str, Any]) -> Job | None:
-    """``job`` after a write of ``values`` to its row; None when the write is not followed."""
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        if key in _LEASE_COLUMNS:
-            continue
-        kind = _JOB_FIELDS.get(key)
-        if kind is None:
-            return None
-        changes[key] = None if value is None else kind(getattr(value, "value", value))
-    return dataclasses.replace(job, **changes) if changes else job
-
-
-def _sub_applied(job: Job, sub_id: str, values: Mapping[str, Any]) -> Job | None:
-    changes: dict[str, Any] = {}
-    for key, value in values.items():
-        if key == "status":
-            changes[key] = JobStatus(getattr(value, "value", value))
-        elif key in _SUB_JOB_FIELDS:
-            changes[key] = value
-        else:
-            return None
-    subs = list(job.sub_jobs)
-    for i, s in enumerate(subs):
-        if s.id == sub_id:
-            subs[i] = dataclasses.replace(s, **changes)
-            return dataclasses.replace(job, sub_jobs=tuple(subs))
-    return None
 
 
 class JobRepo:
@@ -226,10 +203,12 @@ class JobRepo:
             row = self._c.execute(_JOB, {"id": job_id}).first()
         else:
             row = self._c.execute(_JOB_IN_PROJECT, {"id": job_id, "project_id": project_id}).first()
-        if row is None:
-            return None
+        return None if row is None else self._with_sub_jobs(row)
+
+    def _with_sub_jobs(self, row: Any) -> Job:
+        """The job of a ``jobs`` row, its sub-jobs read; followed from now on."""
         q = _PART_SUB_JOBS if row.host_id == PARTS_HOST else _SUB_JOBS
-        subs = self._c.execute(q, {"job_id": job_id}).all()
+        subs = self._c.execute(q, {"job_id": row.id}).all()
         job = Job(
             id=row.id,
             project_id=row.project_id,
@@ -270,27 +249,45 @@ class JobRepo:
     def claim_next(
         self, *, owner: str, now: float, lease_seconds: float, host_id: str | None = None
     ) -> str | None:
-        """Lease the oldest unfinished job whose lease is free or expired; return its id.
+        """Lease the oldest unfinished job whose lease is free or expired; return its id."""
+        job = self.claim_next_job(
+            owner=owner, now=now, lease_seconds=lease_seconds, host_id=host_id
+        )
+        return None if job is None else job.id
+
+    def claim_next_job(
+        self, *, owner: str, now: float, lease_seconds: float, host_id: str | None = None
+    ) -> Job | None:
+        """Lease the oldest unfinished job whose lease is free or expired; return it as the
+        claim's UPDATE left it (RETURNING, so the claim reads no job row of its own).
 
         A runner of ``host_id`` takes only that host's jobs and jobs bound to no host (never
         another host's, never a job spanning hosts: its parts are bound to their hosts).
         """
-        free = or_(t.jobs.c.lease_expires.is_(None), t.jobs.c.lease_expires < now)
-        runnable = and_(t.jobs.c.status.in_([JobStatus.INIT.value, JobStatus.RUNNING.value]), free)
-        if host_id is not None:
-            runnable = and_(runnable, or_(t.jobs.c.host_id.is_(None), t.jobs.c.host_id == host_id))
+        runnable = _runnable(now, host_id)
         q = select(t.jobs.c.id).where(runnable).order_by(t.jobs.c.created, t.jobs.c.id).limit(1)
         if self._c.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         job_id = self._c.execute(q).scalar_one_or_none()
         if job_id is None:
             return None
-        res = self._c.execute(
+        row = self._c.execute(
             update(t.jobs)
             .where(t.jobs.c.id == job_id, runnable)
             .values(lease_owner=owner, lease_expires=now + lease_seconds)
+            .returning(*t.jobs.c)
+        ).first()
+        return None if row is None else self._with_sub_jobs(row)
+
+    def lease(self, job_id: str, *, owner: str, now: float, lease_seconds: float) -> bool:
+        """Lease this job if it is unfinished and its lease is free or expired."""
+        res = self._c.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job_id, _runnable(now, None))
+            .values(lease_owner=owner, lease_expires=now + lease_seconds)
         )
-        return job_id if res.rowcount == 1 else None
+        self._known.pop(job_id, None)
+        return res.rowcount == 1
 
     def renew_leases(self, *, leases: Sequence[tuple[str, str]], until: float) -> None:
         """Extend the leases named by (job id, lease owner) pairs that are still held."""
@@ -375,10 +372,24 @@ class JobRepo:
             return False
         known = self._known.get(job_id)
         if known is not None:
-            self._follow(job_id, _applied(known, values))
-        if not _JOB_VIEW_COLUMNS.isdisjoint(vals):
+            self._follow(job_id, applied(known, values))
+        if not JOB_VIEW_COLUMNS.isdisjoint(vals):
             self._changes.jobs.add(job_id)
         return True
+
+    def own(self, job_id: str, *, owner: str, values: Mapping[str, Any]) -> Owned | None:
+        """Write ``values`` (at least the lease's expiry) to the job while ``owner`` holds its
+        lease, and read its cancellation mark in the same statement; None: not its lease."""
+        vals = {k: getattr(v, "value", v) for k, v in values.items()}
+        row = self._c.execute(_JOB_OWNED_CANCEL, {**vals, "_id": job_id, "_owner": owner}).first()
+        if row is None:
+            return None
+        known = self._known.get(job_id)
+        if known is not None:
+            self._follow(job_id, applied(known, values))
+        if not JOB_VIEW_COLUMNS.isdisjoint(vals):
+            self._changes.jobs.add(job_id)
+        return Owned(cancel_requested=bool(row[0]))
 
     def request_cancel(self, job_id: str, project_id: str) -> bool:
         """Mark the project's unfinished job to be cancelled (a job spanning hosts: each of its
@@ -393,13 +404,6 @@ class JobRepo:
             .values(cancel_requested=True)
         )
         return res.rowcount >= 1
-
-    def cancel_requested(self, job_id: str) -> bool:
-        """Whether the job was asked to stop (read by the runner at each step boundary)."""
-        value = self._c.execute(
-            select(t.jobs.c.cancel_requested).where(t.jobs.c.id == job_id)
-        ).scalar_one_or_none()
-        return bool(value)
 
     def of_server(self, project_id: str, server_id: str) -> list[Job]:
         """Every kept job that acted on the server (alone or in a batch), oldest first."""
@@ -424,7 +428,7 @@ class JobRepo:
         self._changes.jobs.add(job_id)
         known = self._known.get(job_id)
         if known is not None:
-            self._follow(job_id, _sub_applied(known, sub_id, values))
+            self._follow(job_id, sub_applied(known, sub_id, values))
 
     def expired(self, *, ended_before: str, limit: int) -> list[str]:
         """Ids of up to ``limit`` SUCCESS/FAIL jobs that ended before the ISO time."""

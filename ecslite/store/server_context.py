@@ -1,7 +1,8 @@
-"""One server with its image, flavor and boot user data, read in one joined statement.
+"""One server with its image, flavor, host and boot user data, read in one joined statement.
 
-A server's body (GET, the event stream) shows its image and flavor beside the record; reading
-them with the server instead of one statement each is most of what a server body costs.
+A server's body (GET, the event stream) shows its image, flavor and host status beside the
+record; reading them with the server instead of one statement each is most of what a server
+body costs.
 """
 
 from __future__ import annotations
@@ -14,20 +15,23 @@ from sqlalchemy import Connection, bindparam, select
 from ecslite.domain.boot import BootConfig
 from ecslite.domain.codec import decode
 from ecslite.domain.flavor import BUILTIN_FLAVORS, Flavor
+from ecslite.domain.host import Host
 from ecslite.domain.resources import Image
 from ecslite.domain.server import Server
 from ecslite.store import tables as t
 from ecslite.store.catalog import _image
+from ecslite.store.hosts import _host
 
 _IMG = [c.label(f"img_{c.name}") for c in t.images.c]
 _FLV = [c.label(f"flv_{c.name}") for c in t.flavors.c]
+_HST = [c.label(f"hst_{c.name}") for c in t.hosts.c]
 # Built once (see servers.py) with the server id as a bound parameter.
 _IN_CONTEXT = (
-    select(t.servers, *_IMG, *_FLV)
+    select(t.servers, *_IMG, *_FLV, *_HST)
     .select_from(
-        t.servers.outerjoin(t.images, t.images.c.id == t.servers.c.image_id).outerjoin(
-            t.flavors, t.flavors.c.id == t.servers.c.flavor_id
-        )
+        t.servers.outerjoin(t.images, t.images.c.id == t.servers.c.image_id)
+        .outerjoin(t.flavors, t.flavors.c.id == t.servers.c.flavor_id)
+        .outerjoin(t.hosts, t.hosts.c.id == t.servers.c.host_id)
     )
     .where(t.servers.c.id == bindparam("id"))
 )
@@ -40,6 +44,7 @@ class ServerContext:
     image: Image | None
     flavor: Flavor | None
     user_data: str | None  # base64, what the current boot applies
+    host: Host | None = None  # None: the server's host has no record
 
 
 class _Prefixed:
@@ -78,4 +83,5 @@ def read(
         image=image,
         flavor=flavor,
         user_data=(boot.user_data_b64 or None) if boot is not None else None,
+        host=_host(_Prefixed(row, "hst_")) if row.hst_id is not None else None,
     )
