@@ -43,7 +43,7 @@ lint: install
 # starts a process, so the split cannot rot silently. Schemathesis's pytest plugin (used only by
 # tests/e2e/test_schemathesis.py) is not loaded: importing it costs seconds per run.
 check: lint
-	$(BIN)/pytest -q -m "not process" --no-processes -p no:schemathesis
+	$(BIN)/pytest -q -n 2 -m "not process" --no-processes -p no:schemathesis
 
 # Three workers on two cores: most of a test's time is spent waiting on the processes it starts.
 # tests/conftest.py hands out whole files, and all guest-booting files to one worker.
