@@ -8,27 +8,16 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from ecslite.bootstrap import Container, build
-from ecslite.config import Settings
-from ecslite.demo import ensure_demo
+from ecslite.bootstrap import Container
 from ecslite.domain.job import JobStatus
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
-from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.store import tables as t
-from ecslite.store.secretbox import SecretBox
-from ecslite.store.seeding import apply_seed
+from tests.unit.seeded import accept_stopped_reinstall, seeded
 
 
 def _setup(tmp_path: Path) -> tuple[Container, JobRunner, str, str]:
-    container = build(Settings(data_dir=tmp_path))
-    demo, doc = ensure_demo(tmp_path, "http://test")
-    apply_seed(
-        doc,
-        uow_factory=container.uow_factory,
-        box=SecretBox.from_file(tmp_path / "mk"),
-        clock=container.clock,
-    )
+    container, demo = seeded(tmp_path)
     runner = JobRunner(
         uow_factory=container.uow_factory,
         driver=SimDriver(),
@@ -37,21 +26,7 @@ def _setup(tmp_path: Path) -> tuple[Container, JobRunner, str, str]:
         lease_seconds=60,
     )
     server_id = demo["servers"]["stopped"]
-    job_id = accept_reinstall(
-        ReinstallCommand(
-            project_id=demo["project_id"],
-            server_id=server_id,
-            keyname=None,
-            userid=None,
-            password_hash="$6$x$y",
-            user_data=None,
-            byol=False,
-            encryption=None,
-            stop_first=False,
-        ),
-        uow_factory=container.uow_factory,
-        clock=container.clock,
-    )
+    job_id = accept_stopped_reinstall(container, demo)
     return container, runner, job_id, server_id
 
 

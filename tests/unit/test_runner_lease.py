@@ -11,19 +11,14 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from ecslite.bootstrap import build
-from ecslite.config import Settings
-from ecslite.demo import ensure_demo
 from ecslite.domain.job import JobStatus
 from ecslite.domain.server import Server, Volume
 from ecslite.drivers.base import DiskSpec
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
-from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.store import tables as t
-from ecslite.store.secretbox import SecretBox
-from ecslite.store.seeding import apply_seed
 from tests.support import poll
+from tests.unit.seeded import accept_stopped_reinstall, seeded
 
 
 class GatedDriver(SimDriver):
@@ -73,14 +68,7 @@ class _Collect(logging.Handler):
 def test_a_run_that_lost_its_lease_to_its_own_worker_stops_at_the_next_boundary(
     tmp_path: Path,
 ) -> None:
-    container = build(Settings(data_dir=tmp_path))
-    demo, doc = ensure_demo(tmp_path, "http://test")
-    apply_seed(
-        doc,
-        uow_factory=container.uow_factory,
-        box=SecretBox.from_file(tmp_path / "mk"),
-        clock=container.clock,
-    )
+    container, demo = seeded(tmp_path)
     driver = GatedDriver()
     # A long lease: the heartbeat does not renew it during the test; the test ends it by hand,
     # as a starved heartbeat would let it run out.
@@ -92,21 +80,7 @@ def test_a_run_that_lost_its_lease_to_its_own_worker_stops_at_the_next_boundary(
         lease_seconds=60,
         poll_interval=0.02,
     )
-    job_id = accept_reinstall(
-        ReinstallCommand(
-            project_id=demo["project_id"],
-            server_id=demo["servers"]["stopped"],
-            keyname=None,
-            userid=None,
-            password_hash="$6$x$y",
-            user_data=None,
-            byol=False,
-            encryption=None,
-            stop_first=False,
-        ),
-        uow_factory=container.uow_factory,
-        clock=container.clock,
-    )
+    job_id = accept_stopped_reinstall(container, demo)
     lost: list[logging.LogRecord] = []
     watch = _Collect(lost, "lost its lease")
     logging.getLogger("ecslite.jobs").addHandler(watch)
