@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -45,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import cpu_seconds, free_port, hwm_mb, wait_port
+from bench.common import cpu_seconds, free_port, hwm_mb, scratch_database, wait_port
 from ecslite.auth.httpx_auth import SdkHmacAuth
 
 IDLE_TCP, STREAMS, SLOW_UPLOADS, LOGINS, LOGIN_CONCURRENCY = 1000, 300, 100, 300, 100
@@ -76,10 +77,11 @@ class Services:
         self.postgres = postgres
         self.procs: list[subprocess.Popen[bytes]] = []
         self.ports: list[int] = []
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Services:
         env = {**os.environ, "ECSLITE_LOG_LEVEL": "warning"}
-        log = open(self.tmp / "service.log", "ab")  # noqa: SIM115 - handed to the children
+        log = self._stack.enter_context(open(self.tmp / "service.log", "ab"))
         base = [sys.executable, "-m", "ecslite"]
         if self.postgres is None:
             port = free_port()
@@ -87,7 +89,8 @@ class Services:
             self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=log, env=env))
             self.ports.append(port)
         else:
-            db = ["--database-url", self.postgres, "--data-dir", str(self.data)]
+            url = self._stack.enter_context(scratch_database(self.postgres))
+            db = ["--database-url", url, "--data-dir", str(self.data)]
             subprocess.run([*base, "db", "upgrade", *db[:2]], check=True, env=env)
             for i in range(2):
                 port = free_port()
@@ -112,6 +115,7 @@ class Services:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        self._stack.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def api_pids(self) -> list[int]:

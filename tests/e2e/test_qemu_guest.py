@@ -62,6 +62,7 @@ pytestmark = [
 
 # Under TCG a first boot to cloud-init "finished" takes about a minute on a 2-core host.
 JOB_TIMEOUT = 420.0
+SSH_TIMEOUT = 300.0  # how long an expected login may wait for the guest's sshd
 FINISHED = re.compile(r"Cloud-init v\. \S+ finished at ")
 
 
@@ -237,7 +238,9 @@ def _ssh(
     """Run ``command`` as root over the guest's forward with the system's ssh client.
 
     A password reaches ssh through SSH_ASKPASS (never on a command line). The first login
-    after a boot may race sshd's start, so an expected success is retried for a while.
+    after a boot may race sshd's start, so an expected success is retried until a deadline
+    (not a count: a refused connection fails at once, and a boot under a loaded CI machine's
+    TCG can take minutes).
     """
     host, _, port = forward.rpartition(":")
     argv = ["ssh", "-p", port, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -255,14 +258,17 @@ def _ssh(
                  "-o", "NumberOfPasswordPrompts=1"]  # fmt: skip
     argv += [f"root@{host}", command]
     try:
-        for _ in range(30):
+        deadline = time.monotonic() + SSH_TIMEOUT
+        while True:
             out = subprocess.run(
                 argv, capture_output=True, text=True, timeout=60, env=env,
                 stdin=subprocess.DEVNULL, check=False,
             )  # fmt: skip
-            if out.returncode == 0 or not expect_ok:
-                return out
+            if out.returncode == 0 or not expect_ok or time.monotonic() > deadline:
+                break
             time.sleep(2)
+        if out.returncode == 0 or not expect_ok:
+            return out
         raise AssertionError(f"ssh to {forward} kept failing: {out.stderr[-500:]}")
     finally:
         if key is None:

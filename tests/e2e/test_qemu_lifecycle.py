@@ -6,8 +6,9 @@ Nothing of the guest is left on the host but the kept disk, until it is deleted 
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,13 @@ echo "CREATED-{marker} host=$(hostname) vdb=$(cat /sys/block/vdb/size 2>/dev/nul
 
 
 _VPC_CIDR = "192.168.0.0/16"
+
+
+def _wait_for_console(client: Any, sid: str, done: Callable[[str], bool]) -> None:
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while not done(text := _console(client, sid)):
+        assert time.monotonic() < deadline, text[-2000:]
+        time.sleep(2)
 
 
 def _seed(t: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +175,9 @@ def test_create_reboot_change_os_and_delete_a_real_guest(
     job = wait_for_job(client, resp.job_id, timeout=JOB_TIMEOUT)
     assert job.status == "SUCCESS", job.fail_reason
     assert client.show_server(ShowServerRequest(server_id=sid)).server.status == "ACTIVE"
+    # The reboot job ends once the guest is started again (as on the cloud, ACTIVE does not
+    # mean logged-in-able yet): the second boot's cloud-init end on the console says it is up.
+    _wait_for_console(client, sid, lambda text: len(FINISHED.findall(text)) >= 2)
     out = _ssh(forward, "test -e /run/before-reboot && echo SAME-BOOT || echo NEW-BOOT",
                key=t["key_file"])  # fmt: skip
     assert "NEW-BOOT" in out.stdout
