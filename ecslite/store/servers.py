@@ -65,6 +65,7 @@ def _server(row: Any) -> Server:
         description=row.description,
         locked=bool(row.locked),
         tags=tuple(row.tags or ()),
+        default_security_group=bool(row.default_security_group),
     )
 
 
@@ -232,6 +233,7 @@ class ServerRepo:
                 description=server.description,
                 locked=server.locked,
                 tags=list(server.tags) or None,
+                default_security_group=server.default_security_group,
             )
         )
         self._changes.servers.add(server.id)
@@ -273,7 +275,7 @@ class ServerRepo:
     def set_attributes(
         self, server_id: str, project_id: str, values: dict[str, object], *, updated: str
     ) -> bool:
-        """Set the server's name, access addresses, description, lock, metadata or tags,
+        """Set the server's name, access addresses, description, lock, metadata, tags or group,
         whatever its state: they change nothing a running job relies on, so no claim is needed
         and the version stays (a concurrent claim is not refused for it; a lock stops the next
         operation)."""
@@ -285,6 +287,7 @@ class ServerRepo:
             "locked",
             "metadata",
             "tags",
+            "default_security_group",
         }
         assert allowed.issuperset(values), values
         res = self._c.execute(

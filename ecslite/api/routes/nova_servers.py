@@ -38,6 +38,7 @@ from ecslite.services.lifecycle import RebootServers
 from ecslite.services.nova import KEEP, LockServer, RebuildServer
 from ecslite.services.power import PowerServers
 from ecslite.services.read_model import ServerFilter
+from ecslite.services.security_groups import SetSecurityGroup
 
 router = APIRouter(include_in_schema=False)
 
@@ -203,6 +204,10 @@ class RebootOption(_Strict):
     type: Literal["SOFT", "HARD"]
 
 
+class SecurityGroupOption(_Strict):
+    name: StrictStr = Field(min_length=1, max_length=255)
+
+
 class _NoOption(_Strict):
     """``os-stop`` and ``os-start`` take nothing: ``null`` or ``{}``."""
 
@@ -221,6 +226,10 @@ class NovaServerAction(BaseModel):
     rebuild: Rebuild | None = None
     lock: _NoOption | None = None
     unlock: _NoOption | None = None
+    add_security_group: SecurityGroupOption | None = Field(default=None, alias="addSecurityGroup")
+    remove_security_group: SecurityGroupOption | None = Field(
+        default=None, alias="removeSecurityGroup"
+    )
 
 
 @dataclass(frozen=True)
@@ -301,8 +310,10 @@ def _rebuild(call: _Call, option: Any) -> Response:
     image["links"] = [
         {**link, "href": link["href"].rsplit("/", 1)[0] + "/" + image_id} for link in image["links"]
     ]
-    if req.admin_pass is not None:
-        body["server"]["adminPass"] = req.admin_pass
+    # A given password is applied either way; whether the answer echoes it is the setting's.
+    shown = services(call.request).nova_passwords.shown(req.admin_pass)
+    if shown is not None:
+        body["server"]["adminPass"] = shown
     return JSONResponse(
         status_code=202,
         content=body,
@@ -353,6 +364,18 @@ def _lock(locked: bool) -> Callable[[_Call, Any], Response]:
     return act
 
 
+def _security_group(member: bool) -> Callable[[_Call, Any], Response]:
+    def act(call: _Call, option: Any) -> Response:
+        opt = SecurityGroupOption.model_validate(option)
+        who = principal(call.request, call.project_id)
+        services(call.request).ops.submit(
+            SetSecurityGroup(who.project_id, call.server_id, opt.name, member)
+        )
+        return Response(status_code=202, headers=echo_headers(call.v))
+
+    return act
+
+
 # Nova's server actions by name (the body's one key); each validates its own option.
 _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "os-stop": _power(stop=True),
@@ -365,6 +388,8 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "unlock": _lock(locked=False),
     "forceDelete": _force_delete,
     "restore": _restore,
+    "addSecurityGroup": _security_group(member=True),
+    "removeSecurityGroup": _security_group(member=False),
 }
 _OPTIONAL = frozenset(
     {"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock", "forceDelete", "restore"}
@@ -382,7 +407,8 @@ async def server_action(
         raise NovaFault(
             400,
             "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild, "
-            "changePassword, lock, unlock, forceDelete or restore.",
+            "changePassword, lock, unlock, forceDelete, restore, addSecurityGroup or "
+            "removeSecurityGroup.",
         )
     name, option = next(iter(body.items()))
     if option is None and name not in _OPTIONAL:
