@@ -92,6 +92,7 @@ class NovaServerBody(_Strict):
     # Every server is in the one default group; naming it is harmless, another is refused.
     security_groups: list[SecurityGroupRef] | None = None
     config_drive: StrictBool | StrictStr | None = None
+    tags: list[StrictStr] | None = None  # 2.52+
 
 
 class NovaCreateBody(_Strict):
@@ -159,6 +160,8 @@ def _create(
         raise NovaFault(400, "min_count must be <= max_count.")
     if "description" in body.model_fields_set and not v.at_least(19):
         raise NovaFault(400, "description needs microversion 2.19 or later.")
+    if "tags" in body.model_fields_set and not v.at_least(52):
+        raise NovaFault(400, "tags needs microversion 2.52 or later.")
     access_ipv4 = _access_ip(body.access_ipv4, 4)
     access_ipv6 = _access_ip(body.access_ipv6, 6)
     image_id, root = _boot_source(body)
@@ -190,6 +193,7 @@ def _create(
             access_ipv4=access_ipv4,
             access_ipv6=access_ipv6,
             description=body.description,
+            tags=tuple(body.tags or ()),
         ),
     )
     try:

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import principal, services
@@ -54,6 +55,8 @@ def _base(request: Request) -> str:
 _FILTERS = frozenset(
     {"limit", "marker", "status", "name", "image", "flavor", "ip", "ip6", "changes-since", "host"}
 )
+# Nova's tag filters, from 2.26 (below, refused as any parameter not acted on).
+_TAG_FILTERS = frozenset({"tags", "tags-any", "not-tags", "not-tags-any"})
 # Sent by clients with values that ask for nothing ecslite lacks: accepted at those values.
 _NEUTRAL = {
     "deleted": frozenset({"false", "0"}),
@@ -96,9 +99,17 @@ def _changes_since(raw: str | None) -> str | None:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _list_query(request: Request) -> _ListQuery:
+def _tags(params: QueryParams, key: str) -> tuple[str, ...]:
+    """A tag filter's comma-separated tags (a repeated parameter is refused before this)."""
+    return tuple(tag for raw in params.getlist(key) for tag in raw.split(",") if tag)
+
+
+def _list_query(request: Request, v: Microversion) -> _ListQuery:
     params = request.query_params
-    refuse_unknown(params, _FILTERS, _NEUTRAL)
+    if not v.at_least(26):
+        for key in _TAG_FILTERS.intersection(params):
+            raise NovaFault(400, f"Invalid filter: {key} needs microversion 2.26 or later.")
+    refuse_unknown(params, _FILTERS | _TAG_FILTERS, _NEUTRAL)
     if "host" in params:
         # An administrator's filter in Nova; no caller of this API is one.
         raise NovaFault(403, "Policy doesn't allow the host filter to be used by this caller.")
@@ -117,13 +128,17 @@ def _list_query(request: Request) -> _ListQuery:
             image=image.rstrip("/").rsplit("/", 1)[-1] if image else None,
             flavor=params.get("flavor") or None,
             ip=params.get("ip") or None,
+            tags=_tags(params, "tags"),
+            tags_any=_tags(params, "tags-any"),
+            not_tags=_tags(params, "not-tags"),
+            not_tags_any=_tags(params, "not-tags-any"),
         ),
     )
 
 
 def _list(request: Request, project_id: str, v: Microversion, *, detail: bool) -> dict[str, Any]:
     who = principal(request, project_id)
-    q = _list_query(request)
+    q = _list_query(request, v)
     size = min(q.limit if q.limit is not None else MAX_LIMIT, MAX_LIMIT)
     base = _base(request)
     records = services(request).servers.after(
