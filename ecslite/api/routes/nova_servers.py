@@ -1,10 +1,11 @@
 """Nova's servers under /v2.1/{project_id}: list, detail, show and the server actions.
 
 Listing pages as Nova does (``limit`` and ``marker``, newest first, a ``servers_links`` next
-link when a page is full). Actions: ``os-stop``, ``os-start``, ``os-getConsoleOutput`` and
-``rebuild`` (a reinstall job, see services/nova.py and docs/api.md), ``reboot`` (the reboot
-job of ``batch_reboot_servers``, SOFT or HARD), ``lock``/``unlock``. Errors use Nova's
-envelope (api/nova/faults.py).
+link when a page is full) with Nova's filters (tag filters from 2.26). Actions: ``os-stop``,
+``os-start``, ``os-getConsoleOutput`` and ``rebuild`` (a reinstall job, see services/nova.py
+and docs/api.md), ``reboot`` (the reboot job of ``batch_reboot_servers``, SOFT or HARD),
+``lock``/``unlock``, ``addSecurityGroup``/``removeSecurityGroup`` (services/security_groups.py).
+Errors use Nova's envelope (api/nova/faults.py).
 """
 
 from __future__ import annotations
