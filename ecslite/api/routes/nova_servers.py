@@ -318,8 +318,15 @@ def _rebuild(call: _Call, option: Any) -> Response:
             metadata=req.metadata,
         )
     )
-    body = _show(call.request, call.project_id, call.server_id, call.v)
-    body["server"] = rebuild_detail(body["server"])
+    record = services(call.request).servers.show(who.project_id, call.server_id)
+    detail = server_detail(record, _base(call.request), call.v)
+    body = {"server": rebuild_detail(detail)}
+    # From 2.54 Nova's answer shows the key the rebuild gives the server, from 2.57 its user
+    # data (base64 or null): what the request set, else what the server keeps.
+    if call.v.at_least(54):
+        body["server"]["key_name"] = req.key_name if "key_name" in sent else detail["key_name"]
+    if call.v.at_least(57):
+        body["server"]["user_data"] = req.user_data if "user_data" in sent else record.user_data
     # Nova's answer names the image being rebuilt to (the record switches when the job does).
     image = body["server"]["image"]
     image["id"] = image_id
