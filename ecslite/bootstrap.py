@@ -23,6 +23,7 @@ from ecslite.services.event_feed import EventFeed
 from ecslite.services.facade import Services
 from ecslite.services.hosts import HostAdmin
 from ecslite.services.monitoring import Monitoring
+from ecslite.services.nova_passwords import InstancePasswords
 from ecslite.services.operations import Operations
 from ecslite.services.placement import PlacementPolicy
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
@@ -223,6 +224,7 @@ def build(settings: Settings, *, upgrade_schema: bool | None = None) -> Containe
             ttl=settings.console_token_ttl,
         ),
         hosts=HostAdmin(factory, clock),
+        nova_passwords=InstancePasswords(returned=settings.nova_instance_password),
     )
     return Container(
         settings=settings,

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     lease_seconds: float = 15.0
     poll_interval: float = 0.5
     log_level: str = "info"
+    # Nova's door hands out instance passwords (nova.conf [api] enable_instance_password):
+    # generates one for a create with neither adminPass nor key_name and answers the password
+    # a create or rebuild applied. Off: never answered, never generated (a given one is still
+    # applied). docs/api.md, "Nova server create, delete and update".
+    nova_instance_password: bool = True
     # qemu driver
     qemu_accel: str = "auto"  # auto (probe KVM, fall back to TCG) | kvm | tcg
     # Caps on a guest's size: each guest gets its flavor's vCPUs and RAM up to these.

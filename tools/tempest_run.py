@@ -207,6 +207,9 @@ min_compute_nodes = 1
 
 [compute-feature-enabled]
 {off}
+# The service runs with --no-nova-instance-password: nova.conf's [api]
+# enable_instance_password = False, a standard Nova configuration (docs/api.md).
+enable_instance_password = false
 config_drive = true
 scheduler_available_filters = all
 
@@ -274,6 +277,10 @@ def main() -> int:
                 str(data_dir),
                 "--port",
                 str(port),
+                # Nova's [api] enable_instance_password = False: Tempest then expects no
+                # adminPass in create and rebuild answers (ecslite's default hands one out only
+                # when it applied one; docs/api.md).
+                "--no-nova-instance-password",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -63,6 +63,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--seed", type=Path, action="append", default=[], help="seed file to load (repeatable)"
     )
     p.add_argument("--no-runner", action="store_true", help="serve the API only; workers run jobs")
+    p.add_argument(
+        "--nova-instance-password",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Nova's door generates and answers instance passwords, as nova.conf's [api] "
+        "enable_instance_password (default on; docs/api.md)",
+    )
     add_host_arguments(p)
     p.add_argument(
         "--stop-guests-on-exit",
@@ -109,6 +116,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
             "sim_vcpus": getattr(args, "sim_vcpus", None),
             "sim_ram_mb": getattr(args, "sim_ram_mb", None),
             "sim_disk_gb": getattr(args, "sim_disk_gb", None),
+            "nova_instance_password": getattr(args, "nova_instance_password", None),
         }.items()
         if v is not None
     }

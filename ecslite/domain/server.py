@@ -115,6 +115,8 @@ class Server:
     locked: bool = False
     # Nova's server tags (2.26+): labels a user filters by, nothing acts on them.
     tags: tuple[str, ...] = ()
+    # In the one security group there is, "default" (Nova's add/removeSecurityGroup).
+    default_security_group: bool = True
 
     @property
     def status(self) -> str:

@@ -24,6 +24,7 @@ from ecslite.domain.network import Port, Subnet, free_addresses
 from ecslite.domain.quota import Usage, check_quota
 from ecslite.domain.reinstall import check_nova_password, check_password, check_user_data_size
 from ecslite.domain.server import Server, TaskState, VmState
+from ecslite.domain.server_tags import tag_set
 from ecslite.jobs.create import CreateParams, DiskPlan, ServerBuild, server_steps
 from ecslite.services.accept import JobPlan, accept_job
 from ecslite.services.catalog import usage
@@ -50,6 +51,8 @@ class NovaOptions:
     access_ipv4: str | None = None
     access_ipv6: str | None = None
     description: str | None = None
+    # Nova's server tags (2.52+ on create), checked as the tag routes check them.
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,9 @@ def prepare(cmd: CreateServers) -> PreparedCreate:
     if cmd.admin_pass is not None:
         # Nova's door keeps Nova's rule (any usable password); every other door the ECS rule.
         (check_password if cmd.nova is None else check_nova_password)(cmd.admin_pass)
+    nova = replace(cmd.nova, tags=tag_set(cmd.nova.tags)) if cmd.nova is not None else None
     return PreparedCreate(
-        request=replace(cmd, admin_pass=None),
+        request=replace(cmd, admin_pass=None, nova=nova),
         password_hash=hash_password(cmd.admin_pass) if cmd.admin_pass is not None else None,
     )
 
@@ -321,6 +325,7 @@ def _plan(
                 access_ipv4=cmd.nova.access_ipv4 if cmd.nova else None,
                 access_ipv6=cmd.nova.access_ipv6 if cmd.nova else None,
                 description=cmd.nova.description if cmd.nova else None,
+                tags=cmd.nova.tags if cmd.nova else (),
             ),
             boot_config=build_boot_config(
                 public_key=public_key,

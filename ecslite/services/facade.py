@@ -6,12 +6,13 @@ commands for ``ops`` and render what the reads answer. None of them sees the sto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ecslite.services.accounts import Accounts
 from ecslite.services.admin import Admin
 from ecslite.services.event_feed import EventFeed
 from ecslite.services.hosts import HostAdmin
+from ecslite.services.nova_passwords import InstancePasswords
 from ecslite.services.operations import Operations
 from ecslite.services.queries import CatalogReads, JobReads, KeypairReads, VolumeReads
 from ecslite.services.read_model import ServerReads
@@ -31,3 +32,5 @@ class Services:
     accounts: Accounts
     consoles: RemoteConsoles
     hosts: HostAdmin
+    # Nova's [api] enable_instance_password (services/nova_passwords.py).
+    nova_passwords: InstancePasswords = field(default_factory=InstancePasswords)

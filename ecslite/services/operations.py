@@ -22,6 +22,7 @@ from ecslite.services import (
     password,
     power,
     reinstall,
+    security_groups,
     server_metadata,
     server_tags,
     volumes,
@@ -57,6 +58,7 @@ HANDLERS: Mapping[type[Any], Callable[[Any, Ports], Any]] = {
     server_tags.ReplaceServerTags: server_tags.handle_replace,
     server_tags.AddServerTag: server_tags.handle_add,
     server_tags.DeleteServerTag: server_tags.handle_delete,
+    security_groups.SetSecurityGroup: security_groups.handle_set,
 }
 
 

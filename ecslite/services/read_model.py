@@ -61,6 +61,12 @@ class ServerFilter:
     name_regex: str | None = None
     changed_since: str | None = None
     ip6: str | None = None
+    # Nova's tag filters (2.26+): all of ``tags``, any of ``tags_any``, not all of
+    # ``not_tags``, none of ``not_tags_any``.
+    tags: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    not_tags: tuple[str, ...] = ()
+    not_tags_any: tuple[str, ...] = ()
 
 
 def records(
@@ -188,7 +194,7 @@ class ServerReads:
         return self._console_of(server, lines)
 
 
-def _columns(flt: ServerFilter) -> dict[str, str | None]:
+def _columns(flt: ServerFilter) -> dict[str, Any]:
     return {
         "status": flt.status,
         "name": flt.name,
@@ -198,6 +204,10 @@ def _columns(flt: ServerFilter) -> dict[str, str | None]:
         "name_regex": flt.name_regex,
         "changed_since": flt.changed_since,
         "ip6": flt.ip6,
+        "tags": flt.tags,
+        "tags_any": flt.tags_any,
+        "not_tags": flt.not_tags,
+        "not_tags_any": flt.not_tags_any,
     }
 
 

@@ -9,7 +9,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql import ColumnElement
 
 from ecslite.domain.boot import BootConfig
@@ -65,6 +80,7 @@ def _server(row: Any) -> Server:
         description=row.description,
         locked=bool(row.locked),
         tags=tuple(row.tags or ()),
+        default_security_group=bool(row.default_security_group),
     )
 
 
@@ -130,6 +146,10 @@ class ServerRepo:
         name_regex: str | None = None,
         changed_since: str | None = None,
         ip6: str | None = None,
+        tags: Sequence[str] = (),
+        tags_any: Sequence[str] = (),
+        not_tags: Sequence[str] = (),
+        not_tags_any: Sequence[str] = (),
     ) -> tuple[list[Server], int]:
         c = t.servers.c
         rebuild = c.task_state.in_([ts.value for ts in REBUILD_TASK_STATES])
@@ -166,6 +186,7 @@ class ServerRepo:
                 t.ports.c.ip_address.contains(ip, autoescape=True)
             )
             conds.append(c.id.in_(with_ip))
+        conds.extend(self._tag_conditions(tags, tags_any, not_tags, not_tags_any))
         total = self._c.execute(
             select(func.count()).select_from(t.servers).where(*conds)
         ).scalar_one()
@@ -177,6 +198,40 @@ class ServerRepo:
             .offset(offset)
         ).all()
         return [_server(r) for r in rows], int(total)
+
+    def _tag_conditions(
+        self,
+        tags: Sequence[str],
+        tags_any: Sequence[str],
+        not_tags: Sequence[str],
+        not_tags_any: Sequence[str],
+    ) -> Sequence[ColumnElement[bool]]:
+        """Nova's tag filters: all of ``tags``, one of ``tags_any``, not all of ``not_tags``,
+        none of ``not_tags_any`` (an empty list asks nothing)."""
+        # Each tag is tested by an EXISTS over the server's JSON list, read as rows by the
+        # database's own JSON function (a text match on the JSON would depend on its encoding).
+        tags_column = t.servers.c.tags
+        if self._c.dialect.name == "postgresql":
+            # An untagged server's tags may be JSON null, on which PostgreSQL's function fails.
+            array = case(
+                (func.json_typeof(tags_column) == "array", tags_column),
+                else_=cast(literal("[]"), JSON),
+            )
+            elements = func.json_array_elements_text(array).table_valued("value")
+        else:
+            elements = func.json_each(tags_column).table_valued("value")
+
+        def has(tag: str) -> ColumnElement[bool]:
+            return exists(select(literal(1)).select_from(elements).where(elements.c.value == tag))
+
+        out = [has(tag) for tag in tags]
+        if tags_any:
+            out.append(or_(*(has(tag) for tag in tags_any)))
+        if not_tags:
+            out.append(~and_(*(has(tag) for tag in not_tags)))
+        if not_tags_any:
+            out.append(~or_(*(has(tag) for tag in not_tags_any)))
+        return out
 
     def hosts_of(self, server_ids: Sequence[str]) -> dict[str, str]:
         """The host of each of these servers that exists (one query)."""
@@ -232,6 +287,7 @@ class ServerRepo:
                 description=server.description,
                 locked=server.locked,
                 tags=list(server.tags) or None,
+                default_security_group=server.default_security_group,
             )
         )
         self._changes.servers.add(server.id)
@@ -273,7 +329,7 @@ class ServerRepo:
     def set_attributes(
         self, server_id: str, project_id: str, values: dict[str, object], *, updated: str
     ) -> bool:
-        """Set the server's name, access addresses, description, lock, metadata or tags,
+        """Set the server's name, access addresses, description, lock, metadata, tags or group,
         whatever its state: they change nothing a running job relies on, so no claim is needed
         and the version stays (a concurrent claim is not refused for it; a lock stops the next
         operation)."""
@@ -285,6 +341,7 @@ class ServerRepo:
             "locked",
             "metadata",
             "tags",
+            "default_security_group",
         }
         assert allowed.issuperset(values), values
         res = self._c.execute(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 
 metadata = MetaData()
@@ -178,6 +179,9 @@ servers = Table(
     Column("locked", Boolean, nullable=False, default=False, server_default=false()),
     # Nova's server tags (2.26+): a JSON list of strings; NULL for a server never tagged.
     Column("tags", JSON),
+    # Whether the server is in the one security group there is, "default" (there is no
+    # Neutron; Nova's removeSecurityGroup takes it out, addSecurityGroup puts it back).
+    Column("default_security_group", Boolean, nullable=False, default=True, server_default=true()),
     Index("ix_servers_project", "project_id", "created"),
 )
 

@@ -113,13 +113,17 @@ def test_multi_create_names_and_reservation_id(api: Api) -> None:
     resp = _create(api, name="many", min_count=2, max_count=2)
     assert resp.status_code == 202, resp.text
     names = poll(
-        lambda: sorted(s["name"] for s in _nova(api, "GET", "/servers?name=^many").json()["servers"]),
+        lambda: sorted(
+            s["name"] for s in _nova(api, "GET", "/servers?name=^many").json()["servers"]
+        ),
         until=lambda n: len(n) == 2,
     )
     assert names == ["many-1", "many-2"]
     resp = _create(api, name="resv", min_count=2, return_reservation_id=True)
     assert resp.status_code == 202, resp.text
-    assert list(resp.json()) == ["reservation_id"] and resp.json()["reservation_id"].startswith("r-")
+    assert list(resp.json()) == ["reservation_id"] and resp.json()["reservation_id"].startswith(
+        "r-"
+    )
 
 
 @pytest.mark.parametrize(
@@ -262,7 +266,9 @@ def test_update_renames_and_sets_access_addresses(api: Api) -> None:
     assert resp.json()["server"]["accessIPv4"] == ""
     put = _nova(api, "PUT", f"/servers/{sid}", "2.18", json={"server": {"description": "x"}})
     _fault(put, "badRequest", 400)
-    _fault(_nova(api, "PUT", f"/servers/{sid}", json={"server": {"flavor": "x"}}), "badRequest", 400)
+    _fault(
+        _nova(api, "PUT", f"/servers/{sid}", json={"server": {"flavor": "x"}}), "badRequest", 400
+    )
     _fault(_nova(api, "PUT", f"/servers/{sid}", json={"server": {"name": ""}}), "badRequest", 400)
     _fault(_nova(api, "PUT", f"/servers/{sid}", json={"name": "x"}), "badRequest", 400)
     put = _nova(api, "PUT", f"/servers/{MISSING}", json={"server": {"name": "x"}})

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api
+from tests.support import poll
 
 REQ_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -129,7 +130,6 @@ def test_rebuild_answers_without_the_fields_nova_adds_in_2_75(api: Api) -> None:
         "OS-EXT-AZ:availability_zone",
         "OS-SRV-USG:launched_at",
         "os-extended-volumes:volumes_attached",
-        "key_name",
         "config_drive",
         "security_groups",
     ):
@@ -140,6 +140,37 @@ def test_rebuild_answers_without_the_fields_nova_adds_in_2_75(api: Api) -> None:
     shown = api.client.get(f"/v2.1/{api.project}/servers/{sid}", headers=_v("2.60")).json()
     assert "OS-EXT-STS:vm_state" in shown["server"]
     _echoes(resp, "2.60")
+    # Nova adds the key (2.54) and the user data (2.57) to the rebuild's answer before 2.75:
+    # the kept ones here, the server's.
+    assert server["key_name"] == shown["server"]["key_name"]
+    assert "user_data" in server
+
+
+def test_rebuild_answer_shows_key_from_2_54_and_user_data_from_2_57(api: Api) -> None:
+    d = api.demo
+    sid = d["servers"]["stopped"]
+    url = f"/v2.1/{api.project}/servers/{sid}/action"
+
+    def rebuild(version: str, **extra: object) -> dict[str, object]:
+        body = {"rebuild": {"imageRef": d["images"]["cloudinit"], **extra}}
+        resp = api.client.post(url, json=body, headers=_v(version))
+        assert resp.status_code == 202, resp.text
+        server = dict(resp.json()["server"])
+        poll(
+            lambda: api.client.get(f"/v2.1/{api.project}/servers/{sid}", headers=_v("2.60")),
+            until=lambda r: r.json()["server"]["OS-EXT-STS:task_state"] is None,
+        )
+        return server
+
+    old = rebuild("2.53", adminPass="Rebuild-Pass-9x")
+    assert "key_name" not in old and "user_data" not in old
+    keyed = rebuild("2.54", key_name=d["keypair"]["name"])
+    assert keyed["key_name"] == d["keypair"]["name"] and "user_data" not in keyed
+    user_data = "I2Nsb3VkLWNvbmZpZwo="  # "#cloud-config\n"
+    given = rebuild("2.57", key_name=None, user_data=user_data)
+    assert given["key_name"] is None and given["user_data"] == user_data
+    kept = rebuild("2.57", adminPass="Rebuild-Pass-9x")
+    assert kept["key_name"] is None and kept["user_data"] == user_data
 
 
 def test_each_service_root_lists_only_its_own_versions(api: Api) -> None:

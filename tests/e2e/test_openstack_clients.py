@@ -249,8 +249,7 @@ def test_server_create_list_rename_events_and_delete(cli: Cli, tmp_path: Path) -
             s["Name"]: s["Status"]
             for s in cli.ok("server", "list", "--name", "^cli-many", "-f", "json")
         },
-        until=lambda m: sorted(m) == ["cli-many-1", "cli-many-2"]
-        and set(m.values()) == {"ACTIVE"},
+        until=lambda m: sorted(m) == ["cli-many-1", "cli-many-2"] and set(m.values()) == {"ACTIVE"},
     )
     assert len(many) == 2
 

@@ -95,3 +95,32 @@ def test_openstacksdk_metadata_tags_ips_and_password(cli: Cli) -> None:
     assert tagged.compute.get_server(server).tags == []
 
     assert conn.delete_server(created.id, wait=True, timeout=120)
+
+
+def test_cli_creates_with_tags_and_lists_by_them(cli: Cli) -> None:
+    """``server create --tag`` (2.52) and ``server list --tags``/``--not-tags`` (2.26): the
+    filters select the right servers rather than being ignored."""
+    v252 = ("--os-compute-api-version", "2.52")
+    created = cli.ok(
+        *v252, "server", "create", "--image", "Debian 12 (cloud-init)", "--flavor", "s3.small.1",
+        "--nic", "none", "--tag", "web", "--tag", "eu", "--wait", "tagged-vm", "-f", "json",
+    )  # fmt: skip
+    sid = created["id"]
+    assert sorted(cli.ok(*v252, "server", "show", sid, "-f", "json")["tags"]) == ["eu", "web"]
+    running = cli.demo["servers"]["running"]
+    cli.ok(*v252, "server", "set", "--tag", "web", running)
+
+    def listed(*args: str) -> set[str]:
+        return {s["ID"] for s in cli.ok(*v252, "server", "list", *args, "-f", "json")}
+
+    every = listed()
+    assert {sid, running} <= every
+    assert listed("--tags", "web") == {sid, running}
+    assert listed("--tags", "web", "--tags", "eu") == {sid}
+    assert listed("--not-tags", "eu") == every - {sid}
+    # Before 2.52 a create cannot carry tags: the CLI refuses before sending it.
+    refused = cli.run(
+        "--os-compute-api-version", "2.51", "server", "create", "--image",
+        "Debian 12 (cloud-init)", "--flavor", "s3.small.1", "--nic", "none", "--tag", "x", "no",
+    )  # fmt: skip
+    assert refused.returncode != 0

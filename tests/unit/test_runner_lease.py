@@ -88,9 +88,7 @@ def test_a_run_that_lost_its_lease_to_its_own_worker_stops_at_the_next_boundary(
     try:
         assert driver.in_create.wait(10)  # the first run is inside createSystemDisk
         with container.uow_factory() as uow:
-            uow.conn.execute(
-                update(t.jobs).where(t.jobs.c.id == job_id).values(lease_expires=0.0)
-            )
+            uow.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(lease_expires=0.0))
             uow.commit()
         # The other thread claims the job, re-runs createSystemDisk and is held in its attach.
         assert driver.in_attach.wait(10)

@@ -106,8 +106,10 @@ def server_detail(record: ServerRecord, base: str, v: Microversion) -> dict[str,
             else {"id": vol.id}
             for vol in volumes
         ],
-        "security_groups": [{"name": "default"}],
     }
+    # Nova leaves the member out when the server is in no group.
+    if server.default_security_group:
+        out["security_groups"] = [{"name": "default"}]
     if server.status in _PROGRESS_STATUSES:
         out["progress"] = 0
     if v.at_least(9):

@@ -26,7 +26,7 @@ from ecslite.api.openapi import json_body
 from ecslite.api.openstack_headers import job_request_headers
 from ecslite.domain import errors
 from ecslite.domain.create import DiskRequest
-from ecslite.domain.reinstall import decode_user_data, generate_password
+from ecslite.domain.reinstall import decode_user_data
 from ecslite.services.cancel import DeleteServerAnyState
 from ecslite.services.create import CreateServers, NovaOptions
 from ecslite.services.nova import UpdateServer
@@ -92,6 +92,7 @@ class NovaServerBody(_Strict):
     # Every server is in the one default group; naming it is harmless, another is refused.
     security_groups: list[SecurityGroupRef] | None = None
     config_drive: StrictBool | StrictStr | None = None
+    tags: list[StrictStr] | None = None  # 2.52+
 
 
 class NovaCreateBody(_Strict):
@@ -159,17 +160,18 @@ def _create(
         raise NovaFault(400, "min_count must be <= max_count.")
     if "description" in body.model_fields_set and not v.at_least(19):
         raise NovaFault(400, "description needs microversion 2.19 or later.")
+    if "tags" in body.model_fields_set and not v.at_least(52):
+        raise NovaFault(400, "tags needs microversion 2.52 or later.")
     access_ipv4 = _access_ip(body.access_ipv4, 4)
     access_ipv6 = _access_ip(body.access_ipv6, 6)
     image_id, root = _boot_source(body)
-    admin_pass = body.admin_pass
-    if admin_pass is None and body.key_name is None:
-        # Nova generates a password when none is given; with a key pair the key is the login,
-        # and a password nobody asked for would only widen access. Only an image with
-        # cloud-init can apply one (a generated password would otherwise refuse the create).
+    passwords = services(request).nova_passwords
+
+    def cloud_init() -> bool:
         image = services(request).catalog.image(who.project_id, image_id)
-        if image is not None and image.cloud_init:
-            admin_pass = generate_password()
+        return image is not None and image.cloud_init
+
+    admin_pass = passwords.for_create(body.admin_pass, body.key_name, cloud_init)
     command = CreateServers(
         project_id=who.project_id,
         user_id=who.user_id,
@@ -191,6 +193,7 @@ def _create(
             access_ipv4=access_ipv4,
             access_ipv6=access_ipv6,
             description=body.description,
+            tags=tuple(body.tags or ()),
         ),
     )
     try:
@@ -217,8 +220,9 @@ def _create(
         "OS-DCF:diskConfig": body.disk_config or "MANUAL",
         "security_groups": [{"name": "default"}],
     }
-    if admin_pass is not None:
-        server["adminPass"] = admin_pass
+    shown = passwords.shown(admin_pass)
+    if shown is not None:
+        server["adminPass"] = shown
     return JSONResponse(
         status_code=202,
         content={"server": server},

@@ -1,10 +1,11 @@
 """Nova's servers under /v2.1/{project_id}: list, detail, show and the server actions.
 
 Listing pages as Nova does (``limit`` and ``marker``, newest first, a ``servers_links`` next
-link when a page is full). Actions: ``os-stop``, ``os-start``, ``os-getConsoleOutput`` and
-``rebuild`` (a reinstall job, see services/nova.py and docs/api.md), ``reboot`` (the reboot
-job of ``batch_reboot_servers``, SOFT or HARD), ``lock``/``unlock``. Errors use Nova's
-envelope (api/nova/faults.py).
+link when a page is full) with Nova's filters (tag filters from 2.26). Actions: ``os-stop``,
+``os-start``, ``os-getConsoleOutput`` and ``rebuild`` (a reinstall job, see services/nova.py
+and docs/api.md), ``reboot`` (the reboot job of ``batch_reboot_servers``, SOFT or HARD),
+``lock``/``unlock``, ``addSecurityGroup``/``removeSecurityGroup`` (services/security_groups.py).
+Errors use Nova's envelope (api/nova/faults.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictStr, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from ecslite.api.body import parse_body
 from ecslite.api.deps import principal, services
@@ -38,6 +40,7 @@ from ecslite.services.lifecycle import RebootServers
 from ecslite.services.nova import KEEP, LockServer, RebuildServer
 from ecslite.services.power import PowerServers
 from ecslite.services.read_model import ServerFilter
+from ecslite.services.security_groups import SetSecurityGroup
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +56,8 @@ def _base(request: Request) -> str:
 _FILTERS = frozenset(
     {"limit", "marker", "status", "name", "image", "flavor", "ip", "ip6", "changes-since", "host"}
 )
+# Nova's tag filters, from 2.26 (below, refused as any parameter not acted on).
+_TAG_FILTERS = frozenset({"tags", "tags-any", "not-tags", "not-tags-any"})
 # Sent by clients with values that ask for nothing ecslite lacks: accepted at those values.
 _NEUTRAL = {
     "deleted": frozenset({"false", "0"}),
@@ -95,9 +100,17 @@ def _changes_since(raw: str | None) -> str | None:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _list_query(request: Request) -> _ListQuery:
+def _tags(params: QueryParams, key: str) -> tuple[str, ...]:
+    """A tag filter's comma-separated tags (a repeated parameter is refused before this)."""
+    return tuple(tag for raw in params.getlist(key) for tag in raw.split(",") if tag)
+
+
+def _list_query(request: Request, v: Microversion) -> _ListQuery:
     params = request.query_params
-    refuse_unknown(params, _FILTERS, _NEUTRAL)
+    if not v.at_least(26):
+        for key in _TAG_FILTERS.intersection(params):
+            raise NovaFault(400, f"Invalid filter: {key} needs microversion 2.26 or later.")
+    refuse_unknown(params, _FILTERS | _TAG_FILTERS, _NEUTRAL)
     if "host" in params:
         # An administrator's filter in Nova; no caller of this API is one.
         raise NovaFault(403, "Policy doesn't allow the host filter to be used by this caller.")
@@ -116,13 +129,17 @@ def _list_query(request: Request) -> _ListQuery:
             image=image.rstrip("/").rsplit("/", 1)[-1] if image else None,
             flavor=params.get("flavor") or None,
             ip=params.get("ip") or None,
+            tags=_tags(params, "tags"),
+            tags_any=_tags(params, "tags-any"),
+            not_tags=_tags(params, "not-tags"),
+            not_tags_any=_tags(params, "not-tags-any"),
         ),
     )
 
 
 def _list(request: Request, project_id: str, v: Microversion, *, detail: bool) -> dict[str, Any]:
     who = principal(request, project_id)
-    q = _list_query(request)
+    q = _list_query(request, v)
     size = min(q.limit if q.limit is not None else MAX_LIMIT, MAX_LIMIT)
     base = _base(request)
     records = services(request).servers.after(
@@ -203,6 +220,10 @@ class RebootOption(_Strict):
     type: Literal["SOFT", "HARD"]
 
 
+class SecurityGroupOption(_Strict):
+    name: StrictStr = Field(min_length=1, max_length=255)
+
+
 class _NoOption(_Strict):
     """``os-stop`` and ``os-start`` take nothing: ``null`` or ``{}``."""
 
@@ -221,6 +242,10 @@ class NovaServerAction(BaseModel):
     rebuild: Rebuild | None = None
     lock: _NoOption | None = None
     unlock: _NoOption | None = None
+    add_security_group: SecurityGroupOption | None = Field(default=None, alias="addSecurityGroup")
+    remove_security_group: SecurityGroupOption | None = Field(
+        default=None, alias="removeSecurityGroup"
+    )
 
 
 @dataclass(frozen=True)
@@ -293,16 +318,25 @@ def _rebuild(call: _Call, option: Any) -> Response:
             metadata=req.metadata,
         )
     )
-    body = _show(call.request, call.project_id, call.server_id, call.v)
-    body["server"] = rebuild_detail(body["server"])
+    record = services(call.request).servers.show(who.project_id, call.server_id)
+    detail = server_detail(record, _base(call.request), call.v)
+    body = {"server": rebuild_detail(detail)}
+    # From 2.54 Nova's answer shows the key the rebuild gives the server, from 2.57 its user
+    # data (base64 or null): what the request set, else what the server keeps.
+    if call.v.at_least(54):
+        body["server"]["key_name"] = req.key_name if "key_name" in sent else detail["key_name"]
+    if call.v.at_least(57):
+        body["server"]["user_data"] = req.user_data if "user_data" in sent else record.user_data
     # Nova's answer names the image being rebuilt to (the record switches when the job does).
     image = body["server"]["image"]
     image["id"] = image_id
     image["links"] = [
         {**link, "href": link["href"].rsplit("/", 1)[0] + "/" + image_id} for link in image["links"]
     ]
-    if req.admin_pass is not None:
-        body["server"]["adminPass"] = req.admin_pass
+    # A given password is applied either way; whether the answer echoes it is the setting's.
+    shown = services(call.request).nova_passwords.shown(req.admin_pass)
+    if shown is not None:
+        body["server"]["adminPass"] = shown
     return JSONResponse(
         status_code=202,
         content=body,
@@ -353,6 +387,18 @@ def _lock(locked: bool) -> Callable[[_Call, Any], Response]:
     return act
 
 
+def _security_group(member: bool) -> Callable[[_Call, Any], Response]:
+    def act(call: _Call, option: Any) -> Response:
+        opt = SecurityGroupOption.model_validate(option)
+        who = principal(call.request, call.project_id)
+        services(call.request).ops.submit(
+            SetSecurityGroup(who.project_id, call.server_id, opt.name, member)
+        )
+        return Response(status_code=202, headers=echo_headers(call.v))
+
+    return act
+
+
 # Nova's server actions by name (the body's one key); each validates its own option.
 _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "os-stop": _power(stop=True),
@@ -365,6 +411,8 @@ _ACTIONS: dict[str, Callable[[_Call, Any], Any]] = {
     "unlock": _lock(locked=False),
     "forceDelete": _force_delete,
     "restore": _restore,
+    "addSecurityGroup": _security_group(member=True),
+    "removeSecurityGroup": _security_group(member=False),
 }
 _OPTIONAL = frozenset(
     {"os-stop", "os-start", "os-getConsoleOutput", "lock", "unlock", "forceDelete", "restore"}
@@ -382,7 +430,8 @@ async def server_action(
         raise NovaFault(
             400,
             "Give exactly one action: os-stop, os-start, reboot, os-getConsoleOutput, rebuild, "
-            "changePassword, lock, unlock, forceDelete or restore.",
+            "changePassword, lock, unlock, forceDelete, restore, addSecurityGroup or "
+            "removeSecurityGroup.",
         )
     name, option = next(iter(body.items()))
     if option is None and name not in _OPTIONAL:
