@@ -115,6 +115,7 @@ def test_a_down_hosts_servers_refuse_new_operations_and_nova_says_down(api: Api)
     assert hosts(api)["local"]["state"] == "down"
     shown = api.client.get(f"/v2.1/{api.project}/servers/{sid}", headers=nova).json()
     assert shown["server"]["host_status"] == "DOWN"
+    assert api.server(sid)["host_status"] == "DOWN"  # ECS ShowServer says the same
     refused = api.reinstall(sid, **api.key_login())
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "Ecs.0100"

@@ -1,5 +1,6 @@
 """ECS ShowServer and Nova's server document render one read model: wherever they describe the
-same fact about a server (flavor, addresses, disks, states, image, owner), they agree.
+same fact about a server (flavor, addresses, disks, states, image, owner, lock, host status,
+access addresses), they agree.
 
 Checked for every demo server, and for created servers (which have fixed IPs in the demo VPC
 and a flavor other than the seeded one), in Nova's detail list as well as its show.
@@ -60,6 +61,10 @@ def assert_agree(ecs: dict[str, Any], nova: dict[str, Any], legacy: dict[str, An
         "hostId",
         "created",
         "updated",
+        "locked",
+        "host_status",
+        "accessIPv4",
+        "accessIPv6",
     ):
         assert nova[key] == ecs[key], key
     assert nova["image"]["id"] == ecs["image"]["id"]
@@ -119,3 +124,26 @@ def test_created_servers_agree_on_flavor_and_vpc_addresses(api: Api, flavor: str
     detail = {s["id"]: s for s in _nova(api, "/servers/detail", "2.60")["servers"]}
     for sid in server_ids:
         assert detail[sid] == _nova(api, f"/servers/{sid}", "2.60")["server"]
+
+
+def test_a_locked_server_with_access_addresses_looks_the_same(api: Api) -> None:
+    """What only Nova's door sets (the lock, the access addresses) ECS ShowServer shows too."""
+    sid = api.demo["servers"]["running"]
+    headers = {"OpenStack-API-Version": "compute 2.60"}
+    put = api.client.put(
+        f"/v2.1/{api.project}/servers/{sid}",
+        json={"server": {"accessIPv4": "198.51.100.7", "accessIPv6": "2001:db8::7"}},
+        headers=headers,
+    )
+    assert put.status_code == 200, put.text
+    lock = api.client.post(
+        f"/v2.1/{api.project}/servers/{sid}/action", json={"lock": None}, headers=headers
+    )
+    assert lock.status_code == 202, lock.text
+    ecs = _ecs(api, sid)
+    assert (ecs["locked"], ecs["accessIPv4"], ecs["accessIPv6"]) == (
+        True,
+        "198.51.100.7",
+        "2001:db8::7",
+    )
+    _check(api, sid)
