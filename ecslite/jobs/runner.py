@@ -52,6 +52,7 @@ from ecslite.jobs.steps import (
     StepContext,
     StepFailed,
 )
+from ecslite.store.jobs import Owned
 from ecslite.store.uow import UnitOfWork, UowFactory
 
 log = logging.getLogger("ecslite.jobs")
@@ -82,8 +83,7 @@ class JobRunner:
         self._threads_wanted = threads
         self._lease = lease_seconds
         self._poll = poll_interval
-        # Failure injection (admin faults) is a testing tool: taken at each step's start.
-        self._inject_faults = inject_faults
+        self._inject_faults = inject_faults  # admin faults, a testing tool: at a step's start
         self._host_id = host_id
         # Set after construction by the composition root (the metrics need the runner too).
         self.observer: JobObserver = observer or NoObserver()
@@ -303,8 +303,8 @@ class JobRunner:
             succeeded = ctx
         self._finish(run, JobStatus.FAIL if failure else JobStatus.SUCCESS, failure, succeeded)
 
-    def _own(self, uow: UnitOfWork, job_id: str, lease: str, **values: object) -> bool:
-        """Renew the lease (writing ``values`` with it); whether the job was asked to stop."""
+    def _own(self, uow: UnitOfWork, job_id: str, lease: str, **values: object) -> Owned:
+        """Renew the lease (writing ``values`` with it); its cancellation mark and faults."""
         owned = uow.jobs.own(
             job_id,
             owner=lease,
@@ -312,7 +312,7 @@ class JobRunner:
         )
         if owned is None:
             raise LostOwnership(job_id)
-        return owned.cancel_requested
+        return owned
 
     def _record(self, uow: UnitOfWork, run: Run, ctx: StepContext[Any]) -> None:
         step = run.definition.step(ctx.sub.job_type)
@@ -356,7 +356,7 @@ class JobRunner:
         server_id = sub.server_id or job.server_id
         fault = None
         start = run.take_start()
-        cancel = self._own(uow, job.id, run.lease, **start)
+        owned = self._own(uow, job.id, run.lease, **start)
         if start and job.parent_id is not None:
             uow.jobs.roll_up(job.parent_id, now=self._clock.iso())
         if succeeded is not None:
@@ -380,10 +380,10 @@ class JobRunner:
                 server = dataclasses.replace(server, task_state=step.task_state)
         if step.no_return:
             run.past_no_return = True
-        if not run.past_no_return and cancel:
+        if not run.past_no_return and owned.cancel_requested:
             # Failed like an injected fault: before the act, then the policy applies.
             fault = (CANCELLED_CODE, CANCELLED_REASON)
-        elif self._inject_faults:
+        elif self._inject_faults and owned.faults_pending:
             fault = uow.faults.take(step=sub.job_type, server_id=server_id or "")
         return self._context(run, sub, server), fault
 

@@ -58,15 +58,23 @@ _JOB_OWNED = update(t.jobs).where(
 # the lease it renews at each step boundary instead of in a statement of its own (UPDATE …
 # RETURNING: SQLite >= 3.35, PostgreSQL; on PostgreSQL the row lock orders it after a
 # concurrent CancelJob's write).
-_JOB_OWNED_CANCEL = _JOB_OWNED.returning(t.jobs.c.cancel_requested)
+# It also answers whether any injected fault has uses left, so that a boundary looks for a
+# fault of its step only when there is one at all (faults are a testing tool: nearly always
+# none, and the look-up was a statement at every step boundary).
+_JOB_OWNED_CANCEL = _JOB_OWNED.returning(
+    t.jobs.c.cancel_requested,
+    select(t.sim_faults.c.id).where(t.sim_faults.c.remaining > 0).exists(),
+)
 _SUB_JOB = update(t.sub_jobs).where(t.sub_jobs.c.id == bindparam("_id"))
 
 
 @dataclass(frozen=True)
 class Owned:
-    """What the lease holder learns when it renews its lease: the job's cancellation mark."""
+    """What the lease holder learns when it renews its lease: the job's cancellation mark,
+    and whether any injected fault is pending."""
 
     cancel_requested: bool
+    faults_pending: bool = True
 
 
 def _runnable(now: float, host_id: str | None) -> ColumnElement[bool]:
@@ -389,7 +397,7 @@ class JobRepo:
             self._follow(job_id, applied(known, values))
         if not JOB_VIEW_COLUMNS.isdisjoint(vals):
             self._changes.jobs.add(job_id)
-        return Owned(cancel_requested=bool(row[0]))
+        return Owned(cancel_requested=bool(row[0]), faults_pending=bool(row[1]))
 
     def request_cancel(self, job_id: str, project_id: str) -> bool:
         """Mark the project's unfinished job to be cancelled (a job spanning hosts: each of its
