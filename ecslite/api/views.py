@@ -9,6 +9,7 @@ from ecslite.domain.job import Job, JobType
 from ecslite.domain.resources import Keypair
 from ecslite.domain.server import VmState
 from ecslite.services.read_model import ServerRecord
+from ecslite.services.security_groups import DEFAULT_GROUP, default_group_id
 
 # The id under which a guest's user-mode network is listed in ``addresses``.
 GUEST_NETWORK_ID = "ecslite-user-net"
@@ -75,7 +76,9 @@ def server_detail(record: ServerRecord) -> dict[str, Any]:
         "OS-SRV-USG:launched_at": server.created,
         "OS-SRV-USG:terminated_at": "",
         "addresses": _addresses(record),
-        "security_groups": [],
+        "security_groups": [{"name": DEFAULT_GROUP, "id": default_group_id(server.project_id)}]
+        if server.default_security_group
+        else [],
         "accessIPv4": server.access_ipv4 or "",
         "accessIPv6": server.access_ipv6 or "",
         "config_drive": "",

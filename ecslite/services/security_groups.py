@@ -10,12 +10,19 @@ is 404.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from ecslite.domain import errors
 from ecslite.services.command import Command, Ports
 
 DEFAULT_GROUP = "default"
+
+
+def default_group_id(project_id: str) -> str:
+    """The id ECS shows for a project's ``default`` group (ECS names a group by id and name;
+    Nova by name only): derived, so every view and process gives the same one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ecslite:security-group/{project_id}/default"))
 
 
 def _not_found(message: str) -> errors.EcsError:

@@ -80,6 +80,10 @@ def assert_agree(ecs: dict[str, Any], nova: dict[str, Any], legacy: dict[str, An
         v["id"] for v in ecs["os-extended-volumes:volumes_attached"]
     ]
     assert (nova.get("fault") or {}).get("message") == (ecs["fault"] or {}).get("message")
+    # Nova leaves the member out for a server in no group; ECS names each group by id too.
+    assert [g["name"] for g in nova.get("security_groups", [])] == [
+        g["name"] for g in ecs["security_groups"]
+    ]
 
 
 def _check(api: Api, sid: str) -> None:
@@ -126,8 +130,9 @@ def test_created_servers_agree_on_flavor_and_vpc_addresses(api: Api, flavor: str
         assert detail[sid] == _nova(api, f"/servers/{sid}", "2.60")["server"]
 
 
-def test_a_locked_server_with_access_addresses_looks_the_same(api: Api) -> None:
-    """What only Nova's door sets (the lock, the access addresses) ECS ShowServer shows too."""
+def test_what_only_novas_door_sets_looks_the_same(api: Api) -> None:
+    """What only Nova's door sets (the lock, the access addresses, the security group) ECS
+    ShowServer shows too."""
     sid = api.demo["servers"]["running"]
     headers = {"OpenStack-API-Version": "compute 2.60"}
     put = api.client.put(
@@ -146,4 +151,13 @@ def test_a_locked_server_with_access_addresses_looks_the_same(api: Api) -> None:
         "198.51.100.7",
         "2001:db8::7",
     )
+    _check(api, sid)
+    assert [g["name"] for g in ecs["security_groups"]] == ["default"]
+    removed = api.client.post(
+        f"/v2.1/{api.project}/servers/{sid}/action",
+        json={"removeSecurityGroup": {"name": "default"}},
+        headers=headers,
+    )
+    assert removed.status_code == 202, removed.text
+    assert _ecs(api, sid)["security_groups"] == []
     _check(api, sid)
