@@ -35,7 +35,7 @@ serve: install
 	$(BIN)/ecslite serve --demo --data-dir $(DATA) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check ecslite tests examples tools
+	$(BIN)/ruff check ecslite tests examples tools bench
 	$(BIN)/mypy ecslite
 
 # Tests marked `process` (all of tests/e2e and tests/browser, and those starting QEMU, qemu-img
