@@ -89,7 +89,7 @@ class Services:
             self.procs.append(subprocess.Popen(cmd, stdout=log, stderr=log, env=env))
             self.ports.append(port)
         else:
-            url = self._stack.enter_context(scratch_database(self.postgres))
+            _, url = self._stack.enter_context(scratch_database(self.postgres))
             db = ["--database-url", url, "--data-dir", str(self.data)]
             subprocess.run([*base, "db", "upgrade", *db[:2]], check=True, env=env)
             for i in range(2):

@@ -134,18 +134,19 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
 
 
 @contextmanager
-def scratch_database(pg_server: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on ``pg_server`` for one run, dropped afterwards:
-    a run never finds the demo tenant of an earlier one."""
+def scratch_database(server: str, template: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new PostgreSQL database on ``server`` (empty, or a copy of ``template``) for one run,
+    dropped afterwards: a run never finds what an earlier one left. Yields (name, URL)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = f"ecslite_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        yield name, make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

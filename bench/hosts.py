@@ -18,29 +18,27 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from bench.common import free_port, loadavg, machine, wait_port, write_result
+from bench.common import free_port, loadavg, machine, scratch_database, wait_port, write_result
 from bench.workers import _run, _stop
 from ecslite.auth.httpx_auth import SdkHmacAuth
 
 
 def measure(*, hosts: int, count: int, delay: float, pg_server: str) -> dict[str, Any]:
+    with scratch_database(pg_server) as (_, url):
+        return _measure(url, hosts=hosts, count=count, delay=delay)
+
+
+def _measure(url: str, *, hosts: int, count: int, delay: float) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="ecslite-hosts-"))
     env = {**os.environ, "ECSLITE_LOG_LEVEL": "warning"}
     ecs = [sys.executable, "-m", "ecslite"]
-    dbname = f"ecslite_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-    url = make_url(pg_server).set(database=dbname).render_as_string(hide_password=False)
     subprocess.run([*ecs, "db", "upgrade", "--database-url", url], check=True, env=env)
     port = free_port()
     data = tmp / "api"
@@ -103,9 +101,6 @@ def measure(*, hosts: int, count: int, delay: float, pg_server: str) -> dict[str
     finally:
         engine.dispose()
         _stop(procs)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

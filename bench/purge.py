@@ -18,16 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, delete, or_, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, and_, delete, or_, select, text
 from sqlalchemy.exc import OperationalError
 
-from bench.common import RESULTS, loadavg, machine
+from bench.common import RESULTS, loadavg, machine, scratch_database
 from ecslite.domain.clock import Clock
 from ecslite.services.housekeeping import purge_expired
 from ecslite.store import migrate
@@ -140,25 +136,10 @@ def _counts(engine: Engine) -> tuple[int, int]:
     return int(jobs), int(events)
 
 
-@contextmanager
-def _database(server: str, template: str | None = None) -> Iterator[tuple[str, str]]:
-    name = f"ecslite_bench_purge_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    copy = f' TEMPLATE "{template}"' if template else ""
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-    try:
-        yield name, make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def measure(
     server: str, *, jobs: int, events_per_job: int, expired: float, old_timeout: float
 ) -> dict[str, Any]:
-    with _database(server) as (template, url):
+    with scratch_database(server) as (template, url):
         engine = make_engine(url)
         migrate.upgrade(engine)
         t0 = time.perf_counter()
@@ -173,7 +154,7 @@ def measure(
             "fill_s": round(fill_s, 1),
         }
         for which in ("old", "new"):
-            with _database(server, template) as (_, copy_url):
+            with scratch_database(server, template) as (_, copy_url):
                 engine = make_engine(copy_url)
                 t0 = time.perf_counter()
                 try:

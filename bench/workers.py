@@ -12,6 +12,7 @@ accept). Prints a table and writes bench/results/workers.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -19,16 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from bench.common import RESULTS, free_port, loadavg, machine, wait_port
+from bench.common import RESULTS, free_port, loadavg, machine, scratch_database, wait_port
 from bench.ecslite_proc import make_seed
 from ecslite.auth.httpx_auth import SdkHmacAuth
 
@@ -49,19 +48,22 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def measure(*, store: str, workers: int, jobs: int, pg_server: str) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        pg_url = None
+        if store == "postgresql":
+            _, pg_url = stack.enter_context(scratch_database(pg_server))
+        return _measure(store=store, workers=workers, jobs=jobs, pg_url=pg_url)
+
+
+def _measure(*, store: str, workers: int, jobs: int, pg_url: str | None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="ecslite-workers-"))
     tenant, doc = make_seed(jobs)
     seed = tmp / "seed.yaml"
     seed.write_text(json.dumps(doc))
     env = {**os.environ, "ECSLITE_LOG_LEVEL": "warning"}
     ecs = [sys.executable, "-m", "ecslite"]
-    dbname = None
-    if store == "postgresql":
-        dbname = f"ecslite_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-        url = make_url(pg_server).set(database=dbname).render_as_string(hide_password=False)
+    if pg_url is not None:
+        url = pg_url
         subprocess.run(
             [*ecs, "db", "upgrade", "--database-url", url], check=True, env=env, capture_output=True
         )
@@ -154,11 +156,6 @@ def measure(*, store: str, workers: int, jobs: int, pg_server: str) -> dict[str,
         }
     finally:
         _stop(procs)
-        if dbname:
-            admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
