@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WrapSerializer
 
-from ecslite.domain import transitions
+from ecslite.domain import errors, transitions
 from ecslite.domain.codec import decoder
 from ecslite.domain.host import DEFAULT_HOST
 from ecslite.domain.job import JobType
@@ -125,7 +125,9 @@ def _create_system(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         image = uow.catalog.image(ctx.params.image_id)
     if image is None:
-        raise StepFailed("Ecs.0031", "The image was deleted before the server was built.")
+        raise StepFailed(
+            errors.IMAGE_NOT_FOUND.code, "The image was deleted before the server was built."
+        )
     system, _ = _volumes(ctx, ctx.server_id)
     ctx.driver.create_disk_from_image(DiskSpec(volume=system, image=image))
 

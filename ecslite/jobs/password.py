@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecslite.domain import transitions
+from ecslite.domain import errors, transitions
 from ecslite.domain.codec import decoder
 from ecslite.domain.job import JobType
 from ecslite.domain.server import TaskState, VmState
@@ -39,7 +39,9 @@ def _reset(ctx: StepContext[PasswordParams]) -> None:
     with ctx.uow_factory(write=False) as uow:
         disk = uow.volumes.system_disk(server.id)
     if disk is None:
-        raise StepFailed("Ecs.0105", "The server has no system disk to write the password into.")
+        raise StepFailed(
+            errors.NO_SYSTEM_DISK.code, "The server has no system disk to write the password into."
+        )
     ctx.driver.inject_credentials(disk, creds)
 
 

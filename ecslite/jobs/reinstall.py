@@ -26,7 +26,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from ecslite.domain import transitions
+from ecslite.domain import errors, transitions
 from ecslite.domain.codec import decoder
 from ecslite.domain.host import DEFAULT_HOST
 from ecslite.domain.job import JobType
@@ -102,7 +102,7 @@ def _create(ctx: Ctx) -> None:
     with ctx.uow_factory(write=False) as uow:
         image = uow.catalog.image(ctx.params.image_id)
     if image is None:
-        raise StepFailed("Ecs.0031", "The server's image no longer exists.")
+        raise StepFailed(errors.IMAGE_NOT_FOUND.code, "The server's image no longer exists.")
     ctx.driver.create_disk_from_image(DiskSpec(volume=_new_volume(ctx), image=image))
 
 
@@ -118,7 +118,9 @@ def _inject_offline(ctx: Ctx) -> None:
         pending = uow.servers.boot_config(ctx.server_id, pending=True)
         new = uow.volumes.get(ctx.params.new_volume_id)
     if pending is None or (pending.password_hash is None and not pending.public_keys):
-        raise StepFailed("Ecs.0005", "No password or key pair to write into the new disk.")
+        raise StepFailed(
+            errors.INVALID_PARAMETER.code, "No password or key pair to write into the new disk."
+        )
     creds = GuestCredentials(
         user="root", password_hash=pending.password_hash, public_keys=pending.public_keys
     )
