@@ -23,18 +23,48 @@ from bench.common import machine, table, write_result
 from bench.ecslite_proc import make_seed
 
 
-def run(n: int = 300, fleet: int = 1000) -> dict[str, Any]:
+def seeded_container(fleet: int, prefix: str, **seed: Any) -> tuple[Any, Any]:
+    """A container over a fresh SQLite store seeded with ``fleet`` servers, and the seeded
+    tenant (ecslite is imported here, not at module level: the benches run on older commits
+    too, with ``PYTHONPATH`` pointing at them)."""
     from ecslite.bootstrap import build
     from ecslite.config import Settings
-    from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
     from ecslite.store.secretbox import SecretBox
     from ecslite.store.seeding import SeedDocument, apply_seed
 
-    data = Path(tempfile.mkdtemp(prefix="ecslite-bench-inproc-")) / "data"
+    data = Path(tempfile.mkdtemp(prefix=prefix)) / "data"
     c = build(Settings(data_dir=data))
-    t, doc = make_seed(fleet)
+    t, doc = make_seed(fleet, **seed)
     apply_seed(SeedDocument.model_validate(doc), uow_factory=c.uow_factory,
                box=SecretBox.from_file(data / "master.key"), clock=c.clock)
+    return c, t
+
+
+def accept_one(c: Any, t: Any, i: int, fleet: int) -> str:
+    """Accept a withStopServer reinstall of the tenant's i-th server (key pair login)."""
+    from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
+
+    cmd = ReinstallCommand(
+        project_id=t.project_id, server_id=t.server_ids[i % fleet], keyname=t.keyname,
+        userid=t.user_id, password_hash=None, user_data=None, byol=False, encryption=None,
+        stop_first=True,
+    )
+    return accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
+
+
+def run_claimed(c: Any, job_id: str) -> None:
+    """Claim the job and run it to its end on this thread, as a runner thread does."""
+    if hasattr(c.runner, "run_next"):
+        assert c.runner.run_next()
+    else:  # commits before run_next: what their runner's claim did
+        with c.uow_factory() as uow:
+            uow.jobs.claim_next(owner=c.runner.owner, now=c.clock.now(), lease_seconds=15)
+            uow.commit()
+        c.runner.run_job(job_id)
+
+
+def run(n: int = 300, fleet: int = 1000) -> dict[str, Any]:
+    c, t = seeded_container(fleet, "ecslite-bench-inproc-")
     statements: collections.Counter[str] = collections.Counter()
 
     @event.listens_for(c.engine, "before_cursor_execute")
@@ -42,19 +72,7 @@ def run(n: int = 300, fleet: int = 1000) -> dict[str, Any]:
         statements[stmt.split(None, 1)[0].upper()] += 1
 
     def one(i: int) -> None:
-        cmd = ReinstallCommand(
-            project_id=t.project_id, server_id=t.server_ids[i % fleet], keyname=t.keyname,
-            userid=t.user_id, password_hash=None, user_data=None, byol=False, encryption=None,
-            stop_first=True,
-        )
-        job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
-        if hasattr(c.runner, "run_next"):  # a runner thread's claim and run, on this thread
-            assert c.runner.run_next()
-        else:  # commits before run_next: what their runner's claim did
-            with c.uow_factory() as uow:
-                uow.jobs.claim_next(owner=c.runner.owner, now=c.clock.now(), lease_seconds=15)
-                uow.commit()
-            c.runner.run_job(job_id)
+        run_claimed(c, accept_one(c, t, i, fleet))
 
     for i in range(20):  # warm-up: statement caches, SQLite pages
         one(i)

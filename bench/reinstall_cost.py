@@ -20,15 +20,13 @@ import collections
 import cProfile
 import io
 import pstats
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
 from bench.common import loadavg, write_result
-from bench.ecslite_proc import make_seed
+from bench.inprocess import accept_one, run_claimed, seeded_container
 
 # Recorded 2026-12-06 (docs/performance.md): 123 statements, 18 transactions, 16-28 ms of CPU
 # at load 6-9 on the 2-core bench machine. Raised to 139 the same evening by two features that
@@ -71,17 +69,7 @@ def _fixed_public_key() -> str:
 
 
 def run(n: int = 200, fleet: int = 1000, *, profile: bool = False) -> dict[str, Any]:
-    from ecslite.bootstrap import build
-    from ecslite.config import Settings
-    from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
-    from ecslite.store.secretbox import SecretBox
-    from ecslite.store.seeding import SeedDocument, apply_seed
-
-    data = Path(tempfile.mkdtemp(prefix="ecslite-bench-cost-")) / "data"
-    c = build(Settings(data_dir=data))
-    t, doc = make_seed(fleet, public_key=_fixed_public_key())
-    apply_seed(SeedDocument.model_validate(doc), uow_factory=c.uow_factory,
-               box=SecretBox.from_file(data / "master.key"), clock=c.clock)
+    c, t = seeded_container(fleet, "ecslite-bench-cost-", public_key=_fixed_public_key())
     statements: collections.Counter[str] = collections.Counter()
 
     @event.listens_for(c.engine, "before_cursor_execute")
@@ -109,21 +97,10 @@ def run(n: int = 200, fleet: int = 1000, *, profile: bool = False) -> dict[str, 
     phase = {"accept": 0.0, "run": 0.0}
 
     def one(i: int) -> None:
-        cmd = ReinstallCommand(
-            project_id=t.project_id, server_id=t.server_ids[i % fleet], keyname=t.keyname,
-            userid=t.user_id, password_hash=None, user_data=None, byol=False, encryption=None,
-            stop_first=True,
-        )
         t0 = time.process_time()
-        job_id = accept_reinstall(cmd, uow_factory=c.uow_factory, clock=c.clock)
+        job_id = accept_one(c, t, i, fleet)
         t1 = time.process_time()
-        if hasattr(c.runner, "run_next"):  # a runner thread's claim and run, on this thread
-            assert c.runner.run_next()
-        else:  # commits before run_next: what their runner's claim did
-            with c.uow_factory() as uow:
-                uow.jobs.claim_next(owner=c.runner.owner, now=c.clock.now(), lease_seconds=15)
-                uow.commit()
-            c.runner.run_job(job_id)
+        run_claimed(c, job_id)
         phase["accept"] += t1 - t0
         phase["run"] += time.process_time() - t1
 

@@ -8,19 +8,14 @@ from typing import Any
 
 import pytest
 
-from ecslite.bootstrap import build
-from ecslite.config import Settings
-from ecslite.demo import ensure_demo
 from ecslite.domain.errors import EcsError
 from ecslite.domain.job import JobStatus
 from ecslite.domain.server import Server, VmState, Volume
 from ecslite.drivers.base import HostFailure
 from ecslite.drivers.sim import SimDriver
 from ecslite.jobs.runner import JobRunner
-from ecslite.services.reinstall import ReinstallCommand, accept_reinstall
 from ecslite.services.volumes import accept_delete_volume
-from ecslite.store.secretbox import SecretBox
-from ecslite.store.seeding import apply_seed
+from tests.unit.seeded import accept_stopped_reinstall, seeded
 
 
 class BrokenAttachDriver(SimDriver):
@@ -44,36 +39,9 @@ class BrokenAttachDriver(SimDriver):
 
 
 def _setup(tmp_path: Path, driver: SimDriver) -> tuple[Any, JobRunner, dict[str, Any]]:
-    settings = Settings(data_dir=tmp_path)
-    container = build(settings)
-    demo, doc = ensure_demo(tmp_path, "http://test")
-    apply_seed(
-        doc,
-        uow_factory=container.uow_factory,
-        box=SecretBox.from_file(tmp_path / "mk"),
-        clock=container.clock,
-    )
-    runner = JobRunner(
-        uow_factory=container.uow_factory,
-        driver=driver,
-        clock=container.clock,
-    )
+    container, demo = seeded(tmp_path)
+    runner = JobRunner(uow_factory=container.uow_factory, driver=driver, clock=container.clock)
     return container, runner, demo
-
-
-def _reinstall(container: Any, demo: dict[str, Any]) -> str:
-    cmd = ReinstallCommand(
-        project_id=demo["project_id"],
-        server_id=demo["servers"]["stopped"],
-        keyname=None,
-        userid=None,
-        password_hash="$6$x$y",
-        user_data=None,
-        byol=False,
-        encryption=None,
-        stop_first=False,
-    )
-    return accept_reinstall(cmd, uow_factory=container.uow_factory, clock=container.clock)
 
 
 def _run(container: Any, runner: JobRunner) -> None:
@@ -94,7 +62,7 @@ def test_failed_rollback_retains_old_disk_and_allows_retry(tmp_path: Path) -> No
         old = uow.volumes.system_disk(sid)
     assert old is not None
 
-    job_id = _reinstall(container, demo)
+    job_id = accept_stopped_reinstall(container, demo)
     _run(container, runner)
 
     with container.uow_factory(write=False) as uow:
@@ -129,7 +97,7 @@ def test_failed_rollback_retains_old_disk_and_allows_retry(tmp_path: Path) -> No
         driver=healthy,
         clock=container.clock,
     )
-    job2 = _reinstall(container, demo)
+    job2 = accept_stopped_reinstall(container, demo)
     _run(container, runner2)
     with container.uow_factory(write=False) as uow:
         done = uow.jobs.get(job2)
