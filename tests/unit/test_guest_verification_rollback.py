@@ -10,7 +10,8 @@ from ecslite.domain.job import JobStatus
 from ecslite.domain.server import Server, VmState, Volume
 from ecslite.drivers.base import BootNotVerified, GuestSize
 from ecslite.drivers.sim import SimDriver
-from tests.unit.test_rollback_failure import _reinstall, _run, _setup
+from tests.unit.seeded import accept_stopped_reinstall
+from tests.unit.test_rollback_failure import _run, _setup
 
 
 class GuestNeverFinishes(SimDriver):
@@ -53,7 +54,7 @@ def test_failed_verification_rolls_back_to_the_old_disk(tmp_path: Path) -> None:
         old = uow.volumes.system_disk(sid)
     assert old is not None
 
-    job_id = _reinstall(container, demo)
+    job_id = accept_stopped_reinstall(container, demo)
     _run(container, runner)
 
     with container.uow_factory(write=False) as uow:
