@@ -15,6 +15,7 @@ from passlib.hash import sha512_crypt
 from tests.api.test_create_rules import body as ecs_body
 from tests.api.test_create_rules import create as ecs_create
 from tests.api.test_nova import _action, _boot_config, _nova, _settled
+from tests.api.test_nova_server_writes import _body as nova_body
 from tests.conftest import Api, SeededTemplate, _make_api
 
 
@@ -25,13 +26,7 @@ def quiet_api(tmp_path: Path, seeded_template: SeededTemplate) -> Iterator[Api]:
 
 
 def _create(api: Api, **server: Any) -> dict[str, Any]:
-    body = {
-        "name": "pw-vm",
-        "imageRef": api.demo["images"]["cloudinit"],
-        "flavorRef": "s3.small.1",
-        "networks": "none",
-    } | server
-    resp = _nova(api, "POST", "/servers", "2.60", json={"server": body})
+    resp = _nova(api, "POST", "/servers", "2.60", json=nova_body(api, **server))
     assert resp.status_code == 202, resp.text
     return dict(resp.json()["server"])
 

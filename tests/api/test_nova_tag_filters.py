@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_nova import _fault, _nova
+from tests.api.test_nova_server_writes import _body as nova_body
 from tests.conftest import Api
 
 
@@ -73,13 +74,7 @@ def test_tag_filters_need_2_26(api: Api, key: str) -> None:
 
 
 def _create(api: Api, version: str, **server: Any) -> Any:
-    body = {
-        "name": "tagged-vm",
-        "imageRef": api.demo["images"]["cloudinit"],
-        "flavorRef": "s3.small.1",
-        "networks": "none",
-    } | server
-    return _nova(api, "POST", "/servers", version, json={"server": body})
+    return _nova(api, "POST", "/servers", version, json=nova_body(api, **server))
 
 
 def test_create_with_tags_from_2_52(api: Api) -> None:
